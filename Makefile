@@ -1,0 +1,48 @@
+# Two commands for a new machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Migrates the embedded SQLite database, loads the demo data once, then serves the app on
+# $(HOST):$(PORT) with the django-q2 worker beside it. Ctrl-C stops both.
+run: install
+	@set -e; export DEBUG=$${DEBUG:-1}; \
+	$(PY) manage.py migrate --noinput; \
+	$(PY) manage.py load_demo --if-empty; \
+	$(PY) manage.py install_schedules; \
+	$(PY) manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	echo ""; \
+	echo "  Admin:  http://$(HOST):$(PORT)/admin/   (demo login: frontdesk / demo-frontdesk-pass)"; \
+	echo "  Other demo logins: agent, clinician, supervisor (password demo-<name>-pass)"; \
+	echo ""; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Benchmarks run against PostgreSQL (BENCH_DATABASE_URL), never inside `make test`.
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Project configuration: settings read from the environment, URLs, WSGI/ASGI entry points."""

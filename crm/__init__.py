@@ -1,0 +1,1 @@
+"""The core: the event store, the patient domain, command handlers and projections."""

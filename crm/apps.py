@@ -1,0 +1,15 @@
+"""App configuration for the core."""
+
+from django.apps import AppConfig
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = "Patients and event store"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm.projections import runner
+        from crm.projections.metrics import MetricsProjection
+
+        runner.register(MetricsProjection())

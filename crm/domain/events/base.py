@@ -1,0 +1,258 @@
+"""How events are declared, validated, serialized and upcast.
+
+An event class is a frozen dataclass registered under a type name and a schema version.
+Stored data of an older version is brought to the current shape by a chain of upcasters
+(version n -> n + 1), so the rest of the code only ever sees current events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from crm.domain.errors import InvalidInput, UnknownEventType
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+Converter = Callable[[Any], Any]
+E = TypeVar("E", bound="DomainEvent")
+
+MAX_TEXT = 10_000
+
+
+class EventDataInvalid(InvalidInput):
+    """An event's data does not fit its schema (bad type, missing or unknown field)."""
+
+
+class DomainEvent:
+    """Base of every event. Subclasses are frozen dataclasses made by `@registered`."""
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+    _upcasters: ClassVar[Mapping[int, Upcaster]]
+    _converters: ClassVar[dict[str, Converter]]
+    _required: ClassVar[frozenset[str]]
+
+    def to_data(self) -> dict[str, Any]:
+        return serialize(self)
+
+
+_REGISTRY: dict[str, type[DomainEvent]] = {}
+
+
+def registered(
+    name: str, *, version: int = 1, upcasters: Mapping[int, Upcaster] | None = None
+) -> Callable[[type[E]], type[E]]:
+    """Register a dataclass event under `name` at schema `version`.
+
+    `upcasters[n]` turns data stored at version n into version n + 1; every version below
+    `version` must have one, so no stored event can be stranded.
+    """
+
+    def register(cls: type[E]) -> type[E]:
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"{cls.__name__} must be a dataclass")
+        if name in _REGISTRY:
+            raise TypeError(f"event type {name!r} registered twice")
+        chain = dict(upcasters or {})
+        missing = [v for v in range(1, version) if v not in chain]
+        if missing:
+            raise TypeError(f"{name} v{version} has no upcaster from version(s) {missing}")
+        cls.event_type = name
+        cls.schema_version = version
+        cls._upcasters = chain
+        hints = typing.get_type_hints(cls)
+        converters: dict[str, Converter] = {}
+        required: set[str] = set()
+        for field in dataclasses.fields(cls):
+            no_default = (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
+            allow_blank = not no_default and field.default == ""
+            converters[field.name] = _converter(
+                hints[field.name], field.name, allow_blank=allow_blank
+            )
+            if no_default:
+                required.add(field.name)
+        cls._converters = converters
+        cls._required = frozenset(required)
+        _REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def event_class(name: str) -> type[DomainEvent]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownEventType(f"Unknown event type {name!r}.") from None
+
+
+def registered_types() -> dict[str, type[DomainEvent]]:
+    return dict(_REGISTRY)
+
+
+def build(cls: type[E], data: Mapping[str, Any]) -> E:
+    """Validate `data` against `cls` and return the event. Unknown fields are refused."""
+    unknown = set(data) - set(cls._converters)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise EventDataInvalid(field, f"is not a field of {cls.event_type}.")
+    missing = cls._required - set(data)
+    if missing:
+        raise EventDataInvalid(sorted(missing)[0], "is required.")
+    values = {key: cls._converters[key](value) for key, value in data.items()}
+    return cls(**values)
+
+
+def deserialize(event_type: str, schema_version: int, data: Mapping[str, Any]) -> DomainEvent:
+    """Turn stored data into the current event, upcasting older schema versions."""
+    cls = event_class(event_type)
+    if schema_version > cls.schema_version or schema_version < 1:
+        raise UnknownEventType(
+            f"{event_type} has schema version {schema_version}; this code knows up to "
+            f"{cls.schema_version}. Deploy the newer code before reading these events."
+        )
+    current = dict(data)
+    for version in range(schema_version, cls.schema_version):
+        current = cls._upcasters[version](current)
+    return build(cls, current)
+
+
+def serialize(event: DomainEvent) -> dict[str, Any]:
+    return {
+        field.name: _to_json(getattr(event, field.name))
+        for field in dataclasses.fields(event)  # type: ignore[arg-type]
+    }
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _converter(hint: Any, field: str, *, allow_blank: bool) -> Converter:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"{field}: only `X | None` unions are supported")
+        inner = _converter(args[0], field, allow_blank=allow_blank)
+        return lambda value: None if value is None else inner(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _enum_converter(hint, field)
+    simple = {
+        str: _text_converter(field, allow_blank=allow_blank),
+        bool: _bool_converter(field),
+        int: _int_converter(field),
+        dt.datetime: _datetime_converter(field),
+        dt.date: _date_converter(field),
+        uuid.UUID: _uuid_converter(field),
+    }
+    if hint in simple:
+        return simple[hint]
+    raise TypeError(f"{field}: unsupported type {hint!r}")
+
+
+def _text_converter(field: str, *, allow_blank: bool) -> Converter:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str):
+            raise EventDataInvalid(field, "must be text.")
+        value = value.strip()
+        if not value and not allow_blank:
+            raise EventDataInvalid(field, "must not be blank.")
+        if len(value) > MAX_TEXT:
+            raise EventDataInvalid(field, f"must be at most {MAX_TEXT} characters.")
+        return value
+
+    return convert
+
+
+def _bool_converter(field: str) -> Converter:
+    def convert(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise EventDataInvalid(field, "must be true or false.")
+        return value
+
+    return convert
+
+
+def _int_converter(field: str) -> Converter:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise EventDataInvalid(field, "must be a whole number.")
+        return value
+
+    return convert
+
+
+def _datetime_converter(field: str) -> Converter:
+    def convert(value: Any) -> dt.datetime:
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise EventDataInvalid(
+                    field, "must be an ISO 8601 date and time, e.g. 2026-11-03T14:30:00-05:00."
+                ) from None
+        if not isinstance(value, dt.datetime):
+            raise EventDataInvalid(field, "must be a date and time.")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise EventDataInvalid(field, "must include a UTC offset, e.g. -05:00 or Z.")
+        return value.astimezone(dt.UTC)
+
+    return convert
+
+
+def _date_converter(field: str) -> Converter:
+    def convert(value: Any) -> dt.date:
+        if isinstance(value, dt.datetime):
+            raise EventDataInvalid(field, "must be a date without a time.")
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise EventDataInvalid(field, "must be a date as YYYY-MM-DD.") from None
+        if not isinstance(value, dt.date):
+            raise EventDataInvalid(field, "must be a date as YYYY-MM-DD.")
+        return value
+
+    return convert
+
+
+def _uuid_converter(field: str) -> Converter:
+    def convert(value: Any) -> uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return value
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise EventDataInvalid(field, "must be a UUID.") from None
+
+    return convert
+
+
+def _enum_converter(enum_cls: type[enum.Enum], field: str) -> Converter:
+    allowed = ", ".join(str(member.value) for member in enum_cls)
+
+    def convert(value: Any) -> enum.Enum:
+        try:
+            return enum_cls(value)
+        except ValueError:
+            raise EventDataInvalid(field, f"must be one of: {allowed}.") from None
+
+    return convert

@@ -1,0 +1,430 @@
+"""The events of a patient's stream, catalogue v1.
+
+Field values are validated when an event is built from data (`base.build`) and before it
+is stored. Enumerations hold the clinic's vocabulary; adding a member is backwards
+compatible, renaming one needs an upcaster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from crm.domain.events.base import DomainEvent, registered
+
+__all__ = [
+    "AppointmentCancelled",
+    "AppointmentCompleted",
+    "AppointmentConfirmed",
+    "AppointmentNoShowRecorded",
+    "AppointmentRescheduled",
+    "AppointmentScheduled",
+    "AppointmentType",
+    "CallDirection",
+    "CallDisposition",
+    "CallLogged",
+    "CancelledBy",
+    "Channel",
+    "ConsentPurpose",
+    "ConsentRecorded",
+    "ConsentRevoked",
+    "ConsentSource",
+    "ContactDetailsChanged",
+    "CrisisContactRecorded",
+    "CrisisFlagCleared",
+    "CrisisHandoff",
+    "DemographicsChanged",
+    "Modality",
+    "NoteAdded",
+    "PatientDeceased",
+    "PatientMergedInto",
+    "PatientRegistered",
+    "PatientsMerged",
+    "RiskLevel",
+    "SafetyPlan",
+    "SatisfactionRecorded",
+    "SmsDelivered",
+    "SmsFailed",
+    "SmsReceived",
+    "SmsSent",
+    "SuggestionCompleted",
+    "SuggestionDismissed",
+    "SuggestionSnoozed",
+    "TestCompleted",
+    "TestOrdered",
+]
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    VOICE = "voice"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class ConsentPurpose(enum.StrEnum):
+    APPOINTMENT_REMINDERS = "appointment_reminders"
+    CARE_MESSAGES = "care_messages"
+    SURVEYS = "surveys"
+
+
+class ConsentSource(enum.StrEnum):
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    PORTAL = "portal"
+    SMS_KEYWORD = "sms_keyword"
+    CARRIER = "carrier"
+    UNKNOWN = "unknown"
+
+
+class CallDirection(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallDisposition(enum.StrEnum):
+    CONNECTED = "connected"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    ABANDONED = "abandoned"
+    MISSED = "missed"
+    WRONG_NUMBER = "wrong_number"
+
+
+class AppointmentType(enum.StrEnum):
+    ANNUAL_WELLNESS = "annual_wellness"
+    NEW_PATIENT = "new_patient"
+    FOLLOW_UP = "follow_up"
+    THERAPY = "therapy"
+    PSYCHIATRY = "psychiatry"
+    TEST = "test"
+
+
+class Modality(enum.StrEnum):
+    IN_PERSON = "in_person"
+    TELEHEALTH = "telehealth"
+
+
+class CancelledBy(enum.StrEnum):
+    PATIENT = "patient"
+    CLINIC = "clinic"
+
+
+class RiskLevel(enum.StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    IMMINENT = "imminent"
+
+
+class CrisisHandoff(enum.StrEnum):
+    NONE = "none"
+    CLINICIAN = "clinician"
+    MOBILE_CRISIS_TEAM = "mobile_crisis_team"
+    CRISIS_LINE = "crisis_line"
+    EMERGENCY_SERVICES = "emergency_services"
+
+
+class SafetyPlan(enum.StrEnum):
+    NONE = "none"
+    REVIEWED = "reviewed"
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+# --- registration and demographics -------------------------------------------------------
+
+
+@registered("PatientRegistered")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientRegistered(DomainEvent):
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    preferred_name: str = ""
+    phone: str | None = None
+    email: str = ""
+    language: str = "en"
+    timezone: str = ""
+
+
+@registered("DemographicsChanged")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemographicsChanged(DomainEvent):
+    """The full set of demographics after the change."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    preferred_name: str = ""
+    language: str = "en"
+
+
+@registered("ContactDetailsChanged")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContactDetailsChanged(DomainEvent):
+    """The full set of contact details after the change."""
+
+    phone: str | None = None
+    email: str = ""
+    timezone: str = ""
+
+
+# --- consent -------------------------------------------------------------------------------
+
+
+def _consent_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 recorded SMS opt-ins for reminders only, with no source.
+    return {**data, "purpose": ConsentPurpose.APPOINTMENT_REMINDERS.value, "source": "unknown"}
+
+
+@registered("ConsentRecorded", version=2, upcasters={1: _consent_v1_to_v2})
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsentRecorded(DomainEvent):
+    channel: Channel
+    purpose: ConsentPurpose
+    source: ConsentSource
+
+
+@registered("ConsentRevoked")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsentRevoked(DomainEvent):
+    """Consent withdrawn on a channel, for one purpose or (purpose None) for all of them."""
+
+    channel: Channel
+    source: ConsentSource
+    purpose: ConsentPurpose | None = None
+    phone: str | None = None
+
+
+# --- calls, notes, crisis ------------------------------------------------------------------
+
+
+def _call_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 kept whole minutes and had no hold or wrap-up time.
+    upgraded = {key: value for key, value in data.items() if key != "duration_minutes"}
+    upgraded["duration_seconds"] = int(data.get("duration_minutes", 0)) * 60
+    return upgraded
+
+
+@registered("CallLogged", version=2, upcasters={1: _call_v1_to_v2})
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallLogged(DomainEvent):
+    call_id: uuid.UUID
+    direction: CallDirection
+    channel: Channel
+    agent: str
+    started_at: dt.datetime
+    duration_seconds: int
+    disposition: CallDisposition
+    reason: str = ""
+    resolved_first_contact: bool = False
+    hold_seconds: int = 0
+    wrap_up_seconds: int = 0
+
+
+@registered("NoteAdded")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NoteAdded(DomainEvent):
+    note_id: uuid.UUID
+    text: str
+    author: str
+    restricted: bool = False
+
+
+@registered("CrisisContactRecorded")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CrisisContactRecorded(DomainEvent):
+    crisis_id: uuid.UUID
+    risk_level: RiskLevel
+    handoff: CrisisHandoff
+    safety_plan: SafetyPlan
+    agent: str
+    summary: str = ""
+
+
+@registered("CrisisFlagCleared")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CrisisFlagCleared(DomainEvent):
+    cleared_by: str
+    reason: str
+
+
+# --- appointments and tests ----------------------------------------------------------------
+
+
+@registered("AppointmentScheduled")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentScheduled(DomainEvent):
+    appointment_id: uuid.UUID
+    appointment_type: AppointmentType
+    modality: Modality
+    starts_at: dt.datetime
+    duration_minutes: int
+    provider: str
+    location: str
+
+
+@registered("AppointmentRescheduled")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentRescheduled(DomainEvent):
+    appointment_id: uuid.UUID
+    starts_at: dt.datetime
+    previous_starts_at: dt.datetime
+    reason: str = ""
+
+
+@registered("AppointmentConfirmed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentConfirmed(DomainEvent):
+    appointment_id: uuid.UUID
+    via: Channel
+
+
+@registered("AppointmentCancelled")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentCancelled(DomainEvent):
+    appointment_id: uuid.UUID
+    cancelled_by: CancelledBy
+    reason: str = ""
+
+
+@registered("AppointmentCompleted")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentCompleted(DomainEvent):
+    appointment_id: uuid.UUID
+
+
+@registered("AppointmentNoShowRecorded")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppointmentNoShowRecorded(DomainEvent):
+    appointment_id: uuid.UUID
+
+
+@registered("TestOrdered")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TestOrdered(DomainEvent):
+    __test__ = False  # not a pytest test class
+
+    test_id: uuid.UUID
+    test_name: str
+    due_by: dt.date
+    ordered_by: str
+
+
+@registered("TestCompleted")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TestCompleted(DomainEvent):
+    __test__ = False
+
+    test_id: uuid.UUID
+
+
+# --- text messages ----------------------------------------------------------------------
+
+
+@registered("SmsSent")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SmsSent(DomainEvent):
+    message_id: uuid.UUID
+    to: str
+    body: str
+    purpose: ConsentPurpose
+    provider_message_id: str = ""
+    reminder_id: uuid.UUID | None = None
+
+
+@registered("SmsDelivered")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SmsDelivered(DomainEvent):
+    message_id: uuid.UUID
+    provider_message_id: str = ""
+
+
+@registered("SmsFailed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SmsFailed(DomainEvent):
+    message_id: uuid.UUID
+    error_code: str
+    error_message: str
+    permanent: bool
+    reminder_id: uuid.UUID | None = None
+
+
+@registered("SmsReceived")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SmsReceived(DomainEvent):
+    message_id: uuid.UUID
+    from_number: str
+    body: str = ""
+    provider_message_id: str = ""
+
+
+# --- suggestions and satisfaction --------------------------------------------------------
+
+
+@registered("SuggestionCompleted")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionCompleted(DomainEvent):
+    suggestion_id: str
+    kind: str
+    outcome: str
+    agent: str
+
+
+@registered("SuggestionDismissed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionDismissed(DomainEvent):
+    suggestion_id: str
+    kind: str
+    reason: str
+    agent: str
+
+
+@registered("SuggestionSnoozed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionSnoozed(DomainEvent):
+    suggestion_id: str
+    kind: str
+    until: dt.datetime
+    agent: str
+
+
+@registered("SatisfactionRecorded")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SatisfactionRecorded(DomainEvent):
+    score: int
+    channel: Channel
+    appointment_id: uuid.UUID | None = None
+
+
+# --- end of a record ---------------------------------------------------------------------
+
+
+@registered("PatientDeceased")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientDeceased(DomainEvent):
+    recorded_by: str
+    date_of_death: dt.date | None = None
+
+
+@registered("PatientsMerged")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientsMerged(DomainEvent):
+    """On the surviving record: a duplicate record was merged into this one."""
+
+    merged_patient_id: uuid.UUID
+    merged_by: str
+
+
+@registered("PatientMergedInto")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientMergedInto(DomainEvent):
+    """On the duplicate record: it now lives on as `surviving_patient_id`."""
+
+    surviving_patient_id: uuid.UUID
+    merged_by: str

@@ -1,0 +1,25 @@
+"""An event as stored: the domain event plus its place in the log and its two times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm.domain.events import DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    stream_id: uuid.UUID
+    version: int
+    event: DomainEvent
+    occurred_at: dt.datetime  # when it happened in the clinic
+    recorded_at: dt.datetime  # when the store committed it
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_type(self) -> str:
+        return self.event.event_type

@@ -1,0 +1,145 @@
+"""The one path every command takes: load the stream, decide, append, project inline.
+
+All of it runs in one durable transaction; anything that leaves the process must be
+queued with `transaction.on_commit` by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm import eventstore
+from crm.domain.events import DomainEvent
+from crm.domain.recorded import RecordedEvent
+from crm.domain.state import PatientState, fold
+from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.projections.profile import save_profile
+
+# Commands without an explicit expected version re-decide on a fresh state this many times
+# when another writer moved the stream in between; with one (If-Match) they never retry.
+CONFLICT_RETRIES = 3
+
+Decide = Callable[[PatientState], list[DomainEvent]]
+
+
+class CommandOptions(TypedDict, total=False):
+    """What every handler accepts besides its own arguments."""
+
+    expected_version: int | None  # If-Match: refuse unless the stream is at this version
+    idempotency_key: str | None  # a retry with the same key returns the first result
+    occurred_at: dt.datetime | None  # when it happened in the clinic (default: now)
+    correlation_id: str | None
+    causation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who issued a command, and through which door."""
+
+    name: str
+    channel: str = "system"  # api, admin, sms, job, fixture, system
+    user_id: int | None = None
+    role: str = ""
+
+    @classmethod
+    def system(cls, job: str) -> Actor:
+        return cls(name=f"system:{job}", channel="system")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    patient_id: uuid.UUID
+    version: int
+    events: list[RecordedEvent] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def execute(
+    *,
+    patient_id: uuid.UUID,
+    decide: Decide,
+    actor: Actor,
+    occurred_at: dt.datetime | None = None,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> CommandResult:
+    metadata: dict[str, Any] = {
+        "actor": actor.name,
+        "actor_id": actor.user_id,
+        "role": actor.role,
+        "channel": actor.channel,
+        "correlation_id": correlation_id or str(uuid.uuid4()),
+        "causation_id": causation_id,
+    }
+    attempts = 1 if expected_version is not None else CONFLICT_RETRIES
+    for attempt in range(1, attempts + 1):
+        try:
+            return _execute_once(
+                patient_id=patient_id,
+                decide=decide,
+                metadata=metadata,
+                occurred_at=occurred_at,
+                expected_version=expected_version,
+                idempotency_key=idempotency_key,
+            )
+        except ConcurrencyConflict:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _execute_once(
+    *,
+    patient_id: uuid.UUID,
+    decide: Decide,
+    metadata: dict[str, Any],
+    occurred_at: dt.datetime | None,
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> CommandResult:
+    with transaction.atomic(durable=True):
+        if idempotency_key is not None:
+            prior = eventstore.command_result(idempotency_key)
+            if prior is not None:
+                if prior.stream_id != patient_id:
+                    raise eventstore.IdempotencyKeyReused(
+                        f"Idempotency key {idempotency_key!r} was already used for "
+                        "another patient's command."
+                    )
+                return _result(prior)
+        state = fold(patient_id, eventstore.read_stream(patient_id))
+        if expected_version is not None and expected_version != state.version:
+            raise ConcurrencyConflict(patient_id, expected_version, state.version)
+        new_events = decide(state)
+        at = occurred_at or timezone.now()
+        appended = eventstore.append(
+            patient_id,
+            [NewEvent(event, at) for event in new_events],
+            expected_version=state.version,
+            idempotency_key=idempotency_key,
+            metadata=metadata,
+        )
+        if appended.duplicate:
+            return _result(appended)
+        if appended.events:
+            state.apply_all(appended.events)
+            save_profile(state)
+        return _result(appended)
+
+
+def _result(appended: eventstore.AppendResult) -> CommandResult:
+    return CommandResult(
+        patient_id=appended.stream_id,
+        version=appended.version,
+        events=appended.events,
+        duplicate=appended.duplicate,
+    )

@@ -1,0 +1,175 @@
+"""Handlers for consent, calls, notes, crisis contacts and satisfaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Unpack
+
+from django.utils import timezone
+
+from crm.domain import decisions
+from crm.domain import events as ev
+from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+
+
+def consent_record(
+    *,
+    patient_id: uuid.UUID,
+    channel: ev.Channel,
+    purpose: ev.ConsentPurpose,
+    source: ev.ConsentSource,
+    actor: Actor,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.record_consent(
+            state, channel=channel, purpose=purpose, source=source
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def consent_revoke(
+    *,
+    patient_id: uuid.UUID,
+    channel: ev.Channel,
+    source: ev.ConsentSource,
+    actor: Actor,
+    purpose: ev.ConsentPurpose | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.revoke_consent(
+            state, channel=channel, purpose=purpose, source=source
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def call_log(
+    *,
+    patient_id: uuid.UUID,
+    direction: ev.CallDirection,
+    started_at: dt.datetime,
+    duration_seconds: int,
+    disposition: ev.CallDisposition,
+    actor: Actor,
+    channel: ev.Channel = ev.Channel.VOICE,
+    reason: str = "",
+    resolved_first_contact: bool = False,
+    hold_seconds: int = 0,
+    wrap_up_seconds: int = 0,
+    agent: str | None = None,
+    call_id: uuid.UUID | None = None,
+    now: dt.datetime | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    moment = now or timezone.now()
+    options.setdefault("occurred_at", started_at)
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.log_call(
+            state,
+            call_id=call_id or uuid.uuid4(),
+            direction=direction,
+            channel=channel,
+            agent=agent or actor.name,
+            started_at=started_at,
+            duration_seconds=duration_seconds,
+            hold_seconds=hold_seconds,
+            wrap_up_seconds=wrap_up_seconds,
+            disposition=disposition,
+            reason=reason,
+            resolved_first_contact=resolved_first_contact,
+            now=moment,
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def note_add(
+    *,
+    patient_id: uuid.UUID,
+    text: str,
+    actor: Actor,
+    restricted: bool = False,
+    note_id: uuid.UUID | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.add_note(
+            state,
+            note_id=note_id or uuid.uuid4(),
+            text=text,
+            author=actor.name,
+            restricted=restricted,
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def crisis_contact_record(
+    *,
+    patient_id: uuid.UUID,
+    risk_level: ev.RiskLevel,
+    handoff: ev.CrisisHandoff,
+    safety_plan: ev.SafetyPlan,
+    actor: Actor,
+    summary: str = "",
+    crisis_id: uuid.UUID | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.record_crisis_contact(
+            state,
+            crisis_id=crisis_id or uuid.uuid4(),
+            risk_level=risk_level,
+            handoff=handoff,
+            safety_plan=safety_plan,
+            agent=actor.name,
+            summary=summary,
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def crisis_flag_clear(
+    *, patient_id: uuid.UUID, reason: str, actor: Actor, **options: Unpack[CommandOptions]
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.clear_crisis_flag(
+            state, cleared_by=actor.name, reason=reason
+        ),
+        actor=actor,
+        **options,
+    )
+
+
+def satisfaction_record(
+    *,
+    patient_id: uuid.UUID,
+    score: int,
+    channel: ev.Channel,
+    actor: Actor,
+    appointment_id: uuid.UUID | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    return execute(
+        patient_id=patient_id,
+        decide=lambda state: decisions.record_satisfaction(
+            state, score=score, channel=channel, appointment_id=appointment_id
+        ),
+        actor=actor,
+        **options,
+    )

@@ -1,0 +1,15 @@
+"""Tables of the core: the event log (the record) and the read models built from it."""
+
+from crm.models.events import CommandRecord, Event
+from crm.models.metrics import DailyAppointmentStats, DailyCallStats
+from crm.models.profile import PatientProfile
+from crm.models.projections import ProjectionCheckpoint
+
+__all__ = [
+    "CommandRecord",
+    "DailyAppointmentStats",
+    "DailyCallStats",
+    "Event",
+    "PatientProfile",
+    "ProjectionCheckpoint",
+]

@@ -1,0 +1,1 @@
+"""Projections: the inline patient profile and the checkpointed catch-up projections."""

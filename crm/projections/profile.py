@@ -1,0 +1,154 @@
+"""The patient profile: projected inline, in the transaction of every append to a stream.
+
+A profile row is a pure function of the patient's folded state, so the inline update and
+a rebuild from the log produce the very same row (I5).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from crm import eventstore
+from crm.domain.phones import timezone_for_phone
+from crm.domain.recorded import RecordedEvent
+from crm.domain.state import PatientState
+from crm.models import PatientProfile
+
+NAME = "profile"
+_FIELDS = [f.name for f in PatientProfile._meta.concrete_fields if f.name != "patient_id"]
+
+
+def profile_values(state: PatientState) -> dict[str, Any]:
+    """The profile columns for a patient's state."""
+    assert state.registered_at is not None and state.date_of_birth is not None
+    assert state.last_recorded_at is not None
+    timezone, timezone_source = _timezone(state)
+    upcoming = state.open_appointments()
+    crisis = state.last_crisis
+    return {
+        "version": state.version,
+        "registered_at": state.registered_at,
+        "updated_at": state.last_recorded_at,
+        "first_name": state.first_name,
+        "last_name": state.last_name,
+        "preferred_name": state.preferred_name,
+        "display_name": state.display_name,
+        "search_name": " ".join(
+            part.lower() for part in (state.first_name, state.preferred_name, state.last_name) if part
+        ),
+        "date_of_birth": state.date_of_birth,
+        "language": state.language,
+        "phone": state.phone,
+        "email": state.email,
+        "timezone": timezone,
+        "timezone_source": timezone_source,
+        "consents": {
+            key: {"granted": c.granted, "at": c.at.isoformat(), "source": c.source}
+            for key, c in sorted(state.consents.items())
+        },
+        "crisis_flag": state.crisis_open,
+        "crisis_contacts": state.crisis_contacts,
+        "last_crisis_at": crisis.at if crisis else None,
+        "last_crisis": None
+        if crisis is None
+        else {
+            "crisis_id": str(crisis.crisis_id),
+            "risk_level": crisis.risk_level.value,
+            "handoff": crisis.handoff.value,
+            "safety_plan": crisis.safety_plan.value,
+        },
+        "deceased": state.deceased,
+        "date_of_death": state.date_of_death,
+        "merged_into": state.merged_into,
+        "last_contact_at": state.last_contact_at,
+        "last_visit_by_type": {
+            kind: at.isoformat() for kind, at in sorted(state.last_visit_by_type.items())
+        },
+        "upcoming_appointments": [
+            {
+                "appointment_id": str(a.appointment_id),
+                "appointment_type": a.appointment_type.value,
+                "modality": a.modality.value,
+                "starts_at": a.starts_at.isoformat(),
+                "duration_minutes": a.duration_minutes,
+                "provider": a.provider,
+                "location": a.location,
+                "confirmed": a.confirmed,
+            }
+            for a in upcoming
+        ],
+        "next_appointment_at": upcoming[0].starts_at if upcoming else None,
+        "calls_count": state.calls,
+        "no_show_count": state.no_shows,
+        "notes_count": state.notes,
+    }
+
+
+def _timezone(state: PatientState) -> tuple[str, str]:
+    if state.timezone:
+        return state.timezone, "explicit"
+    if state.phone:
+        zone = timezone_for_phone(state.phone)
+        if zone:
+            return zone, "phone"
+    return str(settings.TIME_ZONE), "clinic"
+
+
+def save_profile(state: PatientState) -> None:
+    """Insert or update one patient's profile in a single statement."""
+    if not state.registered:
+        return
+    PatientProfile.objects.bulk_create(
+        [PatientProfile(patient_id=state.patient_id, **profile_values(state))],
+        update_conflicts=True,
+        unique_fields=["patient_id"],
+        update_fields=_FIELDS,
+    )
+
+
+def rebuild(*, progress: Callable[[int], None] | None = None, batch_size: int = 1000) -> int:
+    """Drop every profile and replay the whole log into fresh ones; returns events read.
+
+    Runs in one transaction holding the append lock, so no command interleaves and
+    readers see the old profiles until the new ones commit. Memory stays constant: the
+    log is streamed stream by stream and profiles are written in batches.
+    """
+    count = 0
+    with transaction.atomic():
+        eventstore.take_append_lock()
+        PatientProfile.objects.all().delete()
+        batch: list[PatientProfile] = []
+        for state, events_read in _states(eventstore.iter_by_stream()):
+            count += events_read
+            if progress is not None:
+                progress(events_read)
+            if state.registered:
+                batch.append(PatientProfile(patient_id=state.patient_id, **profile_values(state)))
+            if len(batch) >= batch_size:
+                PatientProfile.objects.bulk_create(batch)
+                batch.clear()
+        PatientProfile.objects.bulk_create(batch)
+    return count
+
+
+def _states(events: Iterable[RecordedEvent]) -> Iterator[tuple[PatientState, int]]:
+    """Fold consecutive events of each stream; yield each state with its event count."""
+    state: PatientState | None = None
+    current: uuid.UUID | None = None
+    seen = 0
+    for recorded in events:
+        if recorded.stream_id != current:
+            if state is not None:
+                yield state, seen
+            current, seen = recorded.stream_id, 0
+            state = PatientState(patient_id=recorded.stream_id)
+        assert state is not None
+        state.apply(recorded)
+        seen += 1
+    if state is not None:
+        yield state, seen

@@ -1,0 +1,1 @@
+"""SMS reminders and two-way texting: schedule projection, dispatcher, SMS backends."""

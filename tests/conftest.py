@@ -1,0 +1,63 @@
+"""Shared fixtures: a clinic clock, an actor, and patients made through the handlers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.db import connection
+
+from crm import handlers
+from crm.handlers import Actor
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_must_answer(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """With REQUIRE_POSTGRES=1 the run fails, never skips, when PostgreSQL is not in use."""
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        with django_db_blocker.unblock():  # type: ignore[attr-defined]
+            assert connection.vendor == "postgresql", "REQUIRE_POSTGRES=1 but not on PostgreSQL"
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """The clinic's 'now' for a test: a fixed Tuesday morning, so rules are replayable."""
+    return dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor(name="frontdesk.one", channel="admin", user_id=None, role="front_desk")
+
+
+@pytest.fixture
+def register(actor: Actor, now: dt.datetime):  # type: ignore[no-untyped-def]
+    """Register a synthetic patient through the real handler; returns the patient id."""
+
+    def make(**overrides):  # type: ignore[no-untyped-def]
+        values = {
+            "first_name": "Rowan",
+            "last_name": "Testpatient",
+            "date_of_birth": dt.date(1984, 5, 17),
+            "phone": "(617) 555-0134",
+            "actor": actor,
+            "now": now,
+            "occurred_at": now - dt.timedelta(days=400),
+        }
+        values.update(overrides)
+        return handlers.patient_register(**values).patient_id
+
+    return make
