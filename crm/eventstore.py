@@ -184,6 +184,25 @@ def last_position() -> int:
     return last or 0
 
 
+# Two-key advisory locks live in their own key space, apart from the one-key append lock.
+_PATIENT_LOCK_CLASS = 0x63726D  # "crm"
+
+
+def lock_streams(*stream_ids: uuid.UUID) -> None:
+    """Queue this transaction behind any other command on the same streams.
+
+    Commands on one patient then decide one after the other instead of failing each
+    other with conflicts. Locks are taken in a fixed order so two multi-stream commands
+    cannot deadlock. SQLite needs nothing: it already runs one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for stream_id in sorted(set(stream_ids)):
+            key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PATIENT_LOCK_CLASS, key])
+
+
 def take_append_lock() -> None:
     """Hold off every append until the current transaction ends (used by rebuilds)."""
     _take_append_lock()

@@ -107,6 +107,7 @@ def _execute_once(
     idempotency_key: str | None,
 ) -> CommandResult:
     with transaction.atomic(durable=True):
+        eventstore.lock_streams(patient_id)
         if idempotency_key is not None:
             prior = eventstore.command_result(idempotency_key)
             if prior is not None:

@@ -147,6 +147,7 @@ def patients_merge(
     moment = now or timezone.now()
     metadata = {"actor": actor.name, "actor_id": actor.user_id, "channel": actor.channel}
     with transaction.atomic(durable=True):
+        eventstore.lock_streams(surviving_patient_id, duplicate_patient_id)
         survivor = fold(surviving_patient_id, eventstore.read_stream(surviving_patient_id))
         duplicate = fold(duplicate_patient_id, eventstore.read_stream(duplicate_patient_id))
         for_survivor, for_duplicate = decisions.merge(survivor, duplicate, merged_by=actor.name)

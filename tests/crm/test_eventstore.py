@@ -1,0 +1,263 @@
+"""The event store's contract: append-only (I1), optimistic concurrency (I2),
+idempotency (I3) and what a reader gets back from the log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from crm import eventstore, handlers
+from crm.domain import events as ev
+from crm.domain.errors import UnknownEventType
+from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.models import Event, PatientProfile
+
+pytestmark = pytest.mark.django_db
+
+
+def _note(text: str) -> NewEvent:
+    return NewEvent(
+        ev.NoteAdded(note_id=uuid.uuid4(), text=text, author="agent.one"),
+        dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC),
+    )
+
+
+def _append(stream: uuid.UUID, *texts: str, expected: int, **kwargs) -> eventstore.AppendResult:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        return eventstore.append(
+            stream, [_note(t) for t in texts], expected_version=expected, **kwargs
+        )
+
+
+# --- I1: append-only --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE crm_event SET event_type = 'PatientDeceased'", "DELETE FROM crm_event"],
+)
+def test_the_database_refuses_to_change_or_remove_a_recorded_event(statement, register):
+    patient = register()
+    before = list(Event.objects.values_list("position", "event_type", "data"))
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    assert list(Event.objects.values_list("position", "event_type", "data")) == before
+    assert PatientProfile.objects.get(patient_id=patient).first_name == "Rowan"
+
+
+def test_the_orm_cannot_edit_an_event_either(register):
+    register()
+    event = Event.objects.get()
+    event.event_type = "PatientDeceased"
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        event.save()
+    assert Event.objects.get().event_type == "PatientRegistered"
+
+
+# --- I2: optimistic concurrency ----------------------------------------------------------
+
+
+def test_versions_count_up_from_one_without_gaps():
+    stream = uuid.uuid4()
+    _append(stream, "first call", "second call", expected=0)
+    result = _append(stream, "third call", expected=2)
+
+    assert result.version == 3
+    assert [e.version for e in eventstore.read_stream(stream)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("stale", [0, 1, 5])
+def test_an_append_at_a_stale_or_future_version_is_refused_and_writes_nothing(stale):
+    stream = uuid.uuid4()
+    _append(stream, "a", "b", expected=0)
+
+    with pytest.raises(ConcurrencyConflict, match="expected at version"):
+        _append(stream, "lost update", expected=stale)
+
+    assert [e.event.text for e in eventstore.read_stream(stream)] == ["a", "b"]  # type: ignore[attr-defined]
+
+
+def test_an_if_match_on_an_old_version_is_refused_by_the_handler(register, actor, now):
+    patient = register()
+    handlers.note_add(patient_id=patient, text="Called about refill", actor=actor)
+
+    with pytest.raises(ConcurrencyConflict):
+        handlers.note_add(
+            patient_id=patient, text="Stale edit", actor=actor, expected_version=1
+        )
+
+    assert PatientProfile.objects.get(patient_id=patient).notes_count == 1
+    assert eventstore.current_version(patient) == 2
+
+
+# --- I3: idempotency ---------------------------------------------------------------------
+
+
+def test_a_retried_command_returns_the_first_result_and_appends_nothing(register, actor, now):
+    patient = register()
+    start = now + dt.timedelta(days=7)
+    first = handlers.appointment_schedule(
+        patient_id=patient,
+        appointment_type=ev.AppointmentType.THERAPY,
+        starts_at=start,
+        provider="Dr. Example",
+        location="Main St clinic",
+        actor=actor,
+        now=now,
+        idempotency_key="desk-42:book-therapy",
+    )
+    retry = handlers.appointment_schedule(
+        patient_id=patient,
+        appointment_type=ev.AppointmentType.THERAPY,
+        starts_at=start,
+        provider="Dr. Example",
+        location="Main St clinic",
+        actor=actor,
+        now=now,
+        idempotency_key="desk-42:book-therapy",
+    )
+
+    assert retry.duplicate and not first.duplicate
+    assert retry.version == first.version == 2
+    assert [e.event for e in retry.events] == [e.event for e in first.events]
+    assert Event.objects.filter(stream_id=patient).count() == 2
+    profile = PatientProfile.objects.get(patient_id=patient)
+    assert len(profile.upcoming_appointments) == 1
+
+
+def test_a_retried_registration_does_not_create_a_second_patient(actor, now):
+    kwargs = dict(
+        first_name="Sol",
+        last_name="Example",
+        date_of_birth=dt.date(1990, 2, 3),
+        phone="212-555-0101",
+        actor=actor,
+        now=now,
+        idempotency_key="desk-7:register-1",
+    )
+    first = handlers.patient_register(**kwargs)
+    second = handlers.patient_register(**kwargs)
+
+    assert second.patient_id == first.patient_id and second.duplicate
+    assert PatientProfile.objects.count() == 1
+
+
+def test_a_key_reused_for_another_patient_is_refused(register, actor):
+    one, two = register(), register(first_name="Other")
+    handlers.note_add(patient_id=one, text="a", actor=actor, idempotency_key="k-1")
+    with pytest.raises(eventstore.IdempotencyKeyReused):
+        handlers.note_add(patient_id=two, text="b", actor=actor, idempotency_key="k-1")
+    assert PatientProfile.objects.get(patient_id=two).notes_count == 0
+
+
+def test_a_command_that_records_nothing_is_still_remembered_by_its_key(register, actor):
+    patient = register()
+    consent = dict(
+        patient_id=patient,
+        channel=ev.Channel.SMS,
+        purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
+        source=ev.ConsentSource.VERBAL,
+        actor=actor,
+    )
+    handlers.consent_record(**consent)
+    again = handlers.consent_record(**consent, idempotency_key="consent-twice")
+    retry = handlers.consent_record(**consent, idempotency_key="consent-twice")
+
+    assert again.events == [] and retry.duplicate and retry.version == again.version == 2
+
+
+# --- reading the log ---------------------------------------------------------------------
+
+
+def _insert_as_older_code_did(stream: uuid.UUID, version: int, event_type: str, schema: int, data: dict) -> None:  # type: ignore[type-arg]
+    """Rows written by an earlier release of this code, before a schema change."""
+    at = dt.datetime(2024, 1, 5, 15, 0, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, "
+            "metadata, occurred_at, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                Event._meta.get_field("stream_id").get_db_prep_value(stream, connection),
+                version,
+                event_type,
+                schema,
+                json.dumps(data),
+                "{}",
+                at,
+                at,
+            ],
+        )
+
+
+def test_an_old_consent_event_is_read_back_in_the_current_shape(register):
+    patient = register()
+    _insert_as_older_code_did(patient, 2, "ConsentRecorded", 1, {"channel": "sms"})
+
+    consent = eventstore.read_stream(patient)[-1].event
+
+    assert consent == ev.ConsentRecorded(
+        channel=ev.Channel.SMS,
+        purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
+        source=ev.ConsentSource.UNKNOWN,
+    )
+
+
+def test_an_event_of_an_unknown_type_or_future_schema_fails_loudly(register):
+    patient = register()
+    _insert_as_older_code_did(patient, 2, "NoteAdded", 9, {"note_id": str(uuid.uuid4())})
+    with pytest.raises(UnknownEventType, match="schema version 9"):
+        eventstore.read_stream(patient)
+
+    other = register(first_name="Other")
+    _insert_as_older_code_did(other, 2, "PatientTeleported", 1, {})
+    with pytest.raises(UnknownEventType, match="PatientTeleported"):
+        eventstore.read_stream(other)
+
+
+def test_read_all_pages_through_the_whole_log_in_position_order():
+    streams = [uuid.uuid4() for _ in range(3)]
+    for round_ in range(4):
+        for stream in streams:
+            _append(stream, f"note {round_}", expected=round_)
+
+    seen, after = [], 0
+    while page := eventstore.read_all(after, 5):
+        seen.extend(e.position for e in page)
+        after = page[-1].position
+
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 12
+
+
+def test_a_rolled_back_append_leaves_a_hole_that_readers_step_over():
+    stream = uuid.uuid4()
+    _append(stream, "kept", expected=0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        eventstore.append(stream, [_note("rolled back")], expected_version=1)
+        raise RuntimeError("the command failed after appending")
+    _append(stream, "also kept", expected=1)
+
+    texts = [e.event.text for e in eventstore.read_all(0, 10)]  # type: ignore[attr-defined]
+    assert texts == ["kept", "also kept"]
+
+
+def test_read_stream_as_of_a_moment_shows_only_what_was_recorded_by_then(register, actor):
+    patient = register()
+    first_recorded = eventstore.read_stream(patient)[0].recorded_at
+    handlers.note_add(patient_id=patient, text="later", actor=actor)
+
+    assert len(eventstore.read_stream(patient, recorded_until=first_recorded)) == 1
+    assert len(eventstore.read_stream(patient)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_appended_outside_a_transaction():
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+        eventstore.append(uuid.uuid4(), [_note("x")], expected_version=0)
+    assert not Event.objects.exists()
