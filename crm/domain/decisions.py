@@ -69,9 +69,12 @@ def _check_demographics(
         raise InvalidInput("last_name", "must not be blank.")
     if date_of_birth > now.date():
         raise InvalidInput("date_of_birth", "is in the future.")
-    if date_of_birth.year < now.year - OLDEST_PATIENT_YEARS:
+    today = now.date()
+    # 29 February has no twin 130 years back in a common year; 28 February stands in.
+    day = 28 if (today.month, today.day) == (2, 29) else today.day
+    if date_of_birth < today.replace(year=today.year - OLDEST_PATIENT_YEARS, day=day):
         raise InvalidInput("date_of_birth", f"is more than {OLDEST_PATIENT_YEARS} years ago.")
-    if not _LANGUAGE.match(language):
+    if not _LANGUAGE.fullmatch(language):
         raise InvalidInput("language", "must be a language code such as 'en' or 'es'.")
 
 
@@ -243,9 +246,7 @@ def log_call(
     if hold_seconds > duration_seconds:
         raise InvalidInput("hold_seconds", "must not exceed duration_seconds.")
     if resolved_first_contact and disposition is not ev.CallDisposition.CONNECTED:
-        raise InvalidInput(
-            "resolved_first_contact", "can only be true for a call that connected."
-        )
+        raise InvalidInput("resolved_first_contact", "can only be true for a call that connected.")
     return [
         ev.CallLogged(
             call_id=call_id,

@@ -212,7 +212,9 @@ def _confirmed(s: PatientState, e: ev.AppointmentConfirmed, at: dt.datetime) -> 
     s.appointments[e.appointment_id].confirmed = True
 
 
-def _close(s: PatientState, appointment_id: uuid.UUID, status: AppointmentStatus, at: dt.datetime) -> AppointmentState:
+def _close(
+    s: PatientState, appointment_id: uuid.UUID, status: AppointmentStatus, at: dt.datetime
+) -> AppointmentState:
     appointment = s.appointments[appointment_id]
     appointment.status = status
     appointment.closed_at = at
@@ -262,7 +264,9 @@ def _merged_into(s: PatientState, e: ev.PatientMergedInto, at: dt.datetime) -> N
     s.merged_into = e.surviving_patient_id
 
 
-_APPLIERS: dict[type[ev.DomainEvent], Callable[[PatientState, ev.DomainEvent, dt.datetime], None]] = {
+_APPLIERS: dict[
+    type[ev.DomainEvent], Callable[[PatientState, ev.DomainEvent, dt.datetime], None]
+] = {
     ev.PatientRegistered: _registered,  # type: ignore[dict-item]
     ev.DemographicsChanged: _demographics,  # type: ignore[dict-item]
     ev.ContactDetailsChanged: _contact_details,  # type: ignore[dict-item]

@@ -23,7 +23,9 @@ class Event(models.Model):
             models.UniqueConstraint(
                 fields=["stream_id", "version"], name="crm_event_stream_version_unique"
             ),
-            models.CheckConstraint(condition=models.Q(version__gte=1), name="crm_event_version_gte_1"),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="crm_event_version_gte_1"
+            ),
         ]
         indexes = [models.Index(fields=["event_type", "position"], name="crm_event_type_pos")]
 

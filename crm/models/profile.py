@@ -19,7 +19,8 @@ class PatientProfile(models.Model):
     date_of_birth = models.DateField(db_index=True)
     language = models.CharField(max_length=16)
 
-    phone = models.CharField(max_length=20, null=True, db_index=True)
+    # NULL, not "", for "no phone": E.164 values stay distinct and lookups never match blank.
+    phone = models.CharField(max_length=20, null=True, db_index=True)  # noqa: DJ001
     email = models.CharField(max_length=254, blank=True)
     timezone = models.CharField(max_length=64)
     timezone_source = models.CharField(max_length=16)  # explicit, phone or clinic

@@ -37,7 +37,9 @@ class MetricsProjection(CatchUpProjection):
 
     def handle(self, events: Sequence[RecordedEvent]) -> None:
         clinic = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-        calls: defaultdict[tuple[dt.date, str, str], Counter[str]] = defaultdict(Counter)
+        calls: defaultdict[tuple[dt.date, ev.Channel, ev.CallDirection], Counter[str]] = (
+            defaultdict(Counter)
+        )
         visits: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
         for recorded in events:
             event = recorded.event

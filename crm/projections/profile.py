@@ -39,7 +39,9 @@ def profile_values(state: PatientState) -> dict[str, Any]:
         "preferred_name": state.preferred_name,
         "display_name": state.display_name,
         "search_name": " ".join(
-            part.lower() for part in (state.first_name, state.preferred_name, state.last_name) if part
+            part.lower()
+            for part in (state.first_name, state.preferred_name, state.last_name)
+            if part
         ),
         "date_of_birth": state.date_of_birth,
         "language": state.language,
@@ -111,7 +113,7 @@ def save_profile(state: PatientState) -> None:
     )
 
 
-def rebuild(*, progress: Callable[[int], None] | None = None, batch_size: int = 1000) -> int:
+def rebuild(*, progress: Callable[[int], object] | None = None, batch_size: int = 1000) -> int:
     """Drop every profile and replay the whole log into fresh ones; returns events read.
 
     Runs in one transaction holding the append lock, so no command interleaves and

@@ -76,7 +76,7 @@ def catch_up(
     projection: CatchUpProjection,
     *,
     batch_size: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> int:
     """Run batches until the projection has seen every committed event."""
     total = 0
@@ -95,7 +95,7 @@ def rebuild(
     projection: CatchUpProjection,
     *,
     batch_size: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> int:
     """Drop the projection's rows and replay the whole log into them."""
     with transaction.atomic():

@@ -109,7 +109,9 @@ def random_history(
             elif rng.random() < 0.05:
                 handlers.patient_mark_deceased(**common, now=clock)
             else:
-                handlers.note_add(**common, text="Spoke with patient", restricted=rng.random() < 0.2)
+                handlers.note_add(
+                    **common, text="Spoke with patient", restricted=rng.random() < 0.2
+                )
             accepted += 1
         except DomainError:
             pass  # refusals are part of a realistic day; they must leave no trace

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from crm import eventstore, handlers
 from crm.domain import events as ev
-from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.eventstore import NewEvent
 from crm.models import Event, PatientProfile
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -61,7 +61,9 @@ def test_two_writers_at_the_same_version_one_wins_and_the_other_gets_a_conflict(
         with transaction.atomic():
             version = eventstore.current_version(stream)
             both_read.wait()
-            return eventstore.append(stream, [_note(f"writer {i}")], expected_version=version).version
+            return eventstore.append(
+                stream, [_note(f"writer {i}")], expected_version=version
+            ).version
 
     outcomes = _in_threads(2, write)
 

@@ -44,9 +44,12 @@ def test_the_database_refuses_to_change_or_remove_a_recorded_event(statement, re
     patient = register()
     before = list(Event.objects.values_list("position", "event_type", "data"))
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
 
     assert list(Event.objects.values_list("position", "event_type", "data")) == before
     assert PatientProfile.objects.get(patient_id=patient).first_name == "Rowan"
@@ -89,9 +92,7 @@ def test_an_if_match_on_an_old_version_is_refused_by_the_handler(register, actor
     handlers.note_add(patient_id=patient, text="Called about refill", actor=actor)
 
     with pytest.raises(ConcurrencyConflict):
-        handlers.note_add(
-            patient_id=patient, text="Stale edit", actor=actor, expected_version=1
-        )
+        handlers.note_add(patient_id=patient, text="Stale edit", actor=actor, expected_version=1)
 
     assert PatientProfile.objects.get(patient_id=patient).notes_count == 1
     assert eventstore.current_version(patient) == 2
@@ -176,7 +177,9 @@ def test_a_command_that_records_nothing_is_still_remembered_by_its_key(register,
 # --- reading the log ---------------------------------------------------------------------
 
 
-def _insert_as_older_code_did(stream: uuid.UUID, version: int, event_type: str, schema: int, data: dict) -> None:  # type: ignore[type-arg]
+def _insert_as_older_code_did(
+    stream: uuid.UUID, version: int, event_type: str, schema: int, data: dict
+) -> None:  # type: ignore[type-arg]
     """Rows written by an earlier release of this code, before a schema change."""
     at = dt.datetime(2024, 1, 5, 15, 0, tzinfo=dt.UTC)
     with connection.cursor() as cursor:
@@ -258,6 +261,6 @@ def test_read_stream_as_of_a_moment_shows_only_what_was_recorded_by_then(registe
 
 @pytest.mark.django_db(transaction=True)
 def test_nothing_is_appended_outside_a_transaction():
-    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         eventstore.append(uuid.uuid4(), [_note("x")], expected_version=0)
     assert not Event.objects.exists()

@@ -127,10 +127,14 @@ def deserialize(event_type: str, schema_version: int, data: Mapping[str, Any]) -
 
 
 def serialize(event: DomainEvent) -> dict[str, Any]:
-    return {
-        field.name: _to_json(getattr(event, field.name))
-        for field in dataclasses.fields(event)  # type: ignore[arg-type]
-    }
+    data: dict[str, Any] = {}
+    for field in dataclasses.fields(event):  # type: ignore[arg-type]
+        value = getattr(event, field.name)
+        # A naive time would silently take the server's zone in astimezone(); refuse it.
+        if isinstance(value, dt.datetime) and value.utcoffset() is None:
+            raise EventDataInvalid(field.name, "must include a UTC offset, e.g. -05:00 or Z.")
+        data[field.name] = _to_json(value)
+    return data
 
 
 def _to_json(value: Any) -> Any:
@@ -172,12 +176,12 @@ def _text_converter(field: str, *, allow_blank: bool) -> Converter:
     def convert(value: Any) -> str:
         if not isinstance(value, str):
             raise EventDataInvalid(field, "must be text.")
-        value = value.strip()
-        if not value and not allow_blank:
+        text: str = value.strip()
+        if not text and not allow_blank:
             raise EventDataInvalid(field, "must not be blank.")
-        if len(value) > MAX_TEXT:
+        if len(text) > MAX_TEXT:
             raise EventDataInvalid(field, f"must be at most {MAX_TEXT} characters.")
-        return value
+        return text
 
     return convert
 
@@ -195,7 +199,7 @@ def _int_converter(field: str) -> Converter:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise EventDataInvalid(field, "must be a whole number.")
-        return value
+        return int(value)
 
     return convert
 

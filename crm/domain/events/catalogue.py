@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from crm.domain.events.base import DomainEvent, registered
+from crm.domain.events.base import DomainEvent, EventDataInvalid, registered
 
 __all__ = [
     "AppointmentCancelled",
@@ -207,7 +207,10 @@ class ConsentRevoked(DomainEvent):
 def _call_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     # v1 kept whole minutes and had no hold or wrap-up time.
     upgraded = {key: value for key, value in data.items() if key != "duration_minutes"}
-    upgraded["duration_seconds"] = int(data.get("duration_minutes", 0)) * 60
+    minutes = data.get("duration_minutes", 0)
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise EventDataInvalid("duration_minutes", "must be a whole number.")
+    upgraded["duration_seconds"] = minutes * 60
     return upgraded
 
 

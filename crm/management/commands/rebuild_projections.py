@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -38,7 +39,7 @@ class Command(BaseCommand):
                 unit="ev",
                 unit_scale=True,
                 disable=options["no_progress"],
-                file=self.stderr._out,
+                file=sys.stderr,
             ) as bar:
                 if name == profile.NAME:
                     count = profile.rebuild(progress=bar.update)
