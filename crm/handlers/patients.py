@@ -18,7 +18,6 @@ from crm.eventstore import NewEvent
 from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
 from crm.projections.profile import save_profile
 
-
 _REGISTRATION_NAMESPACE = uuid.UUID("3f0d6c1e-7a51-4c8e-9a4b-5e2f1c0d9b7a")
 
 

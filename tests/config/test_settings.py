@@ -1,0 +1,63 @@
+"""A bad deployment fails at start with a message that names the setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {"SECRET_KEY": "s" * 40, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+def _start(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", *GOOD, *env}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        env={**clean, **GOOD, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://db/crm", "DATABASE_URL uses an unsupported engine"),
+        ("DATABASE_URL", "postgres://host:notaport/crm", "DATABASE_URL is malformed"),
+        ("TIME_ZONE", "Mars/Olympus_Mons", "TIME_ZONE='Mars/Olympus_Mons' is not an IANA"),
+        ("PHONE_DEFAULT_REGION", "XX", "PHONE_DEFAULT_REGION='XX'"),
+        ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean"),
+        ("SECRET_KEY", "short", "SECRET_KEY must be at least 32 characters"),
+        ("PROJECTION_BATCH_SIZE", "lots", "PROJECTION_BATCH_SIZE='lots' is not a whole number"),
+    ],
+)
+def test_a_malformed_setting_stops_the_start_naming_it(variable, value, message):
+    result = _start(**{variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_a_missing_secret_key_stops_the_start_unless_debugging():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    code = "import django; django.setup()"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "SECRET_KEY is required" in result.stderr
+
+
+def test_good_settings_start(tmp_path):
+    result = _start(DATABASE_URL=f"sqlite:///{tmp_path / 'crm.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
