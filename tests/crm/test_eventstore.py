@@ -178,8 +178,8 @@ def test_a_command_that_records_nothing_is_still_remembered_by_its_key(register,
 
 
 def _insert_as_older_code_did(
-    stream: uuid.UUID, version: int, event_type: str, schema: int, data: dict
-) -> None:  # type: ignore[type-arg]
+    stream: uuid.UUID, version: int, event_type: str, schema: int, data: dict[str, object]
+) -> None:
     """Rows written by an earlier release of this code, before a schema change."""
     at = dt.datetime(2024, 1, 5, 15, 0, tzinfo=dt.UTC)
     with connection.cursor() as cursor:

@@ -21,7 +21,7 @@ from tests.crm.history import random_history
 READ_MODELS: list[type[models.Model]] = [PatientProfile, DailyCallStats, DailyAppointmentStats]
 
 
-def dump() -> dict[str, list[tuple[object, ...]]]:
+def dump() -> dict[str, list[tuple[str, ...]]]:
     """Every row of every read model, without surrogate ids, in a stable order."""
     result = {}
     for model in READ_MODELS:
