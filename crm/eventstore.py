@@ -100,16 +100,23 @@ def append(
         meta["idempotency_key"] = idempotency_key
     rows = [_row(stream_id, expected_version + i + 1, new, meta) for i, new in enumerate(events)]
 
+    version = expected_version + len(rows)
+    if idempotency_key is not None:
+        CommandRecord.objects.filter(key=idempotency_key).update(
+            first_version=expected_version + 1, last_version=version
+        )
     recorded: list[RecordedEvent] = []
     if rows:
+        # From here to COMMIT every append in the database waits on us: keep it short.
         _take_append_lock()
         recorded_at = timezone.now()
         for row in rows:
             row.recorded_at = recorded_at
         try:
-            with transaction.atomic():  # a savepoint, so the conflict is catchable
-                Event.objects.bulk_create(rows)
+            Event.objects.bulk_create(rows)
         except IntegrityError:
+            # No savepoint: the transaction is doomed either way, and the caller's atomic
+            # block rolls it back as this exception passes through it.
             raise ConcurrencyConflict(stream_id, expected_version, None) from None
         recorded = [
             RecordedEvent(
@@ -123,11 +130,6 @@ def append(
             )
             for row, new in zip(rows, events, strict=True)
         ]
-    version = expected_version + len(rows)
-    if idempotency_key is not None:
-        CommandRecord.objects.filter(key=idempotency_key).update(
-            first_version=expected_version + 1, last_version=version
-        )
     return AppendResult(stream_id=stream_id, version=version, events=recorded)
 
 
