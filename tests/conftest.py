@@ -23,10 +23,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _postgres_must_answer(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+def _postgres_must_answer(request: pytest.FixtureRequest) -> None:
     """With REQUIRE_POSTGRES=1 the run fails, never skips, when PostgreSQL is not in use."""
     if os.environ.get("REQUIRE_POSTGRES") == "1":
-        with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        request.getfixturevalue("django_db_setup")
+        with request.getfixturevalue("django_db_blocker").unblock():
             assert connection.vendor == "postgresql", "REQUIRE_POSTGRES=1 but not on PostgreSQL"
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")

@@ -52,7 +52,7 @@ def _require_open(appointment: AppointmentState, doing: str) -> None:
             AppointmentStatus.COMPLETED: "is already completed",
             AppointmentStatus.NO_SHOW: "was marked as a no-show",
         }[appointment.status]
-        raise CommandRefused(f"Cannot {doing} this appointment: it {wording}.")
+        raise CommandRefused(f"Cannot {doing}: it {wording}.")
 
 
 def _check_past(value: dt.datetime, now: dt.datetime, field: str) -> None:
@@ -79,6 +79,7 @@ def _check_demographics(
 
 
 def _check_contact(*, email: str, timezone: str) -> None:
+    email = email.strip()  # validate what will be stored: the callers store it stripped
     if email and not _EMAIL.match(email):
         raise InvalidInput("email", f"{email!r} is not an email address.")
     if timezone:
@@ -355,7 +356,7 @@ def reschedule_appointment(
     _require_patient(state)
     _require_alive(state, "reschedule an appointment")
     appointment = _appointment(state, appointment_id)
-    _require_open(appointment, "reschedule")
+    _require_open(appointment, "reschedule this appointment")
     if starts_at <= now:
         raise CommandRefused("Cannot reschedule an appointment into the past.")
     if starts_at == appointment.starts_at:
@@ -375,7 +376,7 @@ def confirm_appointment(
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     appointment = _appointment(state, appointment_id)
-    _require_open(appointment, "confirm")
+    _require_open(appointment, "confirm this appointment")
     if appointment.starts_at <= now:
         raise CommandRefused("Cannot confirm an appointment that has already started.")
     if appointment.confirmed:
@@ -392,7 +393,7 @@ def cancel_appointment(
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     appointment = _appointment(state, appointment_id)
-    _require_open(appointment, "cancel")
+    _require_open(appointment, "cancel this appointment")
     return [
         ev.AppointmentCancelled(
             appointment_id=appointment_id, cancelled_by=cancelled_by, reason=reason.strip()
@@ -405,7 +406,7 @@ def complete_appointment(
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     appointment = _appointment(state, appointment_id)
-    _require_open(appointment, "complete")
+    _require_open(appointment, "complete this appointment")
     if appointment.starts_at > now + CLOCK_SKEW:
         raise CommandRefused("Cannot complete an appointment that has not started yet.")
     return [ev.AppointmentCompleted(appointment_id=appointment_id)]
@@ -416,7 +417,7 @@ def record_no_show(
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     appointment = _appointment(state, appointment_id)
-    _require_open(appointment, "mark as a no-show")
+    _require_open(appointment, "mark this appointment as a no-show")
     if appointment.starts_at > now:
         raise CommandRefused("Cannot mark a no-show before the appointment's start time.")
     return [ev.AppointmentNoShowRecorded(appointment_id=appointment_id)]
@@ -481,6 +482,12 @@ def mark_deceased(
         raise CommandRefused("The patient is already recorded as deceased.")
     if date_of_death is not None and date_of_death > now.date():
         raise InvalidInput("date_of_death", "is in the future.")
+    if (
+        date_of_death is not None
+        and state.date_of_birth is not None
+        and date_of_death < state.date_of_birth
+    ):
+        raise InvalidInput("date_of_death", "is before the date of birth.")
     return [ev.PatientDeceased(date_of_death=date_of_death, recorded_by=recorded_by)]
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+from crm.models import PatientProfile
 
 
 def consent_record(
@@ -127,8 +128,14 @@ def crisis_contact_record(
     crisis_id: uuid.UUID | None = None,
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
+    # A crisis contact must land where clinicians look: on the surviving record of a merge.
+    survivor = (
+        PatientProfile.objects.filter(patient_id=patient_id)
+        .values_list("merged_into", flat=True)
+        .first()
+    )
     return execute(
-        patient_id=patient_id,
+        patient_id=survivor or patient_id,
         decide=lambda state: decisions.record_crisis_contact(
             state,
             crisis_id=crisis_id or uuid.uuid4(),

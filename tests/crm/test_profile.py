@@ -181,3 +181,21 @@ def test_a_merged_record_points_to_the_survivor_and_refuses_new_commands(registe
     assert _profile(duplicate).merged_into == survivor
     with pytest.raises(CommandRefused, match=str(survivor)):
         handlers.note_add(patient_id=duplicate, text="hello", actor=actor)
+
+
+def test_a_crisis_contact_on_a_merged_record_lands_on_the_surviving_one(register, actor):
+    survivor, duplicate = register(), register(first_name="Rowan J.")
+    handlers.patients_merge(
+        surviving_patient_id=survivor, duplicate_patient_id=duplicate, actor=actor
+    )
+
+    result = handlers.crisis_contact_record(
+        patient_id=duplicate,
+        risk_level=ev.RiskLevel.MODERATE,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.CREATED,
+        actor=actor,
+    )
+
+    assert result.patient_id == survivor
+    assert _profile(survivor).crisis_flag and not _profile(duplicate).crisis_flag
