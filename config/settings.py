@@ -30,13 +30,17 @@ USE_I18N = True
 PHONE_DEFAULT_REGION = env_region("PHONE_DEFAULT_REGION", "US")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.ClinicAdminConfig",  # django.contrib.admin with the clinic's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
     "crm",
     "engagement",
     "reminders",
@@ -110,3 +114,55 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- The agent desktop REST API (crm/api, docs/api.md) -----------------------------------
+
+# Bodies above this size are refused with 413 before they are parsed. A 10,000-character
+# note is the largest thing a desktop sends; even written as JSON escapes it stays below.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
+
+REST_FRAMEWORK = {
+    # Token first: its "WWW-Authenticate: Token" makes anonymous requests 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.IsClinicStaff"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.JSONBodyParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "300/minute")},
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.PatientPagination",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ApiSchema",
+    "DEFAULT_METADATA_CLASS": None,
+    "EXCEPTION_HANDLER": "crm.api.problems.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "body",
+    "URL_FORMAT_OVERRIDE": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Patient engagement CRM: agent desktop API",
+    "DESCRIPTION": (
+        "Screen pop by caller number, patient profile and timeline, and the commands an agent "
+        "runs during a call. Errors are application/problem+json (RFC 9457). See docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used under several field names (channel, via).
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "crm.domain.events.catalogue.Channel"},
+}
+
+# --- The supervisor dashboard's figures (crm/selectors/metrics.py) ------------------------
+# Both are applied when the figures are read, so changing one needs no projection rebuild.
+
+# First-contact resolution: a handled contact counts as resolved when the patient makes no
+# further contact on the same reason within this many days.
+METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
+# Abandonment leaves out callers who hung up in the queue sooner than this (misdials,
+# callers who meant another number): they never had a chance to reach an agent.
+METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)

@@ -1,8 +1,19 @@
 """URL routes."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from crm.api.views.fallback import EndpointNotFoundApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("crm.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: anything else under /api/ is a problem+json 404 (401 without credentials).
+    re_path(r"^api/", EndpointNotFoundApi.as_view()),
 ]
+
+handler400 = "crm.api.problems.bad_request"
+handler500 = "crm.api.problems.server_error"

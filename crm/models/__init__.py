@@ -1,15 +1,25 @@
 """Tables of the core: the event log (the record) and the read models built from it."""
 
+from crm.models.audit import AccessAction, AccessLogEntry
 from crm.models.events import CommandRecord, Event
-from crm.models.metrics import DailyAppointmentStats, DailyCallStats
+from crm.models.metrics import (
+    DailyAppointmentStats,
+    DailyCallStats,
+    DailySatisfactionStats,
+    LoggedCall,
+)
 from crm.models.profile import PatientProfile
 from crm.models.projections import ProjectionCheckpoint
 
 __all__ = [
+    "AccessAction",
+    "AccessLogEntry",
     "CommandRecord",
     "DailyAppointmentStats",
     "DailyCallStats",
+    "DailySatisfactionStats",
     "Event",
+    "LoggedCall",
     "PatientProfile",
     "ProjectionCheckpoint",
 ]

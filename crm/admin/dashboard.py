@@ -1,0 +1,248 @@
+"""The supervisor's dashboard: the contact center's figures over a chosen date range.
+
+The numbers come from `crm.selectors.metrics`, the same function the metrics API calls;
+this module only picks the range and turns the figures into charts and a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django import forms
+from django.contrib.admin import site
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from crm.admin import charts
+from crm.admin import formatting as fmt
+from crm.admin.access import is_supervisor
+from crm.admin.forms.base import clinic_today, date_field
+from crm.selectors.metrics import (
+    MAX_RANGE_DAYS,
+    PENDING_CAP,
+    Figures,
+    SupervisorFigures,
+    Thresholds,
+    supervisor_figures,
+)
+
+DEFAULT_DAYS = 28
+PRESETS = (("Last 7 days", 7), ("Last 4 weeks", 28), ("Last 90 days", 90), ("Last year", 365))
+
+
+class RangeForm(forms.Form):
+    start = date_field("From")
+    end = date_field("To")
+    fcr_repeat_days = forms.IntegerField(
+        min_value=1, max_value=90, label="Repeat window (days)", required=False
+    )
+    short_abandon_seconds = forms.IntegerField(
+        min_value=0, max_value=600, label="Short hang-up under (seconds)", required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                raise forms.ValidationError("The end date is before the start date.")
+            if (end - start).days + 1 > MAX_RANGE_DAYS:
+                raise forms.ValidationError(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    label: str
+    value: str  # "—" when there was nothing to measure
+    detail: str
+
+
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    if not is_supervisor(request.user):
+        raise PermissionDenied("The dashboard is for supervisors.")
+    now = timezone.now()
+    today = clinic_today(now)
+    defaults = Thresholds.from_settings()
+    start, end = today - dt.timedelta(days=DEFAULT_DAYS - 1), today
+    form = RangeForm(
+        request.GET if "start" in request.GET else None,
+        initial={"start": start, "end": end, **asdict(defaults)},
+    )
+    thresholds = defaults
+    if form.is_bound and form.is_valid():
+        chosen = form.cleaned_data
+        start, end = chosen["start"], chosen["end"]
+        thresholds = Thresholds(
+            fcr_repeat_days=_or(chosen["fcr_repeat_days"], defaults.fcr_repeat_days),
+            short_abandon_seconds=_or(
+                chosen["short_abandon_seconds"], defaults.short_abandon_seconds
+            ),
+        )
+    figures = supervisor_figures(start=start, end=end, now=now, thresholds=thresholds)
+    context = {
+        **site.each_context(request),
+        "title": "Supervisor dashboard",
+        "form": form,
+        "figures": figures,
+        "tiles": tiles(figures),
+        "charts": build_charts(figures),
+        "rows": table(figures),
+        "presets": [
+            (name, (today - dt.timedelta(days=days - 1)).isoformat(), today.isoformat())
+            for name, days in PRESETS
+        ],
+        "pending": f"{PENDING_CAP}+" if figures.pending_events >= PENDING_CAP else "",
+    }
+    return TemplateResponse(request, "admin/crm/dashboard.html", context)
+
+
+def tiles(figures: SupervisorFigures) -> list[Tile]:
+    total, limits = figures.total, figures.thresholds
+    return [
+        Tile("Calls", f"{total.calls:,}", _channels(total)),
+        Tile(
+            "First-contact resolution",
+            _rate(total.fcr_rate),
+            f"{total.resolved_first_contact:,} of {total.first_contacts:,} resolved "
+            f"(no repeat within {_days(limits.fcr_repeat_days)})",
+        ),
+        Tile(
+            "Average handle time",
+            fmt.duration(total.average_handle_seconds) or "—",
+            f"over {total.handled:,} handled contacts",
+        ),
+        Tile(
+            "Abandonment",
+            _rate(total.abandonment_rate),
+            f"{total.abandoned:,} of {total.queued:,} inbound; "
+            f"{total.short_hang_ups:,} hang-ups under {limits.short_abandon_seconds} s left out",
+        ),
+        Tile(
+            "No-shows",
+            _rate(total.no_show_rate),
+            f"{total.no_shows:,} of {total.visits_closed:,} visits",
+        ),
+        Tile(
+            "Satisfaction (CSAT)",
+            _rate(total.csat_rate),
+            f"{total.csat_satisfied:,} of {total.csat_responses:,} answered 4 or 5",
+        ),
+    ]
+
+
+def build_charts(figures: SupervisorFigures) -> list[charts.Chart]:
+    periods = [charts.Period(p.start, _period_label(p, figures.bucket)) for p in figures.periods]
+    by = figures.periods
+    limits = figures.thresholds
+    per = "week" if figures.bucket == "week" else "day"
+
+    def percent_line(
+        key: str, title: str, caption: str, values: list[float | None]
+    ) -> charts.Chart:
+        return charts.line(
+            key=key,
+            title=title,
+            caption=caption,
+            periods=periods,
+            values=values,
+            label=lambda v: f"{v * 100:.0f}%",
+            ceiling=1.0,
+        )
+
+    return [
+        charts.stacked_bars(
+            key="calls",
+            title=f"Calls per {per} by channel",
+            caption="Every logged call, text and chat, in both directions.",
+            periods=periods,
+            series=[(c, fmt.channel_label(c)) for c in figures.channels],
+            value=lambda index, channel: by[index].calls_by_channel.get(channel, 0),
+        ),
+        percent_line(
+            "fcr",
+            "First-contact resolution",
+            f"Inbound handled contacts with no repeat on the same reason within "
+            f"{_days(limits.fcr_repeat_days)}. {figures.total.awaiting_repeat_window:,} recent "
+            "contacts are still inside their window and not counted yet.",
+            [p.fcr_rate for p in by],
+        ),
+        charts.line(
+            key="aht",
+            title="Average handle time",
+            caption="Talk + hold + wrap-up, over handled contacts.",
+            periods=periods,
+            values=[p.average_handle_seconds for p in by],
+            label=_minutes,
+            unit=60,
+        ),
+        percent_line(
+            "abandonment",
+            "Abandonment",
+            "Inbound calls and chats that hung up before reaching an agent; hang-ups under "
+            f"{limits.short_abandon_seconds} s are left out.",
+            [p.abandonment_rate for p in by],
+        ),
+        percent_line(
+            "no-shows",
+            "No-show rate",
+            "No-shows over visits closed (completed or no-show), by the day they were closed.",
+            [p.no_show_rate for p in by],
+        ),
+        percent_line(
+            "csat",
+            "Satisfaction (CSAT)",
+            "Share of survey answers scoring 4 or 5 out of 5.",
+            [p.csat_rate for p in by],
+        ),
+    ]
+
+
+def table(figures: SupervisorFigures) -> list[list[str]]:
+    rows = []
+    for period in [*figures.periods, figures.total]:
+        name = "Total" if period is figures.total else _period_label(period, figures.bucket)
+        rows.append(
+            [
+                name,
+                f"{period.calls:,}",
+                _rate(period.fcr_rate),
+                fmt.duration(period.average_handle_seconds) or "—",
+                _rate(period.abandonment_rate),
+                _rate(period.no_show_rate),
+                _rate(period.csat_rate),
+            ]
+        )
+    return rows
+
+
+def _period_label(period: Figures, bucket: str) -> str:
+    if bucket == "week":
+        return f"Week of {period.start:%b} {period.start.day}"
+    return f"{period.start:%a %b} {period.start.day}"
+
+
+def _channels(total: Figures) -> str:
+    parts = [f"{count:,} {fmt.channel_label(c)}" for c, count in total.calls_by_channel.items()]
+    return ", ".join(parts) or "none logged"
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _rate(rate: float | None) -> str:
+    return fmt.percent(rate) or "—"
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"

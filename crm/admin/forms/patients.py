@@ -1,0 +1,231 @@
+"""Registering a patient, their contact details, and their consent to be contacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import Q
+
+from crm import handlers
+from crm.admin import formatting as fmt
+from crm.admin.forms.base import CommandForm, PatientActionForm, date_field
+from crm.domain import events as ev
+from crm.domain.errors import InvalidInput
+from crm.domain.phones import normalize_phone
+from crm.handlers import Actor, CommandResult
+from crm.handlers.base import CommandOptions
+from crm.models import PatientProfile
+
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("pt", "Portuguese"),
+    ("ht", "Haitian Creole"),
+    ("zh", "Chinese"),
+    ("vi", "Vietnamese"),
+    ("ru", "Russian"),
+    ("ar", "Arabic"),
+    ("fr", "French"),
+]
+TIME_ZONES = [
+    ("", "From the phone number (else the clinic's)"),
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+]
+
+
+def _with_current(options: list[tuple[str, str]], current: str) -> list[tuple[str, str]]:
+    """Keep a value the list does not offer, so saving the form never changes it silently."""
+    if current and current not in {value for value, _ in options}:
+        return [*options, (current, current)]
+    return options
+
+
+def _e164(raw: str) -> str | None:
+    """The number as stored, or None for no number; a ValidationError when it is no number."""
+    if not raw.strip():
+        return None
+    try:
+        return normalize_phone(raw, region=settings.PHONE_DEFAULT_REGION)
+    except InvalidInput as error:
+        raise forms.ValidationError(error.detail, code="invalid") from None
+
+
+class RegisterPatientForm(CommandForm):
+    title = "Register a patient"
+    submit_label = "Register"
+
+    first_name = forms.CharField(max_length=200)
+    last_name = forms.CharField(max_length=200)
+    preferred_name = forms.CharField(
+        max_length=200, required=False, help_text="What the patient likes to be called."
+    )
+    date_of_birth = date_field("Date of birth")
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="Any format: (617) 555-0134, +1 617 555 0134."
+    )
+    email = forms.CharField(max_length=254, required=False)
+    language = forms.ChoiceField(choices=LANGUAGES, initial="en")
+    timezone_name = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
+    # Hidden until a possible duplicate is found; then the person has to tick it.
+    not_a_duplicate = forms.BooleanField(
+        required=False,
+        label="This is a different person from the records listed above",
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.possible_duplicates: list[PatientProfile] = []
+
+    def clean_phone(self) -> str:
+        raw: str = self.cleaned_data["phone"]
+        _e164(raw)
+        return raw
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        phone = _e164(data["phone"]) if data.get("phone") else None
+        born, last_name = data.get("date_of_birth"), (data.get("last_name") or "").strip()
+        same = Q(phone=phone) if phone else Q(pk__in=[])
+        if born and last_name:
+            same |= Q(date_of_birth=born, last_name__iexact=last_name)
+        self.possible_duplicates = list(PatientProfile.objects.filter(same)[:5])
+        if self.possible_duplicates:
+            self.fields["not_a_duplicate"].widget = forms.CheckboxInput()
+        if self.possible_duplicates and not data.get("not_a_duplicate"):
+            raise forms.ValidationError(
+                "A patient with this phone number, or this last name and date of birth, is "
+                "already registered. Open their record instead, or confirm this is someone else.",
+                code="duplicate",
+            )
+        return data
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        data = self.cleaned_data
+        return handlers.patient_register(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            preferred_name=data["preferred_name"],
+            date_of_birth=data["date_of_birth"],
+            phone=data["phone"] or None,
+            email=data["email"],
+            language=data["language"],
+            timezone_name=data["timezone_name"],
+            actor=actor,
+            now=self.now,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        if result.duplicate:
+            return "This registration was already sent; here is the record it created."
+        return f"Registered {self.cleaned_data['first_name']} {self.cleaned_data['last_name']}."
+
+
+class ContactDetailsForm(PatientActionForm):
+    slug = "contact-details"
+    title = "Change contact details"
+    error_fields = {"timezone": "timezone_name"}
+
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="Leave empty if the patient has no phone."
+    )
+    email = forms.CharField(max_length=254, required=False)
+    timezone_name = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        patient: PatientProfile = kwargs["patient"]
+        explicit = patient.timezone if patient.timezone_source == "explicit" else ""
+        kwargs["initial"] = {
+            "phone": fmt.phone(patient.phone),
+            "email": patient.email,
+            "timezone_name": explicit,
+            **kwargs.get("initial", {}),
+        }
+        super().__init__(*args, **kwargs)
+        field = self.fields["timezone_name"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _with_current(TIME_ZONES, explicit)
+
+    def clean_phone(self) -> str:
+        raw: str = self.cleaned_data["phone"]
+        _e164(raw)
+        return raw
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        data = self.cleaned_data
+        return handlers.contact_details_change(
+            patient_id=self.patient.patient_id,
+            phone=data["phone"] or None,
+            email=data["email"],
+            timezone_name=data["timezone_name"],
+            actor=actor,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        return "Contact details saved." if result.events else "Nothing changed."
+
+
+class ConsentRecordForm(PatientActionForm):
+    slug = "consent-record"
+    title = "Record consent"
+    submit_label = "Record consent"
+
+    channel = forms.ChoiceField(choices=fmt.choices(ev.Channel), initial=ev.Channel.SMS.value)
+    purpose = forms.ChoiceField(choices=fmt.choices(ev.ConsentPurpose))
+    source = forms.ChoiceField(
+        choices=fmt.choices(ev.ConsentSource)[:3], help_text="How the patient gave it."
+    )
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        data = self.cleaned_data
+        return handlers.consent_record(
+            patient_id=self.patient.patient_id,
+            channel=ev.Channel(data["channel"]),
+            purpose=ev.ConsentPurpose(data["purpose"]),
+            source=ev.ConsentSource(data["source"]),
+            actor=actor,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        if not result.events:
+            return "The patient had already given that consent; nothing changed."
+        return "Consent recorded."
+
+
+class ConsentRevokeForm(PatientActionForm):
+    slug = "consent-revoke"
+    title = "Withdraw consent"
+    submit_label = "Withdraw consent"
+    checks_version = False
+
+    channel = forms.ChoiceField(choices=fmt.choices(ev.Channel), initial=ev.Channel.SMS.value)
+    purpose = forms.ChoiceField(
+        choices=[("", "Every purpose"), *fmt.choices(ev.ConsentPurpose)], required=False
+    )
+    source = forms.ChoiceField(choices=fmt.choices(ev.ConsentSource)[:3])
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        data = self.cleaned_data
+        return handlers.consent_revoke(
+            patient_id=self.patient.patient_id,
+            channel=ev.Channel(data["channel"]),
+            purpose=ev.ConsentPurpose(data["purpose"]) if data["purpose"] else None,
+            source=ev.ConsentSource(data["source"]),
+            actor=actor,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        return "Consent withdrawn. No more messages of that kind will go to this patient."

@@ -1,0 +1,221 @@
+"""The front desk's patients: find one, see everything at a glance, act through small forms.
+
+The profile is a read model, so nothing here edits it: "add" registers a patient and each
+action on the patient page runs a command handler (the same ones the API runs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from crm.admin import formatting as fmt
+from crm.admin.access import actor_for, is_clinic_staff, may_read_restricted_notes
+from crm.admin.forms import PATIENT_ACTIONS, PatientActionForm, RegisterPatientForm
+from crm.admin.patient_page import badges, next_visit, patient_page
+from crm.admin.search import search_patients
+from crm.models import PatientProfile
+
+TEMPLATES = "admin/crm/patientprofile"
+ALREADY_SENT = "This form had already been sent; nothing new was recorded."
+
+
+@admin.register(PatientProfile)
+class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["patient", "born", "phone_number", "next_appointment", "flags"]
+    list_display_links = ["patient"]
+    list_filter = ["crisis_flag", "deceased"]
+    # The search box needs a field here; the search itself is get_search_results.
+    search_fields = ["search_name"]
+    search_help_text = (
+        "Name, date of birth (05/17/1984 or 1984-05-17) or phone number written any way."
+    )
+    list_per_page = 25
+    show_full_result_count = False
+    actions = None
+    change_list_template = f"{TEMPLATES}/change_list.html"
+
+    # --- who may do what: clinic roles, and never an edit or a delete --------------------
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_clinic_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_clinic_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_clinic_staff(request.user)  # "add" is registration, through the handler
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # --- the list ---------------------------------------------------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[PatientProfile], search_term: str
+    ) -> tuple[QuerySet[PatientProfile], bool]:
+        region = settings.PHONE_DEFAULT_REGION
+        return search_patients(queryset, search_term, region=region), False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {"title": "Find a patient", "now": timezone.now(), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    @admin.display(description="Patient", ordering="last_name")
+    def patient(self, obj: PatientProfile) -> str:
+        legal = f"{obj.first_name} {obj.last_name}"
+        return obj.display_name if obj.display_name == legal else f"{obj.display_name} ({legal})"
+
+    @admin.display(description="Born", ordering="date_of_birth")
+    def born(self, obj: PatientProfile) -> str:
+        return fmt.day(obj.date_of_birth)
+
+    @admin.display(description="Phone")
+    def phone_number(self, obj: PatientProfile) -> str:
+        return fmt.phone(obj.phone) or "—"
+
+    @admin.display(description="Next appointment", ordering="next_appointment_at")
+    def next_appointment(self, obj: PatientProfile) -> str:
+        visit = next_visit(obj, timezone.now())
+        return visit.describe(obj.timezone) if visit else "—"
+
+    @admin.display(description="Flags")
+    def flags(self, obj: PatientProfile) -> SafeString:
+        return format_html_join(
+            " ",
+            '<span class="crm-badge crm-badge--{}" title="{}">{}</span>',
+            ((b.tone, b.title, b.text) for b in badges(obj)),
+        )
+
+    # --- registration, the patient page and its actions --------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        custom = [
+            path(
+                "<uuid:patient_id>/do/<slug:action>/",
+                wrap(self.action_view),
+                name="crm_patientprofile_action",
+            ),
+        ]
+        return [*custom, *super().get_urls()]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        form = RegisterPatientForm(
+            request.POST if request.method == "POST" else None, user=request.user, now=now
+        )
+        if request.method == "POST":
+            result = form.run(actor_for(request))
+            if result is not None:
+                messages.success(request, form.success_message(result))
+                return HttpResponseRedirect(_patient_url(result.patient_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": form.title,
+            "form": form,
+            "duplicates": [(_patient_url(p.patient_id), p) for p in form.possible_duplicates],
+        }
+        return TemplateResponse(request, f"{TEMPLATES}/register.html", context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        profile = self._profile(object_id)
+        older_than = request.GET.get("older_than", "")
+        page = patient_page(
+            profile,
+            now=timezone.now(),
+            include_restricted=may_read_restricted_notes(request.user),
+            older_than=int(older_than) if older_than.isdigit() else None,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": profile.display_name,
+            "page": page,
+            "actions": [
+                (slug, form.title)
+                for slug, form in PATIENT_ACTIONS.items()
+                if not form.per_appointment
+            ],
+        }
+        return TemplateResponse(request, f"{TEMPLATES}/patient.html", context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The patient's history is the timeline on their page, not the admin's change log.
+        return HttpResponseRedirect(_patient_url(self._profile(object_id).patient_id))
+
+    def action_view(self, request: HttpRequest, patient_id: uuid.UUID, action: str) -> HttpResponse:
+        form_class = PATIENT_ACTIONS.get(action)
+        if form_class is None:
+            raise Http404("No such action.")
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        profile = get_object_or_404(PatientProfile, patient_id=patient_id)
+        now = timezone.now()
+        form: PatientActionForm
+        if request.method == "POST":
+            form = form_class(request.POST, patient=profile, user=request.user, now=now)
+            result = form.run(actor_for(request))
+            if result is not None:
+                if result.duplicate:
+                    messages.warning(request, ALREADY_SENT)
+                else:
+                    messages.success(request, form.success_message(result))
+                return HttpResponseRedirect(_patient_url(patient_id))
+        else:
+            initial = {"appointment": request.GET.get("appointment", "")}
+            form = form_class(patient=profile, user=request.user, now=now, initial=initial)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": form.title,
+            "form": form,
+            "profile": profile,
+            "patient_url": _patient_url(patient_id),
+            "patient_badges": badges(profile),
+            "patient_phone": fmt.phone(profile.phone),
+        }
+        return TemplateResponse(request, f"{TEMPLATES}/action.html", context)
+
+    def _profile(self, object_id: str) -> PatientProfile:
+        try:
+            patient_id = uuid.UUID(object_id)
+        except ValueError:
+            raise Http404("No such patient.") from None
+        return get_object_or_404(PatientProfile, patient_id=patient_id)
+
+
+def _patient_url(patient_id: uuid.UUID) -> str:
+    return reverse("admin:crm_patientprofile_change", args=[patient_id])

@@ -1,0 +1,112 @@
+"""What every API view shares: strict query parameters, no caching of patient data, and
+the access audit written before the response leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rest_framework import generics
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from crm.api import audit
+from crm.api.audit import AccessNote
+from crm.api.pagination import query_parameters
+from crm.api.problems import InvalidRequest
+from crm.models import AccessAction
+
+
+class ApiMixin:
+    """Mixed into APIView and GenericAPIView below; never used alone."""
+
+    # What a write does in the audit's words; reads (GET) are always "read".
+    audit_action: ClassVar[str] = AccessAction.READ
+    # Problem responses beyond the usual ones, for the schema: {status: description}.
+    extra_problems: ClassVar[dict[int, str]] = {}
+    # Query parameters a view reads besides its filterset's and its paginator's.
+    query_serializer_class: ClassVar[type[Serializer[Any]] | None] = None
+
+    # No OPTIONS: the OpenAPI schema describes every endpoint, so Allow never promises it.
+    http_method_names: Sequence[str] = ["get", "post", "put", "patch", "delete", "head"]
+
+    kwargs: dict[str, Any]
+    access_notes: list[AccessNote] | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.access_notes = None
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self._check_query_parameters(request)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(  # type: ignore[misc]
+            request, response, *args, **kwargs
+        )
+        # Patient data must not sit in a browser's or a proxy's cache.
+        response["Cache-Control"] = "no-store"
+        self._record_access(request, response)
+        return response
+
+    def query_parameters(self) -> set[str]:
+        names: set[str] = set()
+        if self.query_serializer_class is not None:
+            names |= set(self.query_serializer_class().fields)
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            names |= set(filterset_class.base_filters)
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None:
+            names |= query_parameters(paginator)
+        return names
+
+    def validated_query(self, request: Request) -> dict[str, Any]:
+        assert self.query_serializer_class is not None
+        serializer = self.query_serializer_class(data=request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _check_query_parameters(self, request: Request) -> None:
+        allowed = self.query_parameters()
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            takes = ", ".join(sorted(allowed)) if allowed else "no query parameters"
+            raise InvalidRequest(
+                {
+                    name[:50]: [f"is not a parameter of this endpoint (it takes {takes})."]
+                    for name in unknown
+                }
+            )
+
+    def _record_access(self, request: Request, response: Response) -> None:
+        try:
+            user = request.user
+        except Exception:  # authentication itself failed (e.g. an oversized form body)
+            return
+        if user is None or not user.is_authenticated:
+            return
+        action = AccessAction.READ if request.method in SAFE_METHODS else self.audit_action
+        notes = self.access_notes
+        if notes is None:
+            patient_id = getattr(self, "kwargs", {}).get("patient_id")
+            outcome = audit.outcome_for(response.status_code, action)
+            notes = [AccessNote(patient_id, outcome)] if patient_id is not None else []
+        audit.record(
+            request,
+            user=user,
+            action=action,
+            status_code=response.status_code,
+            notes=notes,
+        )
+
+
+class ApiView(ApiMixin, APIView):
+    pass
+
+
+class ApiGenericView(ApiMixin, generics.GenericAPIView):  # type: ignore[type-arg]
+    pass

@@ -1,0 +1,69 @@
+"""The one body format the API accepts: a JSON document, size-limited and strictly read.
+
+DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE would not
+apply; this parser enforces it (413) before reading more than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from crm.api.problems import content_too_large
+
+
+class JSONBodyParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise content_too_large()
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise content_too_large()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("The body is not UTF-8 encoded JSON.") from None
+        try:
+            return json.loads(
+                text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
+            )
+        except _DuplicateKey as exc:
+            raise ParseError(f"The key {exc.key!r} appears twice in one object.") from None
+        except RecursionError:
+            raise ParseError("The JSON body is nested too deeply.") from None
+        except ValueError as exc:
+            raise ParseError(f"The body is not valid JSON: {exc}.") from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,1 @@
+"""API views: reads (lookup, search, profile, timeline, audit) and one view per command."""

@@ -1,0 +1,1 @@
+"""Selectors: the reads that more than one door (admin, API) shares."""

@@ -1,0 +1,335 @@
+"""The supervisor's figures over a date range, read from the `metrics` read models.
+
+One function for every door: the admin dashboard and the metrics API call
+`supervisor_figures` and show the same numbers. A rate is None when there was nothing to
+measure (no calls, no visits, no answers), never a made-up 0.
+
+How each figure is counted:
+- calls per channel: every logged call, text or chat, both directions, by clinic day.
+- average handle time: talk + hold + wrap-up over handled (connected) contacts.
+- abandonment: inbound voice and chat contacts whose caller hung up before reaching an
+  agent, over all inbound voice and chat contacts; hang-ups quicker than the short
+  hang-up threshold are left out of both.
+- first-contact resolution: of the inbound handled contacts that opened an issue (no
+  handled contact on the same reason in the window before), the share with no further
+  handled contact, in either direction, on the same reason within the repeat window.
+  Contacts whose window has not closed by `now` are reported as awaiting, not counted.
+- no-show rate: no-shows over visits closed (completed or no-show) that day.
+- CSAT: answers of 4 or 5 out of 5, over all answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+
+from crm.domain import events as ev
+from crm.models import (
+    DailyAppointmentStats,
+    DailyCallStats,
+    DailySatisfactionStats,
+    Event,
+    LoggedCall,
+)
+from crm.projections.metrics import MetricsProjection
+from crm.projections.runner import checkpoint_of
+
+MAX_RANGE_DAYS = 366
+# Longer ranges are shown week by week: a bar per day stops being readable.
+DAILY_UP_TO_DAYS = 62
+# How far behind the log the figures may be before we stop counting exactly.
+PENDING_CAP = 1000
+
+_QUEUED_CHANNELS = (ev.Channel.VOICE.value, ev.Channel.CHAT.value)
+_CONNECTED = ev.CallDisposition.CONNECTED.value
+_ABANDONED = ev.CallDisposition.ABANDONED.value
+_INBOUND = ev.CallDirection.INBOUND.value
+
+
+class RangeInvalid(ValueError):
+    """The date range cannot be shown (backwards or too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    fcr_repeat_days: int
+    short_abandon_seconds: int
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        return cls(
+            fcr_repeat_days=settings.METRICS_FCR_REPEAT_DAYS,
+            short_abandon_seconds=settings.METRICS_SHORT_ABANDON_SECONDS,
+        )
+
+
+@dataclass(slots=True)
+class Figures:
+    """The counts of one period (a day, a week or the whole range); rates derive from them."""
+
+    start: dt.date
+    end: dt.date  # inclusive
+    calls_by_channel: dict[str, int] = field(default_factory=dict)
+    handled: int = 0
+    handle_seconds: int = 0
+    queued: int = 0  # inbound voice and chat contacts, short hang-ups left out
+    abandoned: int = 0  # of those, callers who hung up before reaching an agent
+    short_hang_ups: int = 0
+    first_contacts: int = 0  # issues opened by an inbound handled contact, window closed
+    resolved_first_contact: int = 0
+    awaiting_repeat_window: int = 0
+    visits_closed: int = 0  # completed or no-show
+    no_shows: int = 0
+    csat_responses: int = 0
+    csat_satisfied: int = 0
+    csat_score_total: int = 0
+
+    @property
+    def calls(self) -> int:
+        return sum(self.calls_by_channel.values())
+
+    @property
+    def average_handle_seconds(self) -> float | None:
+        return _ratio(self.handle_seconds, self.handled)
+
+    @property
+    def abandonment_rate(self) -> float | None:
+        return _ratio(self.abandoned, self.queued)
+
+    @property
+    def fcr_rate(self) -> float | None:
+        return _ratio(self.resolved_first_contact, self.first_contacts)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return _ratio(self.no_shows, self.visits_closed)
+
+    @property
+    def csat_rate(self) -> float | None:
+        return _ratio(self.csat_satisfied, self.csat_responses)
+
+    @property
+    def csat_average(self) -> float | None:
+        return _ratio(self.csat_score_total, self.csat_responses)
+
+    def add(self, other: Figures) -> None:
+        for channel, calls in other.calls_by_channel.items():
+            self.calls_by_channel[channel] = self.calls_by_channel.get(channel, 0) + calls
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        data["calls"] = self.calls
+        for name in _RATES:
+            data[name] = getattr(self, name)
+        return data
+
+
+_COUNTS = [
+    name
+    for name in Figures.__dataclass_fields__
+    if name not in {"start", "end", "calls_by_channel"}
+]
+_RATES = [
+    "average_handle_seconds",
+    "abandonment_rate",
+    "fcr_rate",
+    "no_show_rate",
+    "csat_rate",
+    "csat_average",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorFigures:
+    start: dt.date
+    end: dt.date
+    bucket: Literal["day", "week"]
+    thresholds: Thresholds
+    channels: list[str]  # every channel with a call in the range, busiest first
+    periods: list[Figures]
+    total: Figures
+    pending_events: int  # events the projection has not counted yet (capped at PENDING_CAP)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "bucket": self.bucket,
+            "thresholds": asdict(self.thresholds),
+            "channels": self.channels,
+            "total": self.total.as_dict(),
+            "periods": [period.as_dict() for period in self.periods],
+            "pending_events": self.pending_events,
+        }
+
+
+def supervisor_figures(
+    *, start: dt.date, end: dt.date, now: dt.datetime, thresholds: Thresholds | None = None
+) -> SupervisorFigures:
+    """The figures for clinic days `start` to `end` inclusive, as known at `now`."""
+    if end < start:
+        raise RangeInvalid("The end date is before the start date.")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise RangeInvalid(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
+    limits = thresholds or Thresholds.from_settings()
+    weekly = (end - start).days + 1 > DAILY_UP_TO_DAYS
+    periods = list(_periods(start, end, weekly=weekly))
+    of_day = {day: period for period in periods for day in _days(period.start, period.end)}
+
+    _count_calls(of_day, start, end)
+    _count_abandonment(of_day, start, end, limits)
+    _count_first_contacts(of_day, start, end, limits, now)
+    _count_visits(of_day, start, end)
+    _count_satisfaction(of_day, start, end)
+
+    total = Figures(start=start, end=end)
+    for period in periods:
+        total.add(period)
+    channels = sorted(total.calls_by_channel, key=lambda c: (-total.calls_by_channel[c], c))
+    return SupervisorFigures(
+        start=start,
+        end=end,
+        bucket="week" if weekly else "day",
+        thresholds=limits,
+        channels=channels,
+        periods=periods,
+        total=total,
+        pending_events=_pending_events(),
+    )
+
+
+# --- the queries, one per read model ------------------------------------------------------
+
+
+def _count_calls(of_day: dict[dt.date, Figures], start: dt.date, end: dt.date) -> None:
+    rows = (
+        DailyCallStats.objects.filter(day__range=(start, end))
+        .values("day", "channel")
+        .annotate(
+            calls_sum=Sum("calls"),
+            connected_sum=Sum("connected"),
+            seconds=Sum("talk_seconds") + Sum("hold_seconds") + Sum("wrap_up_seconds"),
+        )
+        .order_by()
+    )
+    for row in rows:
+        period = of_day[row["day"]]
+        channel = row["channel"]
+        period.calls_by_channel[channel] = period.calls_by_channel.get(channel, 0) + (
+            row["calls_sum"] or 0
+        )
+        period.handled += row["connected_sum"] or 0
+        period.handle_seconds += row["seconds"] or 0
+
+
+def _count_abandonment(
+    of_day: dict[dt.date, Figures], start: dt.date, end: dt.date, limits: Thresholds
+) -> None:
+    abandoned = Q(disposition=_ABANDONED)
+    short = abandoned & Q(duration_seconds__lt=limits.short_abandon_seconds)
+    rows = (
+        LoggedCall.objects.filter(
+            day__range=(start, end), direction=_INBOUND, channel__in=_QUEUED_CHANNELS
+        )
+        .values("day")
+        .annotate(
+            offered=Count("position"),
+            short=Count("position", filter=short),
+            gave_up=Count("position", filter=abandoned & ~short),
+        )
+        .order_by()
+    )
+    for row in rows:
+        period = of_day[row["day"]]
+        period.queued += row["offered"] - row["short"]
+        period.short_hang_ups += row["short"]
+        period.abandoned += row["gave_up"]
+
+
+def _count_first_contacts(
+    of_day: dict[dt.date, Figures],
+    start: dt.date,
+    end: dt.date,
+    limits: Thresholds,
+    now: dt.datetime,
+) -> None:
+    window = limits.fcr_repeat_days * 86400
+    opened_issue = Q(previous_gap_seconds__isnull=True) | Q(previous_gap_seconds__gt=window)
+    repeated = Q(next_gap_seconds__lte=window)
+    awaiting = Q(next_gap_seconds__isnull=True) & Q(
+        started_at__gt=now - dt.timedelta(seconds=window)
+    )
+    rows = (
+        LoggedCall.objects.filter(
+            opened_issue, day__range=(start, end), direction=_INBOUND, disposition=_CONNECTED
+        )
+        .exclude(reason_key="")
+        .values("day")
+        .annotate(
+            opened=Count("position"),
+            repeats=Count("position", filter=repeated),
+            waiting=Count("position", filter=awaiting),
+        )
+        .order_by()
+    )
+    for row in rows:
+        period = of_day[row["day"]]
+        decided = row["opened"] - row["waiting"]
+        period.first_contacts += decided
+        period.resolved_first_contact += decided - row["repeats"]
+        period.awaiting_repeat_window += row["waiting"]
+
+
+def _count_visits(of_day: dict[dt.date, Figures], start: dt.date, end: dt.date) -> None:
+    rows = DailyAppointmentStats.objects.filter(day__range=(start, end)).values_list(
+        "day", "completed", "no_shows"
+    )
+    for day, completed, no_shows in rows:
+        period = of_day[day]
+        period.visits_closed += completed + no_shows
+        period.no_shows += no_shows
+
+
+def _count_satisfaction(of_day: dict[dt.date, Figures], start: dt.date, end: dt.date) -> None:
+    rows = DailySatisfactionStats.objects.filter(day__range=(start, end)).values_list(
+        "day", "responses", "satisfied", "score_total"
+    )
+    for day, responses, satisfied, score_total in rows:
+        period = of_day[day]
+        period.csat_responses += responses
+        period.csat_satisfied += satisfied
+        period.csat_score_total += score_total
+
+
+def _pending_events() -> int:
+    checkpoint = checkpoint_of(MetricsProjection.name)
+    return Event.objects.filter(position__gt=checkpoint)[:PENDING_CAP].count()
+
+
+# --- periods ------------------------------------------------------------------------------
+
+
+def _periods(start: dt.date, end: dt.date, *, weekly: bool) -> Iterator[Figures]:
+    """Days, or weeks from Monday to Sunday clipped to the range."""
+    day = start
+    while day <= end:
+        last = min(end, day + dt.timedelta(days=6 - day.weekday())) if weekly else day
+        yield Figures(start=day, end=last)
+        day = last + dt.timedelta(days=1)
+
+
+def _days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    for offset in range((end - start).days + 1):
+        yield start + dt.timedelta(days=offset)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

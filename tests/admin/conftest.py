@@ -1,0 +1,102 @@
+"""Fixtures for the admin: staff signed in by role, and a clinic day's patients made
+through the command handlers (never by writing read-model rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.utils import timezone
+
+from crm import handlers
+from crm.domain import events as ev
+from crm.handlers import Actor
+
+
+@pytest.fixture
+def staff(db: None):  # type: ignore[no-untyped-def]
+    """A signed-in admin client for a user with the given clinic roles (groups)."""
+
+    def make(username: str, *roles: str, superuser: bool = False) -> Client:
+        user = User.objects.create_user(
+            username=username, password="not-a-real-password-42", is_staff=True
+        )
+        if superuser:
+            user.is_superuser = True
+            user.save(update_fields=["is_superuser"])
+        for role in roles:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        client = Client()
+        client.force_login(user)
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def desk(staff):  # type: ignore[no-untyped-def]
+    return staff("frontdesk", "front_desk")
+
+
+@pytest.fixture
+def clinician(staff):  # type: ignore[no-untyped-def]
+    return staff("dr.ashdale", "clinician")
+
+
+@pytest.fixture
+def supervisor(staff):  # type: ignore[no-untyped-def]
+    return staff("supervisor", "supervisor")
+
+
+@pytest.fixture
+def clinic_now() -> dt.datetime:
+    """The admin reads the real clock, so its patients live around the real today."""
+    return timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture
+def patient(clinic_now):  # type: ignore[no-untyped-def]
+    """Register a patient through the handler a year ago; returns their id."""
+
+    def make(**overrides: Any) -> uuid.UUID:
+        values: dict[str, Any] = {
+            "first_name": "Rowan",
+            "last_name": "Quillbrook",
+            "date_of_birth": dt.date(1984, 5, 17),
+            "phone": "(617) 555-0134",
+            "actor": Actor(name="frontdesk.alder", channel="fixture", role="front_desk"),
+            "now": clinic_now,
+            "occurred_at": clinic_now - dt.timedelta(days=365),
+        }
+        values.update(overrides)
+        return handlers.patient_register(**values).patient_id
+
+    return make
+
+
+@pytest.fixture
+def book(clinic_now):  # type: ignore[no-untyped-def]
+    """Book a visit for a patient through the handler; returns the appointment id."""
+
+    def make(patient_id: uuid.UUID, *, in_days: float = 3, **overrides: Any) -> uuid.UUID:
+        appointment_id = uuid.uuid4()
+        values: dict[str, Any] = {
+            "patient_id": patient_id,
+            "appointment_type": ev.AppointmentType.FOLLOW_UP,
+            "starts_at": clinic_now + dt.timedelta(days=in_days),
+            "provider": "Dr. Priya Fernhurst",
+            "location": "Main Street Clinic, 2nd floor",
+            "actor": Actor(name="frontdesk.birch", channel="fixture", role="front_desk"),
+            "appointment_id": appointment_id,
+            "now": clinic_now - dt.timedelta(days=30),
+        }
+        values.update(overrides)
+        handlers.appointment_schedule(**values)
+        return appointment_id
+
+    return make

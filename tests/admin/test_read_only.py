@@ -1,0 +1,178 @@
+"""The log, the read models, the access audit and the job tables can be read in the admin,
+and nobody (a superuser neither) can add, change or delete a row there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule, Task
+
+from crm import handlers
+from crm.domain import events as ev
+from crm.handlers import Actor
+from crm.models import (
+    AccessLogEntry,
+    CommandRecord,
+    DailyAppointmentStats,
+    DailyCallStats,
+    DailySatisfactionStats,
+    Event,
+    LoggedCall,
+    ProjectionCheckpoint,
+)
+from crm.projections import runner
+from tests.admin.pages import text_of
+
+pytestmark = pytest.mark.django_db
+
+THERAPIST = Actor(name="lee.brightmoor", channel="admin", role="clinician")
+
+
+@pytest.fixture
+def one_of_everything(patient, clinic_now):  # type: ignore[no-untyped-def]
+    rowan = patient()
+    handlers.call_log(
+        patient_id=rowan,
+        direction=ev.CallDirection.INBOUND,
+        started_at=clinic_now - dt.timedelta(hours=1),
+        duration_seconds=120,
+        disposition=ev.CallDisposition.CONNECTED,
+        reason="Billing question",
+        actor=THERAPIST,
+        idempotency_key="call-1",
+    )
+    handlers.appointment_schedule(
+        patient_id=rowan,
+        appointment_type=ev.AppointmentType.THERAPY,
+        starts_at=clinic_now + dt.timedelta(days=2),
+        provider="Lee Brightmoor, LCSW",
+        location="Riverside Behavioral Health",
+        actor=THERAPIST,
+    )
+    handlers.satisfaction_record(patient_id=rowan, score=5, channel=ev.Channel.SMS, actor=THERAPIST)
+    runner.catch_up_all()
+    AccessLogEntry.objects.create(
+        at=timezone.now(),
+        user_id=None,
+        username="agent",
+        patient_id=rowan,
+        action="read",
+        endpoint="GET /api/v1/patients/<uuid:patient_id>/",
+        outcome="returned",
+        status_code=200,
+    )
+    call_command("install_schedules", stdout=_Sink())
+    Task.objects.create(
+        id=uuid.uuid4().hex,
+        name="crm-catch-up",
+        func="crm.tasks.run_catch_up_projections",
+        started=timezone.now(),
+        stopped=timezone.now(),
+        success=True,
+    )
+    OrmQ.objects.create(key="crm", payload="x", lock=timezone.now())
+    return rowan
+
+
+READ_ONLY = [
+    Event,
+    CommandRecord,
+    ProjectionCheckpoint,
+    DailyCallStats,
+    DailyAppointmentStats,
+    DailySatisfactionStats,
+    LoggedCall,
+    AccessLogEntry,
+    Schedule,
+    Task,
+    OrmQ,
+]
+
+
+@pytest.mark.parametrize("model", READ_ONLY, ids=lambda m: m._meta.label)
+def test_a_superuser_reads_but_never_adds_changes_or_deletes(staff, one_of_everything, model):
+    root = staff("root", "supervisor", "clinician", superuser=True)
+    row = model._default_manager.order_by("pk").first()
+    info = (model._meta.app_label, model._meta.model_name)
+    rows_before = model._default_manager.count()
+
+    listing = root.get(reverse("admin:{}_{}_changelist".format(*info)))
+    detail = root.get(reverse("admin:{}_{}_change".format(*info), args=[row.pk]))
+    add = root.get(reverse("admin:{}_{}_add".format(*info)))
+    delete = root.post(reverse("admin:{}_{}_delete".format(*info), args=[row.pk]), {"post": "yes"})
+    bulk = root.post(
+        reverse("admin:{}_{}_changelist".format(*info)),
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert b'name="_save"' not in detail.content
+    assert (add.status_code, delete.status_code) == (403, 403)
+    assert b"delete_selected" not in listing.content
+    assert bulk.status_code in (200, 302)
+    assert model._default_manager.count() == rows_before
+
+
+def test_the_job_tables_cannot_resubmit_or_edit_a_job(staff, one_of_everything):
+    root = staff("root", superuser=True)
+    schedule = Schedule.objects.get()
+
+    edit = root.post(
+        reverse("admin:django_q_schedule_change", args=[schedule.pk]),
+        {"name": schedule.name, "func": "os.system", "schedule_type": "I", "minutes": 1},
+    )
+
+    assert edit.status_code == 403
+    assert Schedule.objects.get().func == "crm.tasks.run_catch_up_projections"
+    listing = root.get(reverse("admin:django_q_success_changelist"))
+    assert b"resubmit" not in listing.content.lower()
+
+
+def test_a_restricted_note_in_the_raw_log_is_redacted_for_anyone_but_a_clinician(staff, patient):
+    rowan = patient()
+    handlers.note_add(
+        patient_id=rowan, text="Disclosed a past overdose.", restricted=True, actor=THERAPIST
+    )
+    note = Event.objects.get(stream_id=rowan, event_type="NoteAdded")
+    url = reverse("admin:crm_event_change", args=[note.pk])
+    root = staff("root", superuser=True)
+    clinician = staff("dr.mossford", "clinician", superuser=True)
+
+    assert "past overdose" not in text_of(root.get(url))
+    assert "[restricted note: clinicians only]" in text_of(root.get(url))
+    assert "Disclosed a past overdose." in text_of(clinician.get(url))
+
+
+def test_the_access_audit_is_for_supervisors_whatever_a_group_was_granted(staff, one_of_everything):
+    desk = staff("frontdesk", "front_desk")
+    front_desk = Group.objects.get(name="front_desk")
+    front_desk.permissions.add(Permission.objects.get(codename="view_accesslogentry"))
+    supervisor = staff("supervisor", "supervisor")
+    listing = reverse("admin:crm_accesslogentry_changelist")
+
+    assert desk.get(listing).status_code == 403
+    assert supervisor.get(listing).status_code == 200
+    assert "Access log entrys" not in text_of(desk.get(reverse("admin:index")))
+
+
+def test_supervisors_read_the_figures_tables_without_any_django_permission(
+    supervisor, one_of_everything
+):
+    listing = supervisor.get(reverse("admin:crm_dailycallstats_changelist"))
+
+    assert listing.status_code == 200
+    assert supervisor.get(reverse("admin:crm_event_changelist")).status_code == 403
+
+
+class _Sink:
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass

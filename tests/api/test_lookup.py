@@ -1,0 +1,233 @@
+"""GET /api/v1/patients/lookup: the screen pop when a call rings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crm import handlers
+from crm.domain import events as ev
+from crm.models import AccessLogEntry
+from tests.api.conftest import problem
+
+pytestmark = pytest.mark.django_db
+
+LOOKUP = "/api/v1/patients/lookup"
+
+
+def test_a_caller_is_greeted_by_name_with_what_is_coming_up(agent, patient, booked, desk):
+    handlers.consent_record(
+        patient_id=patient,
+        channel=ev.Channel.SMS,
+        purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
+        source=ev.ConsentSource.VERBAL,
+        actor=desk,
+    )
+
+    response = agent.get(LOOKUP, {"phone": "(617) 555-0134"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["phone"] == "+16175550134"
+    assert body["match_count"] == 1
+    pop = body["patient"]
+    assert pop["patient_id"] == str(patient)
+    assert pop["display_name"] == "Rowan Testpatient"
+    assert pop["date_of_birth"] == "1984-05-17"
+    assert pop["phone_display"] == "(617) 555-0134"
+    assert pop["crisis_flag"] is False
+    assert [a["appointment_id"] for a in pop["upcoming_appointments"]] == [str(booked)]
+    assert pop["upcoming_appointments"][0]["provider"] == "Dr. Lee"
+    assert pop["consents"] == [
+        {
+            "channel": "sms",
+            "purpose": "appointment_reminders",
+            "granted": True,
+            "at": pop["consents"][0]["at"],
+            "source": "verbal",
+        }
+    ]
+    assert [e["type"] for e in body["recent_timeline"]] == [
+        "ConsentRecorded",
+        "AppointmentScheduled",
+        "PatientRegistered",
+    ]
+    assert "Dr. Lee" in body["recent_timeline"][1]["summary"]
+    assert response["ETag"] == '"3"'
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["617-555-0134", "617.555.0134", "+1 617 555 0134", "1 (617) 555-0134", "+16175550134"],
+)
+def test_the_number_is_found_however_the_desktop_formats_it(agent, patient, typed):
+    response = agent.get(LOOKUP, {"phone": typed})
+
+    assert response.status_code == 200
+    assert response.json()["patient"]["patient_id"] == str(patient)
+
+
+def test_a_plus_left_unencoded_in_the_url_still_finds_the_caller(agent, patient):
+    response = agent.get(LOOKUP + "?phone=+16175550134")
+
+    assert response.status_code == 200
+    assert response.json()["patient"]["patient_id"] == str(patient)
+
+
+def test_the_screen_pop_carries_the_last_ten_entries_newest_first(agent, patient, desk):
+    for n in range(12):
+        handlers.note_add(patient_id=patient, text=f"note {n}", actor=desk)
+
+    timeline = agent.get(LOOKUP, {"phone": "6175550134"}).json()["recent_timeline"]
+
+    assert [e["version"] for e in timeline] == list(range(13, 3, -1))
+    assert timeline[0]["summary"] == "Note by frontdesk.one: note 11"
+
+
+def test_an_open_crisis_is_flagged_on_the_screen_pop(agent, patient, desk):
+    handlers.crisis_contact_record(
+        patient_id=patient,
+        risk_level=ev.RiskLevel.HIGH,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.REVIEWED,
+        actor=desk,
+    )
+
+    pop = agent.get(LOOKUP, {"phone": "6175550134"}).json()["patient"]
+
+    assert pop["crisis_flag"] is True
+    assert pop["last_crisis"]["risk_level"] == "high"
+
+
+def test_a_deceased_patient_is_shown_as_deceased_so_nobody_asks_for_them(agent, patient, desk):
+    handlers.patient_mark_deceased(patient_id=patient, actor=desk)
+
+    pop = agent.get(LOOKUP, {"phone": "6175550134"}).json()["patient"]
+
+    assert pop["deceased"] is True
+
+
+def test_a_household_sharing_one_phone_gets_candidates_to_tell_apart(agent, register):
+    parent = register(first_name="Morgan", date_of_birth=dt.date(1980, 2, 1))
+    child = register(first_name="Riley", date_of_birth=dt.date(2012, 9, 30))
+
+    response = agent.get(LOOKUP, {"phone": "617 555 0134"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["match_count"] == 2
+    assert body["patient"] is None
+    assert body["recent_timeline"] == []
+    assert {(c["first_name"], c["date_of_birth"]) for c in body["candidates"]} == {
+        ("Morgan", "1980-02-01"),
+        ("Riley", "2012-09-30"),
+    }
+    assert {c["patient_id"] for c in body["candidates"]} == {str(parent), str(child)}
+    assert "ETag" not in response
+
+
+def test_the_agent_picks_one_of_the_household_for_the_full_screen_pop(agent, register):
+    register(first_name="Morgan")
+    riley = register(first_name="Riley")
+
+    response = agent.get(LOOKUP, {"phone": "6175550134", "patient": str(riley)})
+
+    assert response.status_code == 200
+    assert response.json()["patient"]["first_name"] == "Riley"
+    assert response["ETag"] == '"1"'
+
+
+def test_picking_someone_who_does_not_have_the_number_is_a_404(agent, patient, register):
+    other = register(first_name="Jules", phone="(617) 555-0188")
+
+    body = problem(agent.get(LOOKUP, {"phone": "6175550134", "patient": str(other)}), 404)
+    assert body["normalized_phone"] == "+16175550134"
+
+
+def test_a_record_merged_into_another_is_not_offered(agent, register, desk):
+    survivor = register(first_name="Rowan")
+    duplicate = register(first_name="Rowan")
+    handlers.patients_merge(
+        surviving_patient_id=survivor, duplicate_patient_id=duplicate, actor=desk
+    )
+
+    body = agent.get(LOOKUP, {"phone": "6175550134"}).json()
+
+    assert body["match_count"] == 1
+    assert body["patient"]["patient_id"] == str(survivor)
+
+
+def test_an_unknown_number_is_a_404_that_says_which_number_was_searched(agent, patient):
+    body = problem(agent.get(LOOKUP, {"phone": "(617) 555-0199"}), 404)
+
+    assert body["normalized_phone"] == "+16175550199"
+    assert "+16175550199" in body["detail"]
+    assert body["type"].endswith("/patient-not-found")
+
+
+@pytest.mark.parametrize("typed", ["hello", "555-0134", "12", "+44 20", "6" * 41])
+def test_something_that_is_not_a_phone_number_is_a_400_naming_the_field(agent, typed):
+    body = problem(agent.get(LOOKUP, {"phone": typed}), 400)
+
+    assert list(body["errors"]) == ["phone"]
+    assert body["detail"].startswith("phone: ")
+
+
+def test_a_lookup_without_a_number_says_the_phone_is_required(agent):
+    body = problem(agent.get(LOOKUP), 400)
+
+    assert body["errors"] == {"phone": ["This field is required."]}
+
+
+def test_a_misspelled_parameter_is_refused_rather_than_ignored(agent):
+    body = problem(agent.get(LOOKUP, {"phone": "6175550134", "patinet": "x"}), 400)
+
+    assert list(body["errors"]) == ["patinet"]
+
+
+def test_the_screen_pop_takes_a_bounded_number_of_queries(
+    agent, patient, booked, desk, django_assert_max_num_queries
+):
+    for n in range(30):
+        handlers.note_add(patient_id=patient, text=f"note {n}", actor=desk)
+
+    # token, roles, profile, last entries, audit row
+    with django_assert_max_num_queries(5):
+        assert agent.get(LOOKUP, {"phone": "6175550134"}).status_code == 200
+
+
+def test_a_household_lookup_takes_a_bounded_number_of_queries(
+    agent, register, django_assert_max_num_queries
+):
+    for n in range(25):
+        register(first_name=f"Member{n}")
+
+    with django_assert_max_num_queries(5):
+        body = agent.get(LOOKUP, {"phone": "6175550134"}).json()
+
+    assert body["match_count"] == 25
+    assert len(body["candidates"]) == 20
+
+
+def test_every_lookup_is_audited_without_the_number_itself(agent, register):
+    first = register(first_name="Morgan")
+    second = register(first_name="Riley")
+
+    agent.get(LOOKUP, {"phone": "6175550134"})  # several
+    agent.get(LOOKUP, {"phone": "6175550134", "patient": str(first)})  # picked
+    agent.get(LOOKUP, {"phone": "6175550199"})  # nobody
+
+    rows = list(AccessLogEntry.objects.order_by("id"))
+    assert [(r.patient_id, r.outcome, r.status_code) for r in rows] == [
+        (first, "several_matches", 200),
+        (second, "several_matches", 200),
+        (first, "selected", 200),
+        (None, "no_match", 404),
+    ]
+    assert {r.username for r in rows} == {"agent.avery"}
+    assert {r.endpoint for r in rows} == {"GET /api/v1/patients/lookup"}
+    assert rows[0].query_digest == rows[2].query_digest != rows[3].query_digest
+    for row in rows:
+        assert "555" not in row.query_digest and "0134" not in row.query_digest

@@ -1,0 +1,80 @@
+"""The front desk's day in a real browser: a caller gives their number in another format,
+the desk finds them, books a visit, and sees it on the page and in the timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.utils import timezone
+
+from crm import handlers
+from crm.handlers import Actor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DESK = Actor(name="frontdesk.alder", channel="fixture", role="front_desk")
+
+
+def register(first: str, last: str, phone: str) -> None:
+    now = timezone.now()
+    handlers.patient_register(
+        first_name=first,
+        last_name=last,
+        date_of_birth=dt.date(1984, 5, 17),
+        phone=phone,
+        actor=DESK,
+        now=now,
+        occurred_at=now - dt.timedelta(days=90),
+    )
+
+
+def test_the_desk_finds_a_caller_by_phone_and_books_a_visit(login):
+    register("Rowan", "Quillbrook", "(617) 555-0134")
+    register("Avery", "Larkdale", "(212) 555-0188")
+    page = login("frontdesk", "front_desk")
+
+    page.get_by_label("Find a patient").fill("+1 617 555 0134")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("#result_list")
+    assert "Avery" not in results.inner_text()
+    results.get_by_role("link", name="Rowan Quillbrook").click()
+
+    page.locator("#actions").get_by_role("link", name="Book an appointment").click()
+    day = (
+        timezone.now().astimezone(zoneinfo.ZoneInfo("America/New_York")) + dt.timedelta(days=5)
+    ).date()
+    page.get_by_label("Visit").select_option("annual_wellness")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Time:", exact=True).fill("10:15")
+    page.get_by_label("Provider").fill("Dr. Morgan Ashdale")
+    page.get_by_label("Location").fill("Main Street Clinic, 2nd floor")
+    page.get_by_role("button", name="Book appointment").click()
+
+    page.wait_for_url(re.compile(r".*/change/$"))
+    assert "Booked: annual wellness visit" in page.locator(".messagelist").inner_text()
+    upcoming = page.locator("#upcoming").inner_text()
+    assert "Annual wellness visit" in upcoming and "10:15 AM" in upcoming
+    first_entry = page.locator(".crm-timeline li").first.inner_text()
+    assert "Booked: annual wellness visit" in first_entry
+    assert "recorded by frontdesk (front desk, in the admin)" in first_entry
+
+
+def test_a_refused_booking_stays_on_the_form_with_the_reason(login):
+    register("Rowan", "Quillbrook", "(617) 555-0134")
+    page = login("frontdesk", "front_desk")
+    page.get_by_label("Find a patient").fill("Quillbrook")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Rowan Quillbrook").click()
+    page.locator("#actions").get_by_role("link", name="Book an appointment").click()
+
+    page.get_by_label("Date").fill("2020-01-06")
+    page.get_by_label("Time:", exact=True).fill("09:00")
+    page.get_by_label("Provider").fill("Dr. Morgan Ashdale")
+    page.get_by_label("Location").fill("Main Street Clinic")
+    page.get_by_role("button", name="Book appointment").click()
+
+    assert "Cannot book an appointment in the past." in page.locator(".errornote").inner_text()
+    assert page.get_by_label("Provider").input_value() == "Dr. Morgan Ashdale"
