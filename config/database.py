@@ -32,6 +32,9 @@ def database_from_url(url: str | None, *, default_sqlite: Path) -> dict[str, Any
     if engine == "django.db.backends.sqlite3":
         if not config.get("NAME"):
             raise ImproperlyConfigured("DATABASE_URL names no SQLite file.")
+        if config["NAME"] != ":memory:":
+            # A fresh checkout has no var/ yet; SQLite creates the file but not its folder.
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["OPTIONS"] = {
             # Writers take the lock at BEGIN, so two writers queue on the busy timeout
             # instead of one failing with "database is locked" on lock upgrade.

@@ -61,3 +61,10 @@ def test_good_settings_start(tmp_path):
     result = _start(DATABASE_URL=f"sqlite:///{tmp_path / 'crm.sqlite3'}")
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+def test_the_embedded_database_folder_is_created_on_a_fresh_checkout(tmp_path):
+    folder = tmp_path / "not-yet"
+    result = _start(DATABASE_URL=f"sqlite:///{folder / 'crm.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+    assert folder.is_dir()
