@@ -79,11 +79,16 @@ def append(
     expected_version: int,
     idempotency_key: str | None = None,
     metadata: dict[str, Any] | None = None,
+    version_read_in_transaction: bool = False,
 ) -> AppendResult:
     """Append `events` to `stream_id`, which must be at `expected_version`.
 
     Must run inside a transaction (the caller's `transaction.atomic`): the events, the
     idempotency record and whatever the caller projects inline commit together.
+    A caller that read the stream's version in this same transaction (the command
+    handlers) passes `version_read_in_transaction=True` to skip re-reading it: the version
+    cannot be ahead of the stream, and a writer that got there since is still caught by
+    the unique (stream_id, version) index.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("append() must run inside transaction.atomic()")
@@ -91,9 +96,10 @@ def append(
         prior = _claim_idempotency_key(idempotency_key, stream_id)
         if prior is not None:
             return prior
-    actual = current_version(stream_id)
-    if actual != expected_version:
-        raise ConcurrencyConflict(stream_id, expected_version, actual)
+    if not version_read_in_transaction:
+        actual = current_version(stream_id)
+        if actual != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
 
     meta = dict(metadata or {})
     if idempotency_key is not None:

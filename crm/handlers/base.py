@@ -128,6 +128,7 @@ def _execute_once(
             expected_version=state.version,
             idempotency_key=idempotency_key,
             metadata=metadata,
+            version_read_in_transaction=True,
         )
         if appended.duplicate:
             return _result(appended)

@@ -264,3 +264,14 @@ def test_nothing_is_appended_outside_a_transaction():
     with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         eventstore.append(uuid.uuid4(), [_note("x")], expected_version=0)
     assert not Event.objects.exists()
+
+
+def test_a_writer_that_got_in_after_the_read_is_still_caught_without_the_re_read():
+    stream = uuid.uuid4()
+    _append(stream, "first", expected=0)
+    _append(stream, "someone else's", expected=1)
+
+    with pytest.raises(ConcurrencyConflict):
+        _append(stream, "stale writer", expected=1, version_read_in_transaction=True)
+
+    assert [e.version for e in eventstore.read_stream(stream)] == [1, 2]
