@@ -166,3 +166,7 @@ METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
 # Abandonment leaves out callers who hung up in the queue sooner than this (misdials,
 # callers who meant another number): they never had a chance to reach an agent.
 METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)
+
+# --- Next-best actions (engagement/): thresholds of the suggestion rules ------------------
+
+# --- SMS reminders and two-way texting (reminders/) ----------------------------------------
