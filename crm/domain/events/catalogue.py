@@ -48,6 +48,7 @@ __all__ = [
     "SatisfactionRecorded",
     "SmsDelivered",
     "SmsFailed",
+    "SmsIntent",
     "SmsReceived",
     "SmsSent",
     "SuggestionCompleted",
@@ -127,6 +128,20 @@ class CrisisHandoff(enum.StrEnum):
     MOBILE_CRISIS_TEAM = "mobile_crisis_team"
     CRISIS_LINE = "crisis_line"
     EMERGENCY_SERVICES = "emergency_services"
+
+
+class SmsIntent(enum.StrEnum):
+    """What an inbound text asks for, as read by the inbound SMS webhook."""
+
+    UNREAD = ""  # recorded before replies were read (older events) or not read yet
+    OPT_OUT = "opt_out"  # STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT
+    OPT_IN = "opt_in"  # START, YES, UNSTOP
+    HELP = "help"  # HELP, INFO
+    CONFIRM = "confirm"  # C, CONFIRM
+    RESCHEDULE = "reschedule"  # R, RESCHEDULE: an agent calls to find a new time
+    SATISFACTION = "satisfaction"  # 1-5 after a satisfaction text
+    STOP_REQUEST = "stop_request"  # free text that asks us to stop: an agent reviews it
+    FREE_TEXT = "free_text"  # anything else: an agent calls back
 
 
 class SafetyPlan(enum.StrEnum):
@@ -365,6 +380,7 @@ class SmsReceived(DomainEvent):
     from_number: str
     body: str = ""
     provider_message_id: str = ""
+    intent: SmsIntent = SmsIntent.UNREAD
 
 
 # --- suggestions and satisfaction --------------------------------------------------------
