@@ -78,7 +78,21 @@ class PatientCount:
 
 @dataclass(frozen=True, slots=True)
 class DashboardSection:
-    """Figures for the supervisor dashboard and `GET /api/v1/metrics/` under `key`."""
+    """Figures for the supervisor dashboard and `GET /api/v1/metrics/` under `key`.
+
+    `load` returns a JSON-ready dict of this shape, rendered as a table (and a bar chart
+    when `chart` is given) on the dashboard, and returned as is by the metrics API:
+
+        {
+            "title": "Open suggestions by kind and age",
+            "columns": ["Kind", "< 1 day", "1-3 days", "3-7 days", "> 7 days"],
+            "rows": [["Crisis follow-up", 2, 0, 0, 0], ...],   # str, int, float or None
+            "chart": {                                          # optional
+                "labels": ["Crisis follow-up", ...],
+                "series": [{"name": "< 1 day", "values": [2, ...]}, ...],
+            },
+        }
+    """
 
     key: str
     # (first day, last day, both inclusive in the clinic's zone; now) -> JSON-ready figures.
