@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from bench import commands, rebuild
+from bench import api, commands, dataset, engagement, rebuild
+from bench import reminders as reminders_bench
 from bench.database import bench_url, database_name
 from bench.report import Report
 
@@ -50,8 +51,62 @@ def _rebuild(args: argparse.Namespace) -> Report:
     )
 
 
+def _api(args: argparse.Namespace) -> Report:
+    return api.run(
+        api.ApiOptions(
+            duration=args.api_duration,
+            warmup=args.api_warmup,
+            connections=args.api_connections,
+            wrk_threads=args.api_wrk_threads,
+            workers=args.api_workers,
+            worker_class=args.api_worker_class,
+            worker_threads=args.api_worker_threads,
+            sample=args.api_sample,
+            rounds=args.rounds,
+            patients=args.large_patients,
+            events=args.large_events,
+            seed_processes=args.seed_processes,
+            throttle_rate=args.api_throttle_rate,
+            conn_max_age=args.api_conn_max_age,
+            paced_rate=args.api_paced_rate,
+        )
+    )
+
+
 BENCHMARKS["commands"] = _commands
 BENCHMARKS["rebuild"] = _rebuild
+BENCHMARKS["api"] = _api
+
+
+def _reminders(args: argparse.Namespace) -> Report:
+    return reminders_bench.run(
+        reminders_bench.RemindersOptions(
+            url=args.url,
+            reminders=args.reminders,
+            workers=args.reminder_workers,
+            batch_size=args.reminder_batch_size,
+        )
+    )
+
+
+BENCHMARKS["reminders"] = _reminders
+
+
+def _suggestions(args: argparse.Namespace) -> Report:
+    return engagement.run(
+        engagement.EngagementOptions(
+            patients=args.large_patients,
+            events=args.large_events,
+            processes=args.suggestions_processes,
+            clients=args.suggestions_clients,
+            duration=args.suggestions_duration,
+            rounds=args.rounds,
+            seed_processes=args.seed_processes,
+        )
+    )
+
+
+BENCHMARKS["suggestions"] = _suggestions
 
 
 def _env_float(name: str, default: float) -> float:
@@ -131,6 +186,119 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=_env_int("BENCH_SEED_PROCESSES", 2),
         help="processes writing seed events (default 2)",
+    )
+    parser.add_argument(
+        "--large-patients",
+        type=int,
+        default=_env_int("BENCH_LARGE_PATIENTS", dataset.PATIENTS),
+        help="the large dataset's patients (default 100,000; other sizes get their own database)",
+    )
+    parser.add_argument(
+        "--large-events",
+        type=int,
+        default=_env_int("BENCH_LARGE_EVENTS", dataset.EVENTS),
+        help="the large dataset's events (default 2,000,000)",
+    )
+    parser.add_argument(
+        "--api-duration",
+        type=float,
+        default=_env_float("BENCH_API_DURATION", 60),
+        help="api: measured seconds per view (BENCH_API_DURATION, default 60)",
+    )
+    parser.add_argument(
+        "--api-warmup",
+        type=float,
+        default=_env_float("BENCH_API_WARMUP", 5),
+        help="api: warm-up seconds before each window (default 5)",
+    )
+    parser.add_argument(
+        "--api-connections",
+        type=int,
+        default=_env_int("BENCH_API_CONNECTIONS", 50),
+        help="api: concurrent wrk connections (default 50)",
+    )
+    parser.add_argument(
+        "--api-wrk-threads",
+        type=int,
+        default=_env_int("BENCH_API_WRK_THREADS", 2),
+        help="api: wrk threads (default 2)",
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=_env_int("BENCH_API_WORKERS", 4),
+        help="api: gunicorn workers (default 4)",
+    )
+    parser.add_argument(
+        "--api-worker-class",
+        choices=["sync", "gthread"],
+        default=os.environ.get("BENCH_API_WORKER_CLASS", "sync"),
+        help="api: gunicorn worker class (default sync)",
+    )
+    parser.add_argument(
+        "--api-worker-threads",
+        type=int,
+        default=_env_int("BENCH_API_WORKER_THREADS", 4),
+        help="api: threads per gthread worker (default 4)",
+    )
+    parser.add_argument(
+        "--api-sample",
+        type=int,
+        default=_env_int("BENCH_API_SAMPLE", 2000),
+        help="api: phone numbers in wrk's rotation (default 2000)",
+    )
+    parser.add_argument(
+        "--api-throttle-rate",
+        default=os.environ.get("BENCH_API_THROTTLE_RATE", "1000000/minute"),
+        help="api: API_THROTTLE_RATE for the server (default 1000000/minute: on, never hit)",
+    )
+    parser.add_argument(
+        "--api-conn-max-age",
+        type=int,
+        default=_env_int("BENCH_API_CONN_MAX_AGE", 60),
+        help="api: the server's DATABASE_CONN_MAX_AGE (default 60; 0: a connection per request)",
+    )
+    parser.add_argument(
+        "--api-paced-rate",
+        type=float,
+        default=_env_float("BENCH_API_PACED_RATE", 0),
+        help="api: also measure both views paced at about this many requests/s (default off)",
+    )
+    parser.add_argument(
+        "--suggestions-processes",
+        type=int,
+        default=_env_int("BENCH_SUGGESTIONS_PROCESSES", 2),
+        help="suggestions: processes of the full re-evaluation (default 2)",
+    )
+    parser.add_argument(
+        "--suggestions-clients",
+        type=int,
+        default=_env_int("BENCH_SUGGESTIONS_CLIENTS", 8),
+        help="suggestions: client processes appending while the lag is measured (default 8)",
+    )
+    parser.add_argument(
+        "--suggestions-duration",
+        type=float,
+        default=_env_float("BENCH_SUGGESTIONS_DURATION", 30),
+        help="suggestions: seconds the lag is measured for (default 30)",
+    )
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=_env_int("BENCH_REMINDERS", 10_000),
+        help="reminders: reminders due at once (BENCH_REMINDERS, default 10,000)",
+    )
+    parser.add_argument(
+        "--reminder-workers",
+        type=int,
+        default=_env_int("BENCH_REMINDER_WORKERS", 2),
+        help="reminders: dispatcher processes (default 2)",
+    )
+    parser.add_argument(
+        "--reminder-batch-size",
+        type=int,
+        default=_env_int("BENCH_REMINDER_BATCH_SIZE", 100),
+        help="reminders: texts claimed per transaction (default 100)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)

@@ -79,6 +79,11 @@ DATABASES = {
         os.environ.get("DATABASE_URL"), default_sqlite=VAR_DIR / "crm.sqlite3"
     )
 }
+# Seconds a web worker keeps its database connection between requests; 0 opens one per
+# request. Under gunicorn set it (60): a PostgreSQL connection costs several times what the
+# screen pop's queries do (docs/benchmarks.md, "API lookup"). Leave 0 with runserver, which
+# starts a thread per request and would leave a connection behind for each.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -168,5 +173,75 @@ METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
 METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)
 
 # --- Next-best actions (engagement/): thresholds of the suggestion rules ------------------
+# Defaults live in engagement/domain/config.py; see docs/engagement.md for each rule.
+from engagement import conf as _engagement_conf  # noqa: E402
+
+# The crisis line shown on crisis suggestions and the screen pop (never derived from the
+# caller's area code: the network routes 988 to the right center).
+CRISIS_LINE = _engagement_conf.env_crisis_line("CRISIS_LINE", _engagement_conf.DEFAULT_CRISIS_LINE)
+ENGAGEMENT_ANNUAL_INTERVAL_DAYS = env_int("ENGAGEMENT_ANNUAL_INTERVAL_DAYS", 365, minimum=1)
+# Completed visits of these types call for a follow-up within this many days.
+ENGAGEMENT_FOLLOW_UP_DAYS = _engagement_conf.env_days_by_type(
+    "ENGAGEMENT_FOLLOW_UP_DAYS", _engagement_conf.DEFAULT_FOLLOW_UP_DAYS
+)
+ENGAGEMENT_NO_SHOW_WINDOW_DAYS = env_int("ENGAGEMENT_NO_SHOW_WINDOW_DAYS", 14, minimum=1)
+ENGAGEMENT_CALLBACK_DUE_HOURS = env_int("ENGAGEMENT_CALLBACK_DUE_HOURS", 4, minimum=1)
+ENGAGEMENT_CALLBACK_WINDOW_DAYS = env_int("ENGAGEMENT_CALLBACK_WINDOW_DAYS", 7, minimum=1)
+ENGAGEMENT_CRISIS_FIRST_CALL_HOURS = env_int("ENGAGEMENT_CRISIS_FIRST_CALL_HOURS", 24, minimum=1)
+ENGAGEMENT_CRISIS_WINDOW_HOURS = env_int("ENGAGEMENT_CRISIS_WINDOW_HOURS", 72, minimum=1)
+ENGAGEMENT_CRISIS_RETRY_HOURS = env_int("ENGAGEMENT_CRISIS_RETRY_HOURS", 4, minimum=1)
+# Days after a crisis contact on which a caring contact is due (about a dozen in a year).
+ENGAGEMENT_CARING_CONTACT_DAYS = _engagement_conf.env_day_list(
+    "ENGAGEMENT_CARING_CONTACT_DAYS", _engagement_conf.DEFAULT_CARING_CONTACT_DAYS
+)
+ENGAGEMENT_UNCONFIRMED_HOURS = env_int("ENGAGEMENT_UNCONFIRMED_HOURS", 48, minimum=1)
+ENGAGEMENT_UNREACHABLE_ATTEMPTS = env_int("ENGAGEMENT_UNREACHABLE_ATTEMPTS", 3, minimum=1)
+ENGAGEMENT_CLAIM_MINUTES = env_int("ENGAGEMENT_CLAIM_MINUTES", 15, minimum=1)
 
 # --- SMS reminders and two-way texting (reminders/) ----------------------------------------
+# rem-out: schedule, dispatcher, backends (docs/reminders.md)
+from reminders import conf as _reminders_conf  # noqa: E402
+
+REMINDERS_OFFSETS_HOURS = _reminders_conf.env_offsets("REMINDERS_OFFSETS_HOURS", "72,24")
+REMINDERS_OFFSETS_BY_KIND = _reminders_conf.env_offsets_by_kind("REMINDERS_OFFSETS_BY_KIND")
+REMINDERS_SEND_WINDOW = _reminders_conf.env_window("REMINDERS_SEND_WINDOW", "08:00-21:00")
+REMINDERS_CAP_PER_DAY = env_int("REMINDERS_CAP_PER_DAY", 1, minimum=1)
+REMINDERS_CAP_PER_WEEK = env_int("REMINDERS_CAP_PER_WEEK", 3, minimum=1)
+REMINDERS_SATISFACTION_ENABLED = env_bool("REMINDERS_SATISFACTION_ENABLED", False)
+REMINDERS_SATISFACTION_DELAY_HOURS = env_int("REMINDERS_SATISFACTION_DELAY_HOURS", 2, minimum=0)
+REMINDERS_BATCH_SIZE = env_int("REMINDERS_BATCH_SIZE", 50, minimum=1)
+REMINDERS_SEND_LEASE_SECONDS = env_int("REMINDERS_SEND_LEASE_SECONDS", 300, minimum=1)
+REMINDERS_RETRY_ATTEMPTS = env_int("REMINDERS_RETRY_ATTEMPTS", 5, minimum=1)
+REMINDERS_RETRY_BASE_SECONDS = env_int("REMINDERS_RETRY_BASE_SECONDS", 60, minimum=1)
+CLINIC_SHORT_NAME = env_str("CLINIC_SHORT_NAME", "Harbor Clinic")
+CLINIC_PHONE = env_str("CLINIC_PHONE", "+16175550100")
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+SMS_CONSOLE_LOG = env_str("SMS_CONSOLE_LOG", str(VAR_DIR / "sms-console.jsonl"))
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL", "")
+TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
+if SMS_BACKEND in ("twilio", "reminders.backends.twilio.TwilioBackend"):
+    for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} is required when SMS_BACKEND=twilio.")
+    if not (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER):
+        raise ImproperlyConfigured(
+            "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER is required "
+            "when SMS_BACKEND=twilio."
+        )
+# rem-out: end
+# rem-in: webhooks for replies and delivery status (docs/texting.md)
+# The public URL Twilio calls, without the path (https://crm.example.org), when a proxy
+# stands between: signatures cover the exact URL Twilio used. Blank: the request's own.
+TWILIO_WEBHOOK_BASE_URL = env_str("TWILIO_WEBHOOK_BASE_URL", "").rstrip("/")
+if TWILIO_WEBHOOK_BASE_URL and not TWILIO_WEBHOOK_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"TWILIO_WEBHOOK_BASE_URL={TWILIO_WEBHOOK_BASE_URL!r} must start with https://"
+    )
+# A reply 1-5 counts as a satisfaction score this long after a satisfaction text.
+SATISFACTION_REPLY_WINDOW_HOURS = env_int("SATISFACTION_REPLY_WINDOW_HOURS", 72, minimum=1)
+# rem-in: end

@@ -9,6 +9,9 @@ from crm.api.views.fallback import EndpointNotFoundApi
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
+    path("api/v1/", include("engagement.api.urls")),
+    path("api/v1/", include("reminders.api.urls")),
+    path("webhooks/sms/", include("reminders.webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: anything else under /api/ is a problem+json 404 (401 without credentials).

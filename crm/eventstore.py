@@ -6,18 +6,28 @@ on PostgreSQL each append takes a transaction-scoped advisory lock right before 
 and holds it until commit, so positions are handed out in commit order and a reader of
 "events after p" can never see p + 1 before p. On SQLite the database lock taken at BEGIN
 IMMEDIATE already serializes writers. See docs/event-store.md.
+
+On PostgreSQL the hot paths (reading a stream, appending, the command's first round trip)
+run as plain SQL on Django's psycopg connection, in pipeline mode where several statements
+can travel together, and read rows in binary format; SQLite goes through the ORM.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import IntegrityError, connection
 from django.utils import timezone
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from crm.domain.events import DomainEvent, deserialize
 from crm.domain.events.base import build
@@ -26,6 +36,8 @@ from crm.models import CommandRecord, Event
 
 # Any fixed 64-bit number works; it only has to differ from other advisory locks we take.
 APPEND_LOCK_KEY = 0x63726D5F617070  # "crm_app"
+# Two-key advisory locks live in their own key space, apart from the one-key append lock.
+_PATIENT_LOCK_CLASS = 0x63726D  # "crm"
 
 _COLUMNS = (
     "position",
@@ -38,6 +50,12 @@ _COLUMNS = (
     "occurred_at",
     "recorded_at",
 )
+
+# Called with the events about to be appended, in the append's transaction, before the
+# append lock is taken. Their positions are not known yet (0): an inline projection that
+# needs only the stream's versions and times (the profile) can be written outside the
+# serialized section.
+InlineProjection = Callable[[list[RecordedEvent]], object]
 
 
 class ConcurrencyConflict(Exception):
@@ -72,6 +90,14 @@ class AppendResult:
     duplicate: bool = False  # True when an idempotency key matched an earlier command
 
 
+@dataclass(frozen=True, slots=True)
+class LockedStream:
+    """A stream read under its command lock, and the earlier result of the command's key."""
+
+    events: list[RecordedEvent]
+    prior: AppendResult | None = None  # set when the idempotency key was used before
+
+
 def append(
     stream_id: uuid.UUID,
     events: Sequence[NewEvent],
@@ -80,6 +106,8 @@ def append(
     idempotency_key: str | None = None,
     metadata: dict[str, Any] | None = None,
     version_read_in_transaction: bool = False,
+    inline: InlineProjection | None = None,
+    commit: bool = False,
 ) -> AppendResult:
     """Append `events` to `stream_id`, which must be at `expected_version`.
 
@@ -89,53 +117,72 @@ def append(
     handlers) passes `version_read_in_transaction=True` to skip re-reading it: the version
     cannot be ahead of the stream, and a writer that got there since is still caught by
     the unique (stream_id, version) index.
+    `inline` (see `InlineProjection`) runs once the key is claimed and before the append
+    lock; on PostgreSQL its statements travel with the INSERT in one round trip.
+
+    `commit=True` says the append is the last thing the caller's transaction does (the
+    command handlers). On PostgreSQL, when that transaction is the outermost one, COMMIT
+    then travels with the INSERT, so the append lock is released as soon as the server
+    has flushed the commit, without waiting for this process to be scheduled again to
+    send it; the caller's `transaction.atomic` finds the transaction already committed
+    and only runs its on-commit hooks. Inside an enclosing atomic block (a test case, a
+    savepoint) the flag does nothing and the outermost block commits as usual.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("append() must run inside transaction.atomic()")
+    version = expected_version + len(events)
     if idempotency_key is not None:
-        prior = _claim_idempotency_key(idempotency_key, stream_id)
+        prior = _claim_idempotency_key(idempotency_key, stream_id, expected_version, version)
         if prior is not None:
             return prior
     if not version_read_in_transaction:
         actual = current_version(stream_id)
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
+    if not events:
+        return AppendResult(stream_id=stream_id, version=version)
 
     meta = dict(metadata or {})
     if idempotency_key is not None:
         meta["idempotency_key"] = idempotency_key
-    rows = [_row(stream_id, expected_version + i + 1, new, meta) for i, new in enumerate(events)]
-
-    version = expected_version + len(rows)
-    if idempotency_key is not None:
-        CommandRecord.objects.filter(key=idempotency_key).update(
-            first_version=expected_version + 1, last_version=version
-        )
-    recorded: list[RecordedEvent] = []
-    if rows:
-        # From here to COMMIT every append in the database waits on us: keep it short.
-        _take_append_lock()
-        recorded_at = timezone.now()
-        for row in rows:
-            row.recorded_at = recorded_at
-        try:
-            Event.objects.bulk_create(rows)
-        except IntegrityError:
-            # No savepoint: the transaction is doomed either way, and the caller's atomic
-            # block rolls it back as this exception passes through it.
-            raise ConcurrencyConflict(stream_id, expected_version, None) from None
-        recorded = [
+    # Taken before the append lock: within a stream the command lock already orders it,
+    # and across streams nothing reads recorded_at in position order.
+    recorded_at = timezone.now()
+    pending: list[RecordedEvent] = []
+    data: list[dict[str, Any]] = []
+    for version_, new in enumerate(events, start=expected_version + 1):
+        data.append(_checked_data(new))
+        pending.append(
             RecordedEvent(
-                position=row.position,
+                position=0,
                 stream_id=stream_id,
-                version=row.version,
+                version=version_,
                 event=new.event,
                 occurred_at=new.occurred_at,
                 recorded_at=recorded_at,
                 metadata=meta,
             )
-            for row, new in zip(rows, events, strict=True)
-        ]
+        )
+    if connection.vendor == "postgresql":
+        # Django's own record of open atomic blocks: only the caller's, no savepoint.
+        outermost = len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+        positions = _pg_insert(pending, data, inline, commit=commit and outermost)
+    else:
+        if inline is not None:
+            inline(pending)
+        positions = _orm_insert(pending, data)
+    recorded = [
+        RecordedEvent(
+            position=positions[e.version],
+            stream_id=stream_id,
+            version=e.version,
+            event=e.event,
+            occurred_at=e.occurred_at,
+            recorded_at=recorded_at,
+            metadata=meta,
+        )
+        for e in pending
+    ]
     return AppendResult(stream_id=stream_id, version=version, events=recorded)
 
 
@@ -155,10 +202,37 @@ def command_result(idempotency_key: str) -> AppendResult | None:
     return None if record is None else _result_of(record)
 
 
+def lock_and_read(stream_id: uuid.UUID, *, idempotency_key: str | None = None) -> LockedStream:
+    """What a command starts with: `lock_streams(stream_id)`, the earlier result of its
+    idempotency key if any, and `read_stream(stream_id)`. One round trip on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        prior = None if idempotency_key is None else command_result(idempotency_key)
+        return LockedStream(events=read_stream(stream_id), prior=prior)
+    conn = _pg()
+    with (
+        connection.wrap_database_errors,
+        psycopg.Cursor(conn) as record,
+        psycopg.Cursor(conn) as stream,
+    ):
+        with conn.pipeline():
+            _pg_lock_streams([stream_id])
+            if idempotency_key is not None:
+                record.execute(_RECORD_SQL, [idempotency_key])
+            stream.execute(_STREAM_SQL, [stream_id], binary=True)
+        rows = stream.fetchall()
+        found = record.fetchone() if idempotency_key is not None else None
+    prior = None if found is None else _result_of(_command_record(found))
+    return LockedStream(events=[_recorded(row) for row in rows], prior=prior)
+
+
 def read_stream(
     stream_id: uuid.UUID, *, recorded_until: dt.datetime | None = None
 ) -> list[RecordedEvent]:
     """A stream's events in version order; with `recorded_until`, as the store knew it then."""
+    if connection.vendor == "postgresql":
+        if recorded_until is None:
+            return _pg_select(_STREAM_SQL, [stream_id])
+        return _pg_select(_STREAM_UNTIL_SQL, [stream_id, recorded_until])
     rows = Event.objects.filter(stream_id=stream_id)
     if recorded_until is not None:
         rows = rows.filter(recorded_at__lte=recorded_until)
@@ -172,6 +246,8 @@ def read_all(after_position: int, limit: int) -> list[RecordedEvent]:
     so no event below it can appear later (I4). Holes left by rolled-back appends are
     never filled and never waited for.
     """
+    if connection.vendor == "postgresql":
+        return _pg_select(_ALL_SQL, [after_position, limit])
     rows = (
         Event.objects.filter(position__gt=after_position)
         .order_by("position")
@@ -180,20 +256,26 @@ def read_all(after_position: int, limit: int) -> list[RecordedEvent]:
     return [_recorded(row) for row in rows]
 
 
-def iter_by_stream(chunk_size: int = 5000) -> Iterator[RecordedEvent]:
-    """Every event, stream by stream in version order, streamed with constant memory."""
-    rows = Event.objects.order_by("stream_id", "version").values_list(*_COLUMNS)
+def iter_by_stream(
+    chunk_size: int = 5000, *, with_metadata: bool = True
+) -> Iterator[RecordedEvent]:
+    """Every event, stream by stream in version order, streamed with constant memory.
+
+    A reader that never looks at who recorded what (the profile rebuild) passes
+    `with_metadata=False`: every event then carries `{}` and the log is read faster.
+    """
+    if connection.vendor == "postgresql":
+        yield from _pg_iter_by_stream(chunk_size, with_metadata)
+        return
+    columns = _COLUMNS if with_metadata else _COLUMNS[:6] + _COLUMNS[7:]
+    rows = Event.objects.order_by("stream_id", "version").values_list(*columns)
     for row in rows.iterator(chunk_size=chunk_size):
-        yield _recorded(row)
+        yield _recorded(row) if with_metadata else _recorded((*row[:6], {}, *row[6:]))
 
 
 def last_position() -> int:
     last = Event.objects.order_by("-position").values_list("position", flat=True).first()
     return last or 0
-
-
-# Two-key advisory locks live in their own key space, apart from the one-key append lock.
-_PATIENT_LOCK_CLASS = 0x63726D  # "crm"
 
 
 def lock_streams(*stream_ids: uuid.UUID) -> None:
@@ -203,12 +285,8 @@ def lock_streams(*stream_ids: uuid.UUID) -> None:
     other with conflicts. Locks are taken in a fixed order so two multi-stream commands
     cannot deadlock. SQLite needs nothing: it already runs one writer at a time.
     """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for stream_id in sorted(set(stream_ids)):
-            key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PATIENT_LOCK_CLASS, key])
+    if connection.vendor == "postgresql":
+        _pg_lock_streams(stream_ids)
 
 
 def take_append_lock() -> None:
@@ -218,14 +296,162 @@ def take_append_lock() -> None:
 
 # --- internals ---------------------------------------------------------------------------
 
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM crm_event"
+_STREAM_SQL = f"{_SELECT} WHERE stream_id = %s ORDER BY version"
+_STREAM_UNTIL_SQL = f"{_SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
+_ALL_SQL = f"{_SELECT} WHERE position > %s ORDER BY position LIMIT %s"
+_BY_STREAM_SQL = f"{_SELECT} ORDER BY stream_id, version"
+_BY_STREAM_NO_META_SQL = _BY_STREAM_SQL.replace("metadata", "'{}'::jsonb AS metadata", 1)
+_RECORD_SQL = (
+    "SELECT key, stream_id, first_version, last_version, recorded_at "
+    "FROM crm_command_record WHERE key = %s"
+)
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
+_APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+
 
 def _take_append_lock() -> None:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+        _pg_execute(_APPEND_LOCK_SQL, [APPEND_LOCK_KEY])
 
 
-def _claim_idempotency_key(key: str, stream_id: uuid.UUID) -> AppendResult | None:
+def _pg() -> psycopg.Connection[Any]:
+    """Django's own psycopg connection: same session, same transaction."""
+    connection.ensure_connection()
+    conn: psycopg.Connection[Any] = connection.connection
+    if conn.adapters.get_loader(_JSONB_OID, Format.BINARY) is not _JsonbLoader:
+        # Only binary rows use it, and only this module asks for binary rows.
+        conn.adapters.register_loader(_JSONB_OID, _JsonbLoader)
+    return conn
+
+
+_JSONB_OID = 3802
+
+
+class _JsonbLoader(Loader):
+    """jsonb in binary format: a version byte, then the JSON text. Decoding the text to
+    `str` before `json.loads` spares it guessing the encoding of bytes, row after row."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> Any:
+        if data[:1] != b"\x01":
+            raise psycopg.DataError("unknown jsonb binary format")
+        return json.loads(str(data[1:], "utf-8"))
+
+
+def _pg_execute(query: str, params: Sequence[Any]) -> None:
+    """Run a statement whose result nobody reads (queued when in pipeline mode)."""
+    with connection.wrap_database_errors:
+        psycopg.Cursor(_pg()).execute(query, params)
+
+
+def _pg_lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
+    for stream_id in sorted(set(stream_ids)):
+        key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
+        _pg_execute(_LOCK_SQL, [_PATIENT_LOCK_CLASS, key])
+
+
+def _pg_select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:
+    # A plain psycopg cursor binds on the server and reads binary rows: uuid, timestamptz
+    # and jsonb come back decoded by psycopg's C loaders, not Django's text converters.
+    with connection.wrap_database_errors, psycopg.Cursor(_pg()) as cursor:
+        cursor.execute(query, params, binary=True)
+        rows = cursor.fetchall()
+    return [_recorded(row) for row in rows]
+
+
+def _pg_iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEvent]:
+    conn = _pg()
+    cursor = psycopg.ServerCursor(conn, "crm_iter_by_stream", withhold=conn.autocommit)
+    try:
+        cursor.itersize = chunk_size
+        with connection.wrap_database_errors:
+            cursor.execute(_BY_STREAM_SQL if with_metadata else _BY_STREAM_NO_META_SQL, binary=True)
+        for row in cursor:
+            yield _recorded(row)
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_sql(rows: int) -> str:
+    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * rows)
+    return (
+        "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, "
+        f"metadata, occurred_at, recorded_at) VALUES {values} RETURNING version, position"
+    )
+
+
+def _pg_insert(
+    pending: list[RecordedEvent],
+    data: list[dict[str, Any]],
+    inline: InlineProjection | None,
+    *,
+    commit: bool,
+) -> dict[int, int]:
+    """The inline projection, the append lock, one multi-row INSERT and, with `commit`,
+    COMMIT: sent together, in one round trip. Returns each version's position.
+    """
+    params: list[Any] = []
+    meta = json.dumps(pending[0].metadata)
+    for e, values in zip(pending, data, strict=True):
+        params += [e.stream_id, e.version, e.event_type, e.event.schema_version]
+        params += [json.dumps(values), meta, e.occurred_at, e.recorded_at]
+    conn = _pg()
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
+            with conn.pipeline():
+                if inline is not None:
+                    inline(pending)
+                # From here to COMMIT every append in the database waits on us: keep it short.
+                _take_append_lock()
+                cursor.execute(_insert_sql(len(pending)), params)
+                if commit:
+                    psycopg.Cursor(conn).execute("COMMIT")
+            rows = cursor.fetchall()
+    except IntegrityError:
+        # No savepoint: the transaction is doomed either way, and the caller's atomic
+        # block rolls it back as this exception passes through it.
+        raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
+    return dict(rows)
+
+
+def _orm_insert(pending: list[RecordedEvent], data: list[dict[str, Any]]) -> dict[int, int]:
+    _take_append_lock()
+    rows = [
+        Event(
+            stream_id=e.stream_id,
+            version=e.version,
+            event_type=e.event_type,
+            schema_version=e.event.schema_version,
+            data=values,
+            metadata=e.metadata,
+            occurred_at=e.occurred_at,
+            recorded_at=e.recorded_at,
+        )
+        for e, values in zip(pending, data, strict=True)
+    ]
+    try:
+        Event.objects.bulk_create(rows)
+    except IntegrityError:
+        raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
+    return {row.version: row.position for row in rows}
+
+
+def _checked_data(new: NewEvent) -> dict[str, Any]:
+    """The event's stored data, refused if the reader could not read it back."""
+    if new.occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    event = new.event
+    data = event.to_data()
+    build(type(event), data)
+    return data
+
+
+def _claim_idempotency_key(
+    key: str, stream_id: uuid.UUID, expected_version: int, version: int
+) -> AppendResult | None:
     """Claim `key` for this transaction, or return the result of the command that owns it.
 
     The INSERT waits while another transaction holds the same key uncommitted, so two
@@ -235,8 +461,8 @@ def _claim_idempotency_key(key: str, stream_id: uuid.UUID) -> AppendResult | Non
         cursor.execute(
             f"INSERT INTO {CommandRecord._meta.db_table} "
             "(key, stream_id, first_version, last_version, recorded_at) "
-            "VALUES (%s, %s, 0, 0, %s) ON CONFLICT (key) DO NOTHING",
-            [key, _db_uuid(stream_id), timezone.now()],
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+            [key, _db_uuid(stream_id), expected_version + 1, version, timezone.now()],
         )
         claimed = cursor.rowcount == 1
     if claimed:
@@ -251,6 +477,17 @@ def _claim_idempotency_key(key: str, stream_id: uuid.UUID) -> AppendResult | Non
 
 def _db_uuid(value: uuid.UUID) -> Any:
     return CommandRecord._meta.get_field("stream_id").get_db_prep_value(value, connection)
+
+
+def _command_record(row: tuple[Any, ...]) -> CommandRecord:
+    key, stream_id, first_version, last_version, recorded_at = row
+    return CommandRecord(
+        key=key,
+        stream_id=stream_id,
+        first_version=first_version,
+        last_version=last_version,
+        recorded_at=recorded_at,
+    )
 
 
 def _result_of(record: CommandRecord) -> AppendResult:
@@ -268,23 +505,6 @@ def _result_of(record: CommandRecord) -> AppendResult:
         version=record.last_version,
         events=[_recorded(row) for row in rows],
         duplicate=True,
-    )
-
-
-def _row(stream_id: uuid.UUID, version: int, new: NewEvent, metadata: dict[str, Any]) -> Event:
-    event = new.event
-    data = event.to_data()
-    build(type(event), data)  # refuse to store anything the reader could not read back
-    if new.occurred_at.tzinfo is None:
-        raise ValueError("occurred_at must be timezone-aware")
-    return Event(
-        stream_id=stream_id,
-        version=version,
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        data=data,
-        metadata=metadata,
-        occurred_at=new.occurred_at,
     )
 
 

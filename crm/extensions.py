@@ -80,16 +80,20 @@ class PatientCount:
 class DashboardSection:
     """Figures for the supervisor dashboard and `GET /api/v1/metrics/` under `key`.
 
-    `load` returns a JSON-ready dict of this shape, rendered as a table (and a bar chart
-    when `chart` is given) on the dashboard, and returned as is by the metrics API:
+    `load` returns a JSON-ready dict of this shape, rendered as a table (and a stacked bar
+    chart, a bar per label, when `chart` is given) on the dashboard, and returned as is by
+    the metrics API. A dict of another shape fails the page loudly, naming the key
+    (crm.selectors.metrics.checked_section):
 
         {
             "title": "Open suggestions by kind and age",
+            "caption": "What the figures count.",                # optional
             "columns": ["Kind", "< 1 day", "1-3 days", "3-7 days", "> 7 days"],
-            "rows": [["Crisis follow-up", 2, 0, 0, 0], ...],   # str, int, float or None
+            "rows": [["Crisis follow-up", 2, 0, 0, 0], ...],   # one cell per column:
+                                                                # str, int, float or None
             "chart": {                                          # optional
                 "labels": ["Crisis follow-up", ...],
-                "series": [{"name": "< 1 day", "values": [2, ...]}, ...],
+                "series": [{"name": "< 1 day", "values": [2, ...]}, ...],  # a value per label
             },
         }
     """

@@ -19,6 +19,8 @@ BOTTOM = 30
 PLOT_WIDTH = WIDTH - LEFT - RIGHT
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 8
+LABEL_CHAR_WIDTH = 7.5  # about one character of a 12px label, in the chart's units
+COLOURS = 8  # crm-series-0 to crm-series-7 in admin.css; more series reuse them
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ class Rect:
     y: float
     width: float
     height: float
-    series: int  # colour index
+    series: int  # colour index, below COLOURS
     title: str  # the tooltip: the exact figure
 
 
@@ -84,7 +86,7 @@ def stacked_bars(
     value: Callable[[int, str], int],  # (period index, series key) -> count
 ) -> Chart:
     chart = Chart(key=key, title=title, caption=caption)
-    chart.legend = [(index, name) for index, (_, name) in enumerate(series)]
+    chart.legend = [(index % COLOURS, name) for index, (_, name) in enumerate(series)]
     totals = [sum(value(i, s) for s, _ in series) for i in range(len(periods))]
     top = _nice_ceiling(max(totals, default=0))
     chart.y_ticks = _y_ticks(top, lambda v: f"{v:g}")
@@ -103,13 +105,62 @@ def stacked_bars(
                     y=round(y_top, 2),
                     width=round(bar, 2),
                     height=round(y_bottom - y_top, 2),
-                    series=number,
+                    series=number % COLOURS,
                     title=f"{period.label}: {count} by {name}",
                 )
             )
             base += count
     chart.x_ticks = _x_ticks(periods, slot)
     return chart
+
+
+def category_bars(
+    *,
+    key: str,
+    title: str,
+    caption: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],  # (name, one value per label)
+) -> Chart:
+    """Stacked bars over named categories (suggestion kinds, reminder states...), for the
+    sections other apps add to the dashboard. Labels are shown under every bar that fits."""
+    chart = Chart(key=key, title=title, caption=caption)
+    chart.legend = [(index % COLOURS, name) for index, (name, _) in enumerate(series)]
+    count = len(labels)
+    totals = [sum(values[i] or 0 for _, values in series) for i in range(count)]
+    top = _nice_ceiling(max(totals, default=0))
+    chart.y_ticks = _y_ticks(top, lambda v: f"{v:g}")
+    slot = PLOT_WIDTH / max(count, 1)
+    bar = max(slot * 0.6, 1.0)
+    for index, label in enumerate(labels):
+        base = 0.0
+        for number, (name, values) in enumerate(series):
+            value = values[index] or 0
+            if value <= 0:
+                continue
+            y_top, y_bottom = _y(base + value, top), _y(base, top)
+            chart.rects.append(
+                Rect(
+                    x=round(LEFT + index * slot + (slot - bar) / 2, 2),
+                    y=round(y_top, 2),
+                    width=round(bar, 2),
+                    height=round(y_bottom - y_top, 2),
+                    series=number % COLOURS,
+                    title=f"{label}: {value:g} {name}",
+                )
+            )
+            base += value
+    # Every category is named (a bar without its name says nothing), cut to fit its slot.
+    fits = max(3, int(slot / LABEL_CHAR_WIDTH))
+    chart.x_ticks = [
+        Tick(at=round(LEFT + index * slot + slot / 2, 2), label=_short(label, fits))
+        for index, label in enumerate(labels)
+    ]
+    return chart
+
+
+def _short(label: str, most: int) -> str:
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def line(

@@ -62,6 +62,18 @@ class Tile:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section another app registered (crm.extensions.DashboardSection), ready to draw."""
+
+    key: str
+    title: str
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    chart: charts.Chart | None
+
+
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     if not is_supervisor(request.user):
         raise PermissionDenied("The dashboard is for supervisors.")
@@ -92,6 +104,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "tiles": tiles(figures),
         "charts": build_charts(figures),
         "rows": table(figures),
+        "sections": sections(figures),
         "presets": [
             (name, (today - dt.timedelta(days=days - 1)).isoformat(), today.isoformat())
             for name, days in PRESETS
@@ -126,6 +139,16 @@ def tiles(figures: SupervisorFigures) -> list[Tile]:
             "No-shows",
             _rate(total.no_show_rate),
             f"{total.no_shows:,} of {total.visits_closed:,} visits",
+        ),
+        Tile(
+            "Reminders confirmed by text",
+            _rate(total.reminder_confirmation_rate),
+            f"{total.confirmed_by_text:,} of {total.reminded_appointments:,} reminded visits",
+        ),
+        Tile(
+            "Text opt-outs",
+            _rate(total.opt_out_rate),
+            f"{total.opt_outs:,} opt-outs over {total.reminders_sent:,} reminder texts",
         ),
         Tile(
             "Satisfaction (CSAT)",
@@ -194,12 +217,51 @@ def build_charts(figures: SupervisorFigures) -> list[charts.Chart]:
             [p.no_show_rate for p in by],
         ),
         percent_line(
+            "reminder-confirmations",
+            "Reminders confirmed by text",
+            "Visits whose first reminder went out that day and that the patient then "
+            "confirmed by replying to the text.",
+            [p.reminder_confirmation_rate for p in by],
+        ),
+        percent_line(
+            "opt-outs",
+            "Text opt-outs",
+            "Patients who stopped texts (STOP, or the carrier's opt-out) over reminder texts sent.",
+            [p.opt_out_rate for p in by],
+        ),
+        percent_line(
             "csat",
             "Satisfaction (CSAT)",
             "Share of survey answers scoring 4 or 5 out of 5.",
             [p.csat_rate for p in by],
         ),
     ]
+
+
+def sections(figures: SupervisorFigures) -> list[Section]:
+    """Other apps' sections: a table each, and a bar chart when they give one."""
+    drawn = []
+    for key, section in figures.sections.items():
+        chart = section.get("chart")
+        drawn.append(
+            Section(
+                key=key,
+                title=section["title"],
+                caption=section.get("caption", ""),
+                columns=list(section["columns"]),
+                rows=[[_cell(value) for value in row] for row in section["rows"]],
+                chart=charts.category_bars(
+                    key=f"section-{key}",
+                    title=section["title"],
+                    caption="",
+                    labels=[str(label) for label in chart["labels"]],
+                    series=[(s["name"], s["values"]) for s in chart["series"]],
+                )
+                if chart
+                else None,
+            )
+        )
+    return drawn
 
 
 def table(figures: SupervisorFigures) -> list[list[str]]:
@@ -214,6 +276,8 @@ def table(figures: SupervisorFigures) -> list[list[str]]:
                 fmt.duration(period.average_handle_seconds) or "—",
                 _rate(period.abandonment_rate),
                 _rate(period.no_show_rate),
+                _rate(period.reminder_confirmation_rate),
+                _rate(period.opt_out_rate),
                 _rate(period.csat_rate),
             ]
         )
@@ -229,6 +293,16 @@ def _period_label(period: Figures, bucket: str) -> str:
 def _channels(total: Figures) -> str:
     parts = [f"{count:,} {fmt.channel_label(c)}" for c, count in total.calls_by_channel.items()]
     return ", ".join(parts) or "none logged"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def _days(count: int) -> str:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from crm import extensions
 from crm.admin import formatting as fmt
-from crm.admin.forms import OpenAppointment, open_appointments
+from crm.admin.forms import OpenAppointment, OpenTest, open_appointments, open_tests
 from crm.admin.timeline import TimelinePage, timeline_page
 from crm.domain import events as ev
 from crm.domain.state import consent_key
@@ -58,6 +59,24 @@ class PatientPage:
     to_close: list[Visit]  # start time passed, neither completed, cancelled nor a no-show
     timeline: TimelinePage
     last_crisis: str
+    tests: list[OpenTest]  # ordered, not yet done
+    # What other apps add (open suggestions, reminders), in their registered order.
+    panels: list[ShownPanel]
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPanel:
+    key: str
+    panel: extensions.Panel
+
+    @property
+    def rows(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(tone, cells) per row; a row without a tone of its own has none."""
+        tones = self.panel.tones
+        return [
+            (tones[index] if index < len(tones) else "", row)
+            for index, row in enumerate(self.panel.rows)
+        ]
 
 
 def badges(profile: PatientProfile) -> list[Badge]:
@@ -111,6 +130,11 @@ def patient_page(
             older_than=older_than,
         ),
         last_crisis=_last_crisis(profile),
+        tests=open_tests(profile.patient_id),
+        panels=[
+            ShownPanel(entry.key, entry.load(profile.patient_id, zone_name, now))
+            for entry in extensions.patient_panels()
+        ],
     )
 
 

@@ -7,10 +7,12 @@ action on the patient page runs a command handler (the same ones the API runs).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,15 +23,57 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from crm import extensions
 from crm.admin import formatting as fmt
-from crm.admin.access import actor_for, is_clinic_staff, may_read_restricted_notes
+from crm.admin.access import (
+    AccessNote,
+    actor_for,
+    audit_access,
+    is_clinic_staff,
+    may_read_restricted_notes,
+)
 from crm.admin.forms import PATIENT_ACTIONS, PatientActionForm, RegisterPatientForm
 from crm.admin.patient_page import badges, next_visit, patient_page
 from crm.admin.search import search_patients
-from crm.models import PatientProfile
+from crm.api.audit import query_digest
+from crm.models import AccessAction, PatientProfile
 
 TEMPLATES = "admin/crm/patientprofile"
 ALREADY_SENT = "This form had already been sent; nothing new was recorded."
+
+
+class PatientChangeList(ChangeList):
+    """The patient list, plus what other apps count per patient (one query per count for
+    the whole page) and an access-audit row for every patient it shows."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        shown: list[PatientProfile] = list(self.result_list)
+        self.result_list = shown
+        ids = [profile.patient_id for profile in shown]
+        now = timezone.now()
+        counted = {count.key: count.load(ids, now) if ids else {} for count in _counts()}
+        for profile in shown:
+            profile.crm_counts = {  # type: ignore[attr-defined]
+                key: per_patient.get(profile.patient_id, 0) for key, per_patient in counted.items()
+            }
+        # Like the API's search: every patient listed, or one row saying nobody matched.
+        digest = query_digest(self.query.strip()) if self.query.strip() else ""
+        notes = [AccessNote(p.patient_id, "search_match", digest) for p in shown]
+        audit_access(request, notes or [AccessNote(None, "no_match", digest)])
+
+
+def _counts() -> list[extensions.PatientCount]:
+    return extensions.patient_counts()
+
+
+def _count_column(count: extensions.PatientCount) -> Callable[[Any], str]:
+    def column(obj: PatientProfile) -> str:
+        counts: dict[str, int] = getattr(obj, "crm_counts", {})
+        return f"{counts.get(count.key, 0):,}"
+
+    column.__name__ = f"count_{count.key}"
+    return admin.display(description=count.label)(column)
 
 
 @admin.register(PatientProfile)
@@ -65,6 +109,14 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     # --- the list ---------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PatientChangeList
+
+    def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
+        # What other apps count (open suggestions...) goes before the flags.
+        base = list(super().get_list_display(request))
+        return [*base[:-1], *(_count_column(c) for c in _counts()), base[-1]]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[PatientProfile], search_term: str
@@ -129,6 +181,10 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST":
             result = form.run(actor_for(request))
             if result is not None:
+                outcome = "replayed" if result.duplicate else "created"
+                audit_access(
+                    request, [AccessNote(result.patient_id, outcome)], action=AccessAction.CREATE
+                )
                 messages.success(request, form.success_message(result))
                 return HttpResponseRedirect(_patient_url(result.patient_id))
         context = {
@@ -157,6 +213,7 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             include_restricted=may_read_restricted_notes(request.user),
             older_than=int(older_than) if older_than.isdigit() else None,
         )
+        audit_access(request, [AccessNote(profile.patient_id, "returned")])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -165,7 +222,7 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "actions": [
                 (slug, form.title)
                 for slug, form in PATIENT_ACTIONS.items()
-                if not form.per_appointment
+                if not form.per_appointment and form.offered(profile, request.user)
             ],
         }
         return TemplateResponse(request, f"{TEMPLATES}/patient.html", context)
@@ -180,7 +237,7 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_class = PATIENT_ACTIONS.get(action)
         if form_class is None:
             raise Http404("No such action.")
-        if not self.has_view_permission(request):
+        if not self.has_view_permission(request) or not form_class.allowed(request.user):
             raise PermissionDenied
         profile = get_object_or_404(PatientProfile, patient_id=patient_id)
         now = timezone.now()
@@ -188,6 +245,16 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST":
             form = form_class(request.POST, patient=profile, user=request.user, now=now)
             result = form.run(actor_for(request))
+            outcome, status = form.failure or (
+                "replayed" if result is not None and result.duplicate else "changed",
+                200,
+            )
+            audit_access(
+                request,
+                [AccessNote(patient_id, outcome)],
+                action=AccessAction.CHANGE,
+                status_code=status,
+            )
             if result is not None:
                 if result.duplicate:
                     messages.warning(request, ALREADY_SENT)
@@ -195,8 +262,13 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     messages.success(request, form.success_message(result))
                 return HttpResponseRedirect(_patient_url(patient_id))
         else:
-            initial = {"appointment": request.GET.get("appointment", "")}
+            initial = {
+                "appointment": request.GET.get("appointment", ""),
+                "test": request.GET.get("test", ""),
+            }
             form = form_class(patient=profile, user=request.user, now=now, initial=initial)
+            # The form's page shows who the patient is: a read, like the patient page.
+            audit_access(request, [AccessNote(patient_id, "returned")])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

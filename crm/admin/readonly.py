@@ -11,12 +11,12 @@ from typing import Any
 from django.apps import apps
 from django.contrib import admin
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from crm.admin.access import is_supervisor, may_read_restricted_notes
+from crm.admin.access import AccessNote, audit_access, is_supervisor, may_read_restricted_notes
 from crm.models import (
     AccessLogEntry,
     DailyAppointmentStats,
@@ -76,6 +76,25 @@ class EventAdmin(ReadOnlyAdmin):
         "recorded_at",
     ]
     exclude = ["data", "metadata"]
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        event = super().get_object(request, object_id, from_field)
+        request.crm_event_read = event  # type: ignore[attr-defined]
+        return event
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # A raw event is the patient's data: reading one is audited like their page.
+        event: Event | None = getattr(request, "crm_event_read", None)
+        if event is not None and response.status_code == 200:
+            audit_access(request, [AccessNote(event.stream_id, "returned")])
+        return response
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(self.readonly_fields)

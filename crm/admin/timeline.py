@@ -280,7 +280,33 @@ def _sms_failed(e: ev.SmsFailed, v: int, r: _References) -> Described:
 
 
 def _sms_received(e: ev.SmsReceived, v: int, r: _References) -> Described:
-    return "text", f"Text received from {fmt.phone(e.from_number)}", e.body
+    meaning = _SMS_INTENTS.get(e.intent, "")
+    title = f"Text received from {fmt.phone(e.from_number)}" + (f": {meaning}" if meaning else "")
+    return "text", title, e.body
+
+
+_SMS_INTENTS = {
+    ev.SmsIntent.OPT_OUT: "opted out (no more texts)",
+    ev.SmsIntent.OPT_IN: "opted back in",
+    ev.SmsIntent.HELP: "asked for help",
+    ev.SmsIntent.CONFIRM: "confirms",
+    ev.SmsIntent.RESCHEDULE: "asks to reschedule",
+    ev.SmsIntent.SATISFACTION: "satisfaction score",
+    ev.SmsIntent.STOP_REQUEST: "asks us to stop (texts held for review)",
+    ev.SmsIntent.FREE_TEXT: "call back",
+}
+
+
+def _sms_status(e: ev.SmsStatusReported, v: int, r: _References) -> Described:
+    return "text", f"Text {e.status.value} by the carrier", ""
+
+
+def _number_opted_out(e: ev.SmsNumberOptedOut, v: int, r: _References) -> Described:
+    return "consent", f"{fmt.phone(e.phone)} opted out of all texts", f"texted {e.keyword}"
+
+
+def _number_opted_in(e: ev.SmsNumberOptedIn, v: int, r: _References) -> Described:
+    return "consent", f"{fmt.phone(e.phone)} opted back in to texts", f"texted {e.keyword}"
 
 
 def _suggestion_completed(e: ev.SuggestionCompleted, v: int, r: _References) -> Described:
@@ -296,6 +322,16 @@ def _suggestion_dismissed(e: ev.SuggestionDismissed, v: int, r: _References) -> 
 def _suggestion_snoozed(e: ev.SuggestionSnoozed, v: int, r: _References) -> Described:
     title = f"Suggestion snoozed: {e.kind.replace('_', ' ')}"
     return "suggestion", title, f"until {fmt.moment(e.until, r.zone_name)} (by {e.agent})"
+
+
+def _suggestion_claimed(e: ev.SuggestionClaimed, v: int, r: _References) -> Described:
+    title = f"Suggestion taken: {e.kind.replace('_', ' ')}"
+    return "suggestion", title, f"by {e.agent} until {fmt.moment(e.until, r.zone_name)}"
+
+
+def _suggestion_released(e: ev.SuggestionReleased, v: int, r: _References) -> Described:
+    title = f"Suggestion handed back: {e.kind.replace('_', ' ')}"
+    return "suggestion", title, f"by {e.agent}"
 
 
 def _satisfaction(e: ev.SatisfactionRecorded, v: int, r: _References) -> Described:
@@ -341,9 +377,14 @@ _DESCRIBERS: dict[type[ev.DomainEvent], Callable[[Any, int, _References], Descri
     ev.SmsDelivered: _sms_delivered,
     ev.SmsFailed: _sms_failed,
     ev.SmsReceived: _sms_received,
+    ev.SmsStatusReported: _sms_status,
+    ev.SmsNumberOptedOut: _number_opted_out,
+    ev.SmsNumberOptedIn: _number_opted_in,
     ev.SuggestionCompleted: _suggestion_completed,
     ev.SuggestionDismissed: _suggestion_dismissed,
     ev.SuggestionSnoozed: _suggestion_snoozed,
+    ev.SuggestionClaimed: _suggestion_claimed,
+    ev.SuggestionReleased: _suggestion_released,
     ev.SatisfactionRecorded: _satisfaction,
     ev.PatientDeceased: _deceased,
     ev.PatientsMerged: _merged,

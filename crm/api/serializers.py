@@ -164,6 +164,15 @@ class LookupSerializer(serializers.Serializer[Any]):
         many=True, help_text="Every match shown (at most 20), to let the agent pick one."
     )
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # Sections other apps add (crm.extensions), read here so the schema shows them too.
+        from crm.extensions import screen_pop_sections
+
+        fields = super().get_fields()
+        for section in screen_pop_sections():
+            fields[section.key] = section.serializer(many=True, help_text=section.help_text or None)
+        return fields
+
 
 class CommandResultSerializer(serializers.Serializer[Any]):
     patient_id = serializers.UUIDField()

@@ -168,7 +168,33 @@ def _sms_failed(e: ev.SmsFailed, c: _Context) -> str:
 
 
 def _sms_received(e: ev.SmsReceived, c: _Context) -> str:
-    return _with(f"Text received from {_phone(e.from_number)}", e.body)
+    meaning = _SMS_INTENTS.get(e.intent, "")
+    heard = f"Text received from {_phone(e.from_number)}" + (f" ({meaning})" if meaning else "")
+    return _with(heard, e.body)
+
+
+_SMS_INTENTS = {
+    ev.SmsIntent.OPT_OUT: "opt-out keyword: no more texts",
+    ev.SmsIntent.OPT_IN: "opted back in to texts",
+    ev.SmsIntent.HELP: "asked for help",
+    ev.SmsIntent.CONFIRM: "confirming the appointment",
+    ev.SmsIntent.RESCHEDULE: "asks to reschedule",
+    ev.SmsIntent.SATISFACTION: "satisfaction score",
+    ev.SmsIntent.STOP_REQUEST: "asks us to stop texting; texts held for review",
+    ev.SmsIntent.FREE_TEXT: "for a call back",
+}
+
+
+def _sms_status(e: ev.SmsStatusReported, c: _Context) -> str:
+    return f"Text {e.status.value} by the carrier."
+
+
+def _number_opted_out(e: ev.SmsNumberOptedOut, c: _Context) -> str:
+    return f"{_phone(e.phone)} opted out of all texts by texting {e.keyword}."
+
+
+def _number_opted_in(e: ev.SmsNumberOptedIn, c: _Context) -> str:
+    return f"{_phone(e.phone)} opted back in to texts by texting {e.keyword}."
 
 
 def _suggestion_completed(e: ev.SuggestionCompleted, c: _Context) -> str:
@@ -181,6 +207,14 @@ def _suggestion_dismissed(e: ev.SuggestionDismissed, c: _Context) -> str:
 
 def _suggestion_snoozed(e: ev.SuggestionSnoozed, c: _Context) -> str:
     return f"Suggestion '{_words(e.kind).lower()}' snoozed by {e.agent} until {c.time(e.until)}."
+
+
+def _suggestion_claimed(e: ev.SuggestionClaimed, c: _Context) -> str:
+    return f"Suggestion '{_words(e.kind).lower()}' taken by {e.agent} until {c.time(e.until)}."
+
+
+def _suggestion_released(e: ev.SuggestionReleased, c: _Context) -> str:
+    return f"Suggestion '{_words(e.kind).lower()}' handed back to the queue by {e.agent}."
 
 
 def _satisfaction(e: ev.SatisfactionRecorded, c: _Context) -> str:
@@ -222,9 +256,14 @@ _WRITERS: dict[type[ev.DomainEvent], Callable[[Any, _Context], str]] = {
     ev.SmsDelivered: _sms_delivered,
     ev.SmsFailed: _sms_failed,
     ev.SmsReceived: _sms_received,
+    ev.SmsStatusReported: _sms_status,
+    ev.SmsNumberOptedOut: _number_opted_out,
+    ev.SmsNumberOptedIn: _number_opted_in,
     ev.SuggestionCompleted: _suggestion_completed,
     ev.SuggestionDismissed: _suggestion_dismissed,
     ev.SuggestionSnoozed: _suggestion_snoozed,
+    ev.SuggestionClaimed: _suggestion_claimed,
+    ev.SuggestionReleased: _suggestion_released,
     ev.SatisfactionRecorded: _satisfaction,
     ev.PatientDeceased: _deceased,
     ev.PatientsMerged: _merged,

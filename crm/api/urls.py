@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from crm.api.views import appointments, audit, contacts, patients, timeline
+from crm.api.views import appointments, audit, contacts, metrics, patients, timeline
 
 app_name = "api"
 
@@ -66,4 +66,5 @@ urlpatterns = [
         name="appointment-no-show",
     ),
     path("audit/", audit.AccessAuditApi.as_view(), name="audit"),
+    path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
 ]

@@ -107,21 +107,26 @@ def _execute_once(
     idempotency_key: str | None,
 ) -> CommandResult:
     with transaction.atomic(durable=True):
-        eventstore.lock_streams(patient_id)
-        if idempotency_key is not None:
-            prior = eventstore.command_result(idempotency_key)
-            if prior is not None:
-                if prior.stream_id != patient_id:
-                    raise eventstore.IdempotencyKeyReused(
-                        f"Idempotency key {idempotency_key!r} was already used for "
-                        "another patient's command."
-                    )
-                return _result(prior)
-        state = fold(patient_id, eventstore.read_stream(patient_id))
+        # Queue behind other commands on this patient, then read: one round trip.
+        locked = eventstore.lock_and_read(patient_id, idempotency_key=idempotency_key)
+        if locked.prior is not None:
+            if locked.prior.stream_id != patient_id:
+                raise eventstore.IdempotencyKeyReused(
+                    f"Idempotency key {idempotency_key!r} was already used for "
+                    "another patient's command."
+                )
+            return _result(locked.prior)
+        state = fold(patient_id, locked.events)
         if expected_version is not None and expected_version != state.version:
             raise ConcurrencyConflict(patient_id, expected_version, state.version)
         new_events = decide(state)
         at = occurred_at or timezone.now()
+
+        def project(pending: list[RecordedEvent]) -> None:
+            # The profile is written before the append lock is taken (it needs versions
+            # and times, not positions), so the serialized section stays INSERT + COMMIT.
+            save_profile(state.apply_all(pending))
+
         appended = eventstore.append(
             patient_id,
             [NewEvent(event, at) for event in new_events],
@@ -129,12 +134,9 @@ def _execute_once(
             idempotency_key=idempotency_key,
             metadata=metadata,
             version_read_in_transaction=True,
+            inline=project,
+            commit=True,  # nothing follows the append in this transaction
         )
-        if appended.duplicate:
-            return _result(appended)
-        if appended.events:
-            state.apply_all(appended.events)
-            save_profile(state)
         return _result(appended)
 
 

@@ -5,8 +5,10 @@ from crm.models.events import CommandRecord, Event
 from crm.models.metrics import (
     DailyAppointmentStats,
     DailyCallStats,
+    DailyReminderStats,
     DailySatisfactionStats,
     LoggedCall,
+    RemindedAppointment,
 )
 from crm.models.profile import PatientProfile
 from crm.models.projections import ProjectionCheckpoint
@@ -17,9 +19,11 @@ __all__ = [
     "CommandRecord",
     "DailyAppointmentStats",
     "DailyCallStats",
+    "DailyReminderStats",
     "DailySatisfactionStats",
     "Event",
     "LoggedCall",
     "PatientProfile",
     "ProjectionCheckpoint",
+    "RemindedAppointment",
 ]

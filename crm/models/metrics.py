@@ -100,3 +100,51 @@ class DailySatisfactionStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.satisfied} of {self.responses} satisfied"
+
+
+class DailyReminderStats(models.Model):
+    """Reminder texts handed to the SMS provider, and text opt-outs, by clinic day."""
+
+    day = models.DateField(unique=True)
+    reminders_sent = models.PositiveIntegerField(default=0)  # SmsSent with a reminder_id
+    # ConsentRevoked by text: a STOP keyword, or the carrier reporting the number opted out.
+    opt_outs_by_keyword = models.PositiveIntegerField(default=0)
+    opt_outs_by_carrier = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "crm_daily_reminder_stats"
+        ordering = ["day"]
+        verbose_name_plural = "daily reminder stats"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.reminders_sent} reminders sent"
+
+
+class RemindedAppointment(models.Model):
+    """One row per appointment, to tell whether a reminder went out for it and whether the
+    patient then confirmed by text.
+
+    A reminder text (SmsSent) names its reminder, not its appointment; it is counted
+    against the patient's soonest open appointment starting after the text went out,
+    which is the visit a reminder sent hours before it is about.
+    """
+
+    appointment_id = models.UUIDField(primary_key=True)
+    patient_id = models.UUIDField()
+    starts_at = models.DateTimeField()
+    is_open = models.BooleanField(default=True)  # not cancelled, completed or a no-show
+    first_reminder_at = models.DateTimeField(null=True)
+    reminded_day = models.DateField(null=True)  # of first_reminder_at, in the clinic's zone
+    confirmed_by_text_at = models.DateTimeField(null=True)  # after a reminder, via SMS
+
+    class Meta:
+        db_table = "crm_reminded_appointment"
+        ordering = ["appointment_id"]
+        indexes = [
+            models.Index(fields=["patient_id", "is_open"], name="crm_reminded_patient"),
+            models.Index(fields=["reminded_day"], name="crm_reminded_day"),
+        ]
+
+    def __str__(self) -> str:
+        reminded = "reminded" if self.first_reminder_at else "not reminded"
+        return f"{self.appointment_id} ({reminded})"

@@ -1,10 +1,12 @@
 """The `metrics` catch-up projection: the supervisor's figures, kept from the log.
 
-Daily sums (calls by channel and direction, handle time, appointments, satisfaction) and
-one row per logged call for what a sum cannot answer: repeat contacts on the same reason
-and how long a caller waited before hanging up. Every row is a function of the events
-alone (clinic days in TIME_ZONE), never of the clock or a threshold setting, so a rebuild
-reproduces the live rows whatever the batch boundaries were (I5).
+Daily sums (calls by channel and direction, handle time, appointments, satisfaction,
+reminder texts and text opt-outs), one row per logged call for what a sum cannot answer
+(repeat contacts on the same reason, how long a caller waited before hanging up), and one
+row per appointment for whether a reminder went out and the patient confirmed by text.
+Every row is a function of the events alone (clinic days in TIME_ZONE), never of the
+clock or a threshold setting, so a rebuild reproduces the live rows whatever the batch
+boundaries were (I5).
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.models import (
     DailyAppointmentStats,
     DailyCallStats,
+    DailyReminderStats,
     DailySatisfactionStats,
     LoggedCall,
+    RemindedAppointment,
 )
 from crm.projections.runner import CatchUpProjection
 
@@ -44,10 +48,23 @@ _APPOINTMENT_COUNTERS: dict[type[ev.DomainEvent], str] = {
 }
 # Scores of 4 and 5 out of 5 count as satisfied (the usual CSAT "top two boxes").
 SATISFIED_FROM = 4
+# Consent withdrawn by text rather than by a person: what the opt-out rate counts.
+_OPT_OUT_COUNTERS = {
+    ev.ConsentSource.SMS_KEYWORD: "opt_outs_by_keyword",
+    ev.ConsentSource.CARRIER: "opt_outs_by_carrier",
+}
+_FOLLOWED = (
+    ev.AppointmentScheduled,
+    ev.AppointmentRescheduled,
+    ev.AppointmentConfirmed,
+    ev.AppointmentCancelled,
+    ev.AppointmentCompleted,
+    ev.AppointmentNoShowRecorded,
+)
 _REASON_KEY_LENGTH = LoggedCall._meta.get_field("reason_key").max_length or 200
 
 ChainKey = tuple[uuid.UUID, str]
-DailySums = DailyCallStats | DailyAppointmentStats | DailySatisfactionStats
+DailySums = DailyCallStats | DailyAppointmentStats | DailySatisfactionStats | DailyReminderStats
 
 
 def reason_key(reason: str) -> str:
@@ -57,7 +74,14 @@ def reason_key(reason: str) -> str:
 
 class MetricsProjection(CatchUpProjection):
     name = "metrics"
-    read_models = (DailyCallStats, DailyAppointmentStats, DailySatisfactionStats, LoggedCall)
+    read_models = (
+        DailyCallStats,
+        DailyAppointmentStats,
+        DailySatisfactionStats,
+        LoggedCall,
+        DailyReminderStats,
+        RemindedAppointment,
+    )
 
     def handle(self, events: Sequence[RecordedEvent]) -> None:
         clinic = zoneinfo.ZoneInfo(settings.TIME_ZONE)
@@ -66,6 +90,7 @@ class MetricsProjection(CatchUpProjection):
         )
         visits: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
         satisfaction: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
+        texts: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
         logged: list[LoggedCall] = []
         for recorded in events:
             event = recorded.event
@@ -78,6 +103,11 @@ class MetricsProjection(CatchUpProjection):
                 counts["responses"] += 1
                 counts["satisfied"] += int(event.score >= SATISFIED_FROM)
                 counts["score_total"] += event.score
+            elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
+                texts[recorded.occurred_at.astimezone(clinic).date()]["reminders_sent"] += 1
+            elif isinstance(event, ev.ConsentRevoked) and _opted_out_by_text(event):
+                day = recorded.occurred_at.astimezone(clinic).date()
+                texts[day][_OPT_OUT_COUNTERS[event.source]] += 1
             elif (counter := _APPOINTMENT_COUNTERS.get(type(event))) is not None:
                 visits[recorded.occurred_at.astimezone(clinic).date()][counter] += 1
         for (day, channel, direction), counts in sorted(calls.items()):
@@ -91,7 +121,11 @@ class MetricsProjection(CatchUpProjection):
         for day, counts in sorted(satisfaction.items()):
             answers, _ = DailySatisfactionStats.objects.get_or_create(day=day)
             _add(DailySatisfactionStats, answers.pk, counts)
+        for day, counts in sorted(texts.items()):
+            sent, _ = DailyReminderStats.objects.get_or_create(day=day)
+            _add(DailyReminderStats, sent.pk, counts)
         _save_logged_calls(logged)
+        _follow_appointments(events, clinic)
 
 
 def _count_call(counts: Counter[str], event: ev.CallLogged) -> None:
@@ -107,6 +141,10 @@ def _count_call(counts: Counter[str], event: ev.CallLogged) -> None:
         counts["unanswered"] += 1
     if event.resolved_first_contact:
         counts["resolved_first_contact"] += 1
+
+
+def _opted_out_by_text(event: ev.ConsentRevoked) -> bool:
+    return event.channel is ev.Channel.SMS and event.source in _OPT_OUT_COUNTERS
 
 
 def _add(model: type[DailySums], pk: int, counts: Counter[str]) -> None:
@@ -180,3 +218,85 @@ def _link(*, chains: dict[ChainKey, list[LoggedCall]], stored: set[int]) -> list
 
 def _seconds(delta: dt.timedelta) -> int:
     return int(delta.total_seconds())
+
+
+# --- reminders and confirmations by text -----------------------------------------------
+
+
+def _follow_appointments(events: Sequence[RecordedEvent], clinic: zoneinfo.ZoneInfo) -> None:
+    """Keep one row per appointment: its start, whether it is still open, when its first
+    reminder text went out and whether the patient confirmed by text after that. Applied
+    in log order in memory, then saved, so a rebuild in any batch size writes the same."""
+    followed = [
+        recorded
+        for recorded in events
+        if isinstance(recorded.event, _FOLLOWED)
+        or (isinstance(recorded.event, ev.SmsSent) and recorded.event.reminder_id is not None)
+    ]
+    if not followed:
+        return
+    named = {
+        recorded.event.appointment_id
+        for recorded in followed
+        if isinstance(recorded.event, _FOLLOWED)
+    }
+    texted = {r.stream_id for r in followed if isinstance(r.event, ev.SmsSent)}
+    rows = {
+        row.appointment_id: row
+        for row in RemindedAppointment.objects.filter(
+            Q(appointment_id__in=named) | Q(patient_id__in=texted, is_open=True)
+        )
+    }
+    created: dict[uuid.UUID, RemindedAppointment] = {}
+    changed: set[uuid.UUID] = set()
+    for recorded in followed:
+        event = recorded.event
+        if isinstance(event, ev.SmsSent):
+            row = _reminded(rows.values(), recorded.stream_id, recorded.occurred_at)
+            if row is not None and row.first_reminder_at is None:
+                row.first_reminder_at = recorded.occurred_at
+                row.reminded_day = recorded.occurred_at.astimezone(clinic).date()
+                changed.add(row.appointment_id)
+            continue
+        assert isinstance(event, _FOLLOWED)
+        if isinstance(event, ev.AppointmentScheduled):
+            row = RemindedAppointment(
+                appointment_id=event.appointment_id,
+                patient_id=recorded.stream_id,
+                starts_at=event.starts_at,
+            )
+            rows[row.appointment_id] = created[row.appointment_id] = row
+            continue
+        found = rows.get(event.appointment_id)
+        if found is None:  # booked before the metrics followed appointments: nothing to say
+            continue
+        if isinstance(event, ev.AppointmentRescheduled):
+            found.starts_at = event.starts_at
+        elif isinstance(event, ev.AppointmentConfirmed):
+            if (
+                event.via is ev.Channel.SMS
+                and found.first_reminder_at is not None
+                and found.confirmed_by_text_at is None
+            ):
+                found.confirmed_by_text_at = recorded.occurred_at
+        else:
+            found.is_open = False
+        changed.add(found.appointment_id)
+    RemindedAppointment.objects.bulk_create(created.values(), batch_size=500)
+    RemindedAppointment.objects.bulk_update(
+        [rows[key] for key in sorted(changed - set(created))],
+        ["starts_at", "is_open", "first_reminder_at", "reminded_day", "confirmed_by_text_at"],
+        batch_size=500,
+    )
+
+
+def _reminded(
+    rows: Iterable[RemindedAppointment], patient_id: uuid.UUID, sent_at: dt.datetime
+) -> RemindedAppointment | None:
+    """The visit a reminder sent at `sent_at` is about: the patient's soonest open one after."""
+    ahead = [
+        row
+        for row in rows
+        if row.patient_id == patient_id and row.is_open and row.starts_at > sent_at
+    ]
+    return min(ahead, key=lambda row: (row.starts_at, str(row.appointment_id)), default=None)

@@ -15,7 +15,15 @@ How each figure is counted:
   handled contact, in either direction, on the same reason within the repeat window.
   Contacts whose window has not closed by `now` are reported as awaiting, not counted.
 - no-show rate: no-shows over visits closed (completed or no-show) that day.
+- reminder confirmation rate: of the appointments whose first reminder text went out that
+  day, the share the patient then confirmed by text (reply C). A reminder text names its
+  reminder, not its visit; it counts for the patient's soonest open visit after it.
+- opt-out rate: text opt-outs (a STOP keyword, or the carrier reporting the number opted
+  out; one per patient on the number) over reminder texts sent that day.
 - CSAT: answers of 4 or 5 out of 5, over all answers.
+
+Other apps add sections of their own (open suggestions by kind and age, reminders by
+state) through `crm.extensions.register_dashboard_section`; they come back in `sections`.
 """
 
 from __future__ import annotations
@@ -28,13 +36,16 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 
+from crm import extensions
 from crm.domain import events as ev
 from crm.models import (
     DailyAppointmentStats,
     DailyCallStats,
+    DailyReminderStats,
     DailySatisfactionStats,
     Event,
     LoggedCall,
+    RemindedAppointment,
 )
 from crm.projections.metrics import MetricsProjection
 from crm.projections.runner import checkpoint_of
@@ -88,6 +99,10 @@ class Figures:
     csat_responses: int = 0
     csat_satisfied: int = 0
     csat_score_total: int = 0
+    reminders_sent: int = 0  # reminder texts handed to the SMS provider
+    reminded_appointments: int = 0  # visits whose first reminder went out in the period
+    confirmed_by_text: int = 0  # of those, confirmed by the patient's text reply
+    opt_outs: int = 0  # patients who stopped texts by keyword or at the carrier
 
     @property
     def calls(self) -> int:
@@ -117,6 +132,14 @@ class Figures:
     def csat_average(self) -> float | None:
         return _ratio(self.csat_score_total, self.csat_responses)
 
+    @property
+    def reminder_confirmation_rate(self) -> float | None:
+        return _ratio(self.confirmed_by_text, self.reminded_appointments)
+
+    @property
+    def opt_out_rate(self) -> float | None:
+        return _ratio(self.opt_outs, self.reminders_sent)
+
     def add(self, other: Figures) -> None:
         for channel, calls in other.calls_by_channel.items():
             self.calls_by_channel[channel] = self.calls_by_channel.get(channel, 0) + calls
@@ -144,6 +167,8 @@ _RATES = [
     "no_show_rate",
     "csat_rate",
     "csat_average",
+    "reminder_confirmation_rate",
+    "opt_out_rate",
 ]
 
 
@@ -157,6 +182,8 @@ class SupervisorFigures:
     periods: list[Figures]
     total: Figures
     pending_events: int  # events the projection has not counted yet (capped at PENDING_CAP)
+    # What other apps registered, by key: {"title", "columns", "rows", "chart"?} each.
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +195,7 @@ class SupervisorFigures:
             "total": self.total.as_dict(),
             "periods": [period.as_dict() for period in self.periods],
             "pending_events": self.pending_events,
+            "sections": self.sections,
         }
 
 
@@ -189,6 +217,7 @@ def supervisor_figures(
     _count_first_contacts(of_day, start, end, limits, now)
     _count_visits(of_day, start, end)
     _count_satisfaction(of_day, start, end)
+    _count_reminders(of_day, start, end)
 
     total = Figures(start=start, end=end)
     for period in periods:
@@ -203,7 +232,43 @@ def supervisor_figures(
         periods=periods,
         total=total,
         pending_events=_pending_events(),
+        sections={
+            section.key: checked_section(section.key, section.load(start, end, now))
+            for section in extensions.dashboard_sections()
+        },
     )
+
+
+def checked_section(key: str, figures: dict[str, Any]) -> dict[str, Any]:
+    """A registered section's figures, refused loudly (naming the section) when they do
+    not have the shape `crm.extensions.DashboardSection` documents."""
+
+    def fail(why: str) -> ValueError:
+        return ValueError(f"Dashboard section {key!r}: {why}")
+
+    if not isinstance(figures.get("title"), str):
+        raise fail("needs a 'title' string.")
+    if not isinstance(figures.get("caption", ""), str):
+        raise fail("a 'caption' must be a string.")
+    columns, rows = figures.get("columns"), figures.get("rows")
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise fail("needs 'columns', a list of strings.")
+    if not isinstance(rows, list) or any(
+        not isinstance(row, list | tuple) or len(row) != len(columns) for row in rows
+    ):
+        raise fail("needs 'rows', each a list as long as 'columns'.")
+    chart = figures.get("chart")
+    if chart is not None:
+        labels, series = chart.get("labels"), chart.get("series")
+        if not isinstance(labels, list) or not isinstance(series, list):
+            raise fail("a 'chart' needs 'labels' and 'series' lists.")
+        for line in series:
+            values = line.get("values") if isinstance(line, dict) else None
+            if not isinstance(line.get("name"), str) or not isinstance(values, list):
+                raise fail("each chart series needs a 'name' and a list of 'values'.")
+            if len(values) != len(labels):
+                raise fail(f"series {line['name']!r} has not one value per label.")
+    return figures
 
 
 # --- the queries, one per read model ------------------------------------------------------
@@ -307,6 +372,31 @@ def _count_satisfaction(of_day: dict[dt.date, Figures], start: dt.date, end: dt.
         period.csat_responses += responses
         period.csat_satisfied += satisfied
         period.csat_score_total += score_total
+
+
+def _count_reminders(of_day: dict[dt.date, Figures], start: dt.date, end: dt.date) -> None:
+    texts = DailyReminderStats.objects.filter(day__range=(start, end)).values_list(
+        "day", "reminders_sent", "opt_outs_by_keyword", "opt_outs_by_carrier"
+    )
+    for day, sent, by_keyword, by_carrier in texts:
+        period = of_day[day]
+        period.reminders_sent += sent
+        period.opt_outs += by_keyword + by_carrier
+    visits = (
+        RemindedAppointment.objects.filter(reminded_day__range=(start, end))
+        .values("reminded_day")
+        .annotate(
+            reminded=Count("appointment_id"),
+            confirmed=Count("appointment_id", filter=Q(confirmed_by_text_at__isnull=False)),
+        )
+        .order_by()
+    )
+    for row in visits:
+        reminded_day = row["reminded_day"]
+        assert reminded_day is not None  # the range filter leaves NULL out
+        period = of_day[reminded_day]
+        period.reminded_appointments += row["reminded"]
+        period.confirmed_by_text += row["confirmed"]
 
 
 def _pending_events() -> int:

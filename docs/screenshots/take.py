@@ -70,12 +70,19 @@ def main() -> None:
 
 
 def _a_patient_to_show(env: dict[str, str]) -> dict[str, str]:
-    """A demo patient with a phone, upcoming visits and a long history, as the front desk
-    would meet them: their number typed another way than it is stored."""
+    """A demo patient with a phone, upcoming visits, text reminders, open suggestions and a
+    long history, as the front desk would meet them: their number typed another way."""
     script = (
         "from crm.models import PatientProfile\n"
-        "p = (PatientProfile.objects.filter(phone__isnull=False, crisis_flag=False,"
-        " deceased=False).exclude(upcoming_appointments=[]).order_by('-version').first())\n"
+        "from engagement.models import Suggestion\n"
+        "from reminders.models import Reminder\n"
+        "reminded = set(Reminder.objects.filter(state='scheduled')"
+        ".values_list('patient_id', flat=True))\n"
+        "suggested = set(Suggestion.objects.filter(closed_at__isnull=True)"
+        ".values_list('patient_id', flat=True))\n"
+        "shown = (PatientProfile.objects.filter(phone__isnull=False, crisis_flag=False,"
+        " deceased=False).exclude(upcoming_appointments=[]).order_by('-version'))\n"
+        "p = shown.filter(patient_id__in=reminded & suggested).first() or shown.first()\n"
         "print(p.patient_id, p.phone, sep='|')\n"
     )
     found = subprocess.run(
@@ -108,7 +115,10 @@ def _shoot(base: str, patient: dict[str, str]) -> None:
 
         page.locator(f'#result_list a[href*="{patient["id"]}"]').click()
         page.wait_for_selector("#timeline")
+        # Tall enough for the visits, suggestions and reminders, and the timeline's start.
+        page.set_viewport_size({"width": 1280, "height": 1500})
         page.screenshot(path=OUT / "patient-page.png")
+        page.set_viewport_size({"width": 1280, "height": 1000})
 
         page.locator("#actions").get_by_role("link", name="Book an appointment").click()
         page.get_by_label("Visit").select_option("annual_wellness")

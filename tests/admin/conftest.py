@@ -100,3 +100,43 @@ def book(clinic_now):  # type: ignore[no-untyped-def]
         return appointment_id
 
     return make
+
+
+@pytest.fixture
+def notes_extensions(monkeypatch):  # type: ignore[no-untyped-def]
+    """A patient-page panel and a patient-list count registered the way engagement and
+    reminders register theirs (crm.extensions), each costing exactly one query."""
+    from django.db.models import Count
+
+    from crm import extensions
+    from crm.models import Event
+
+    def panel(patient_id: uuid.UUID, zone_name: str, now: dt.datetime) -> extensions.Panel:
+        notes = list(
+            Event.objects.filter(stream_id=patient_id, event_type="NoteAdded")
+            .order_by("-version")
+            .values_list("data", flat=True)[:3]
+        )
+        return extensions.Panel(
+            title="Latest notes (test panel)",
+            headers=("Note", "Restricted"),
+            rows=[(n["text"], "yes" if n["restricted"] else "no") for n in notes],
+            tones=["warning" if n["restricted"] else "" for n in notes],
+            empty="No notes on file.",
+        )
+
+    def count(ids, now):  # type: ignore[no-untyped-def]
+        rows = (
+            Event.objects.filter(stream_id__in=ids, event_type="NoteAdded")
+            .values("stream_id")
+            .annotate(n=Count("position"))
+            .order_by()
+        )
+        return {row["stream_id"]: row["n"] for row in rows}
+
+    monkeypatch.setitem(
+        extensions._PANELS, "test-notes", extensions.PatientPanel("test-notes", 99, panel)
+    )
+    monkeypatch.setitem(
+        extensions._COUNTS, "test-notes", extensions.PatientCount("test-notes", "Notes", count)
+    )

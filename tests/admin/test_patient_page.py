@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm import handlers
+from crm import extensions, handlers
 from crm.domain import events as ev
 from crm.handlers import Actor
+from crm.models import AccessLogEntry
 from tests.admin.pages import action_url, form_fields, patient_url, text_of
 
 pytestmark = pytest.mark.django_db
@@ -112,21 +115,77 @@ def test_times_are_shown_in_the_patients_zone_with_the_clinic_time_beside_them(
 
 
 def test_the_page_costs_the_same_few_queries_however_long_the_history(
-    desk, patient, book, clinic_now, django_assert_max_num_queries
+    desk, patient, book, clinic_now, notes_extensions
 ):
     rowan = patient()
-    visits = [book(rowan, in_days=day + 1) for day in range(10)]
+    first = book(rowan, in_days=1)
+    handlers.appointment_confirm(patient_id=rowan, appointment_id=first, actor=AGENT)
+    handlers.note_add(patient_id=rowan, text="Note 0", actor=AGENT)
+    with CaptureQueriesContext(connection) as short:
+        assert desk.get(patient_url(rowan)).status_code == 200
+    visits = [book(rowan, in_days=day + 2) for day in range(10)]
     for visit in visits[:5]:
         handlers.appointment_confirm(patient_id=rowan, appointment_id=visit, actor=AGENT)
-    for n in range(40):
+    for n in range(1, 40):
         handlers.note_add(patient_id=rowan, text=f"Note {n}", actor=AGENT)
+    handlers.test_order(
+        patient_id=rowan, test_name="Lipid panel", due_by=clinic_now.date(), actor=AGENT
+    )
 
-    with django_assert_max_num_queries(9):
+    with CaptureQueriesContext(connection) as long:
         response = desk.get(patient_url(rowan))
 
     page = text_of(response)
     assert "Note 39" in page and "Visit confirmed by phone" in page
-    assert "Older entries" in page  # 56 entries: the page shows the latest 50
+    assert "Older entries" in page  # 59 entries: the page shows the latest 50
+    assert "Latest notes (test panel)" in page and "Lipid panel" in page
+    # Ten of its own, the audit's insert, and a few per panel other apps add (a test
+    # panel registered here costs one).
+    assert len(short) == len(long) <= 11 + 3 * len(extensions.patient_panels())
+
+
+def test_other_apps_panels_show_as_tables_with_their_warnings(desk, patient, notes_extensions):
+    rowan = patient()
+    avery = patient(first_name="Avery", phone="(617) 555-0135")
+    handlers.note_add(patient_id=rowan, text="Prefers mornings.", actor=AGENT)
+    handlers.note_add(
+        patient_id=rowan, text="Safety plan reviewed.", restricted=True, actor=THERAPIST
+    )
+
+    html = desk.get(patient_url(rowan)).content.decode()
+    panel = html[html.index('id="panel-test-notes"') :]
+    panel = panel[: panel.index("</section>")]
+
+    assert "<th>Note</th><th>Restricted</th>" in panel
+    assert '<tr class="crm-row--warning"><td>Safety plan reviewed.</td><td>yes</td></tr>' in panel
+    assert "<tr><td>Prefers mornings.</td><td>no</td></tr>" in panel
+    assert "No notes on file." in text_of(desk.get(patient_url(avery)))
+
+
+def test_the_suggestions_and_reminders_panels_of_the_other_apps_are_on_the_page(
+    desk, patient, book
+):
+    rowan = patient()
+    book(rowan, in_days=5)
+
+    html = desk.get(patient_url(rowan)).content.decode()
+
+    registered = {panel.key for panel in extensions.patient_panels()}
+    assert {"suggestions", "reminders"} <= registered
+    for key in registered:
+        assert f'data-panel="{key}"' in html
+
+
+def test_opening_a_patient_is_in_the_access_audit(desk, patient):
+    rowan = patient()
+
+    desk.get(patient_url(rowan), REMOTE_ADDR="10.0.0.7")
+
+    entry = AccessLogEntry.objects.get()
+    assert (entry.username, entry.role, entry.patient_id) == ("frontdesk", "front_desk", rowan)
+    assert (entry.action, entry.outcome, entry.status_code) == ("read", "returned", 200)
+    assert entry.endpoint == "GET /admin/crm/patientprofile/<path:object_id>/change/"
+    assert entry.source_address == "10.0.0.7"
 
 
 def test_older_entries_continue_where_the_page_stopped(desk, patient):

@@ -121,7 +121,7 @@ def test_a_superuser_reads_but_never_adds_changes_or_deletes(staff, one_of_every
 
 def test_the_job_tables_cannot_resubmit_or_edit_a_job(staff, one_of_everything):
     root = staff("root", superuser=True)
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(func="crm.tasks.run_catch_up_projections")
 
     edit = root.post(
         reverse("admin:django_q_schedule_change", args=[schedule.pk]),
@@ -129,7 +129,7 @@ def test_the_job_tables_cannot_resubmit_or_edit_a_job(staff, one_of_everything):
     )
 
     assert edit.status_code == 403
-    assert Schedule.objects.get().func == "crm.tasks.run_catch_up_projections"
+    assert Schedule.objects.get(pk=schedule.pk).func == "crm.tasks.run_catch_up_projections"
     listing = root.get(reverse("admin:django_q_success_changelist"))
     assert b"resubmit" not in listing.content.lower()
 
@@ -147,6 +147,23 @@ def test_a_restricted_note_in_the_raw_log_is_redacted_for_anyone_but_a_clinician
     assert "past overdose" not in text_of(root.get(url))
     assert "[restricted note: clinicians only]" in text_of(root.get(url))
     assert "Disclosed a past overdose." in text_of(clinician.get(url))
+
+
+def test_reading_a_raw_event_of_a_patient_is_in_the_access_audit(staff, patient):
+    rowan = patient()
+    registered = Event.objects.get(stream_id=rowan)
+    root = staff("root", superuser=True)
+
+    root.get(reverse("admin:crm_event_change", args=[registered.pk]))
+
+    entry = AccessLogEntry.objects.get()
+    assert (entry.username, entry.patient_id, entry.action, entry.outcome) == (
+        "root",
+        rowan,
+        "read",
+        "returned",
+    )
+    assert entry.endpoint == "GET /admin/crm/event/<path:object_id>/change/"
 
 
 def test_the_access_audit_is_for_supervisors_whatever_a_group_was_granted(staff, one_of_everything):

@@ -8,6 +8,7 @@ import pytest
 
 from crm import handlers
 from crm.domain import events as ev
+from crm.extensions import screen_pop_sections
 from crm.models import AccessLogEntry
 from tests.api.conftest import problem
 
@@ -193,9 +194,12 @@ def test_the_screen_pop_takes_a_bounded_number_of_queries(
     for n in range(30):
         handlers.note_add(patient_id=patient, text=f"note {n}", actor=desk)
 
-    # token, roles, profile, last entries, audit row
-    with django_assert_max_num_queries(5):
-        assert agent.get(LOOKUP, {"phone": "6175550134"}).status_code == 200
+    # token, roles, profile, last entries, audit row, and one per section other apps add
+    # (crm.extensions: open suggestions, reminders...)
+    with django_assert_max_num_queries(5 + len(screen_pop_sections())):
+        body = agent.get(LOOKUP, {"phone": "6175550134"}).json()
+
+    assert {section.key for section in screen_pop_sections()} <= set(body)
 
 
 def test_a_household_lookup_takes_a_bounded_number_of_queries(

@@ -1,17 +1,24 @@
 """The front desk's day in a real browser: a caller gives their number in another format,
-the desk finds them, books a visit, and sees it on the page and in the timeline."""
+the desk finds them, books a visit, and sees it on the page, in the timeline and in the
+text reminders it sets off."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import zoneinfo
+from collections import Counter
 
 import pytest
 from django.utils import timezone
 
 from crm import handlers
+from crm.domain import events as ev
+from crm.domain.state import consent_key
 from crm.handlers import Actor
+from crm.models import PatientProfile
+from crm.projections import runner
+from fixtures import demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,3 +85,59 @@ def test_a_refused_booking_stays_on_the_form_with_the_reason(login):
 
     assert "Cannot book an appointment in the past." in page.locator(".errornote").inner_text()
     assert page.get_by_label("Provider").input_value() == "Dr. Morgan Ashdale"
+
+
+def test_the_desk_books_a_demo_patient_and_sees_the_visits_text_reminders(login):
+    demo.generate(now=timezone.now(), patients=15)
+    rowan = _a_demo_patient_who_agreed_to_text_reminders()
+    digits = rowan.phone[-10:]
+    typed = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"  # stored as +1XXXXXXXXXX
+    page = login("frontdesk", "front_desk")
+
+    page.get_by_label("Find a patient").fill(typed)
+    page.get_by_role("button", name="Search").click()
+    page.locator(f'#result_list a[href*="{rowan.patient_id}"]').click()
+    page.locator("#actions").get_by_role("link", name="Book an appointment").click()
+    clinic = zoneinfo.ZoneInfo("America/New_York")
+    day = (timezone.now().astimezone(clinic) + dt.timedelta(days=6)).date()
+    page.get_by_label("Visit").select_option("follow_up")
+    page.get_by_label("Date").fill(day.isoformat())
+    # 2 pm in the clinic is daytime for a patient anywhere in the US: no quiet hours move it.
+    page.get_by_label("Time:", exact=True).fill("14:00")
+    page.get_by_label("Provider").fill("Dr. Morgan Ashdale")
+    page.get_by_label("Location").fill("Main Street Clinic, 2nd floor")
+    page.get_by_role("button", name="Book appointment").click()
+    page.wait_for_url(re.compile(r".*/change/$"))
+    assert "Booked: follow-up" in page.locator(".messagelist").inner_text()
+    assert "Booked: follow-up" in page.locator(".crm-timeline li").first.inner_text()
+
+    # The reminder schedule is a catch-up projection: the worker runs it every minute.
+    runner.catch_up_all()
+    page.reload()
+
+    starts = dt.datetime.combine(day, dt.time(14), tzinfo=clinic)
+    patients_zone = zoneinfo.ZoneInfo(rowan.timezone)
+    visit = f"the visit of {starts.astimezone(patients_zone):%b %d %H:%M}"
+    rows = [
+        row for row in page.locator("#panel-reminders tbody tr").all_inner_texts() if visit in row
+    ]
+    for hours in (72, 24):
+        due = (starts - dt.timedelta(hours=hours)).astimezone(patients_zone)
+        assert any(
+            f"{hours} h before {visit}" in row and f"{due:%a %b %d, %Y %H:%M}" in row
+            for row in rows
+        ), rows
+
+
+def _a_demo_patient_who_agreed_to_text_reminders() -> PatientProfile:
+    reminders = consent_key(ev.Channel.SMS, ev.ConsentPurpose.APPOINTMENT_REMINDERS)
+    phones = Counter(PatientProfile.objects.values_list("phone", flat=True))
+    return next(
+        profile
+        for profile in PatientProfile.objects.filter(
+            phone__isnull=False, deceased=False, crisis_flag=False, merged_into__isnull=True
+        ).order_by("last_name")
+        if phones[profile.phone] == 1
+        and profile.consents.get(reminders, {}).get("granted")
+        and not profile.upcoming_appointments
+    )

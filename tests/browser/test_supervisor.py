@@ -1,4 +1,5 @@
-"""The supervisor opens the dashboard in a real browser and the charts draw with data."""
+"""The supervisor opens the dashboard in a real browser and the charts draw with data,
+the open suggestions of the engagement app included."""
 
 from __future__ import annotations
 
@@ -40,7 +41,14 @@ def test_the_dashboard_draws_its_charts_from_the_last_weeks_calls(login):
                 reason=f"question {days_ago}",
                 actor=AGENT,
             )
-    runner.catch_up_all()
+    handlers.crisis_contact_record(
+        patient_id=patient,
+        risk_level=ev.RiskLevel.MODERATE,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.REVIEWED,
+        actor=AGENT,
+    )
+    runner.catch_up_all()  # metrics, and the suggestions a crisis contact opens
     page = login("supervisor", "supervisor")
 
     page.get_by_role("link", name="Supervisor dashboard").click()
@@ -52,3 +60,6 @@ def test_the_dashboard_draws_its_charts_from_the_last_weeks_calls(login):
     assert calls.bounding_box()["height"] > 100  # drawn, not collapsed
     tiles = page.locator(".crm-tiles").inner_text()
     assert "14" in tiles and "50.0%" in tiles
+    suggestions = page.locator("#section-suggestions")
+    assert suggestions.locator("svg rect.crm-bar").count() >= 1
+    assert "Crisis" in suggestions.locator("tbody").inner_text()

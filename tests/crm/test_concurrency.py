@@ -164,3 +164,47 @@ def test_without_the_append_lock_the_same_subscriber_loses_events(monkeypatch):
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE crm_event")
     assert set(seen) < set(stored), "out-of-order commits should have hidden some events"
+
+
+# --- a command commits with its INSERT ------------------------------------------------------
+
+
+def test_a_command_is_committed_and_lets_go_of_the_append_lock_when_it_returns(register, actor):
+    patient = register()
+    handlers.note_add(patient_id=patient, text="Asked for a callback", actor=actor)
+
+    def look_from_another_connection(i: int) -> tuple[bool, list[int], int]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [eventstore.APPEND_LOCK_KEY])
+            free = cursor.fetchone()[0]
+            versions = [e.version for e in eventstore.read_stream(patient)]
+            return free, versions, PatientProfile.objects.get(patient_id=patient).notes_count
+
+    assert _in_threads(1, look_from_another_connection) == [(True, [1, 2], 1)]
+    assert not connection.in_atomic_block
+
+
+def test_a_command_that_decided_on_a_stale_stream_is_refused_by_the_log_and_retried(
+    register, actor, monkeypatch
+):
+    """A writer that skipped the patient lock got in between the read and the INSERT: the
+    unique index refuses the INSERT sent with its COMMIT, and the handler decides again."""
+    patient = register()
+    handlers.note_add(patient_id=patient, text="first", actor=actor)
+    real = eventstore.lock_and_read
+    reads: list[int] = []
+
+    def stale_once(stream_id: uuid.UUID, **kwargs: object) -> eventstore.LockedStream:
+        locked: eventstore.LockedStream = real(stream_id, **kwargs)  # type: ignore[arg-type]
+        reads.append(len(locked.events))
+        if len(reads) == 1:
+            return eventstore.LockedStream(events=locked.events[:-1])
+        return locked
+
+    monkeypatch.setattr(eventstore, "lock_and_read", stale_once)
+    result = handlers.note_add(patient_id=patient, text="second", actor=actor)
+
+    assert reads == [2, 2] and result.version == 3
+    assert [e.version for e in eventstore.read_stream(patient)] == [1, 2, 3]
+    profile = PatientProfile.objects.get(patient_id=patient)
+    assert (profile.version, profile.notes_count) == (3, 2)

@@ -13,8 +13,10 @@ from django.db import DatabaseError, connection, transaction
 from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.domain.errors import UnknownEventType
+from crm.domain.state import fold
 from crm.eventstore import ConcurrencyConflict, NewEvent
 from crm.models import Event, PatientProfile
+from crm.projections.profile import save_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -275,3 +277,61 @@ def test_a_writer_that_got_in_after_the_read_is_still_caught_without_the_re_read
         _append(stream, "stale writer", expected=1, version_read_in_transaction=True)
 
     assert [e.version for e in eventstore.read_stream(stream)] == [1, 2]
+
+
+# --- what a command writes and gets back ---------------------------------------------------
+
+
+def test_the_events_a_command_gets_back_are_the_ones_the_log_holds():
+    stream = uuid.uuid4()
+    _append(stream, "first", expected=0)
+    other = uuid.uuid4()
+    _append(other, "someone else's call", expected=0)  # positions of two streams interleave
+
+    result = _append(stream, "second", "third", "fourth", expected=1)
+
+    assert result.events == eventstore.read_stream(stream)[1:]
+    assert [e.version for e in result.events] == [2, 3, 4]
+    positions = [e.position for e in result.events]
+    assert (
+        positions == sorted(positions) and positions[0] > eventstore.read_stream(other)[0].position
+    )
+
+
+def test_a_profile_written_before_a_refused_append_is_rolled_back_with_it(register, actor):
+    patient = register()
+    handlers.note_add(patient_id=patient, text="first note", actor=actor)
+    state = fold(patient, eventstore.read_stream(patient)[:1])  # stale: at version 1
+
+    with pytest.raises(ConcurrencyConflict), transaction.atomic():
+        eventstore.append(
+            patient,
+            [_note("stale note")],
+            expected_version=state.version,
+            version_read_in_transaction=True,
+            inline=lambda pending: save_profile(state.apply_all(pending)),
+        )
+
+    profile = PatientProfile.objects.get(patient_id=patient)
+    assert (profile.version, profile.notes_count) == (2, 1)
+    assert [e.version for e in eventstore.read_stream(patient)] == [1, 2]
+
+
+def test_a_retried_command_writes_the_profile_only_once(register, actor):
+    patient = register()
+    for _ in range(3):
+        handlers.note_add(
+            patient_id=patient, text="Called back", actor=actor, idempotency_key="cb-1"
+        )
+
+    profile = PatientProfile.objects.get(patient_id=patient)
+    assert (profile.version, profile.notes_count) == (2, 1)
+
+
+def test_the_profile_records_when_its_last_event_was_stored(register, actor):
+    patient = register()
+    result = handlers.note_add(patient_id=patient, text="Asked about parking", actor=actor)
+
+    profile = PatientProfile.objects.get(patient_id=patient)
+    assert profile.updated_at == result.events[-1].recorded_at
+    assert profile.updated_at == eventstore.read_stream(patient)[-1].recorded_at

@@ -11,30 +11,44 @@ from crm.admin.forms.appointments import (
     open_appointments,
 )
 from crm.admin.forms.base import CommandForm, PatientActionForm
-from crm.admin.forms.contacts import CrisisContactForm, LogCallForm, NoteForm
+from crm.admin.forms.contacts import (
+    CrisisContactForm,
+    CrisisFlagClearForm,
+    LogCallForm,
+    NoteForm,
+)
+from crm.admin.forms.lab_tests import OpenTest, TestCompleteForm, TestOrderForm, open_tests
 from crm.admin.forms.patients import (
     ConsentRecordForm,
     ConsentRevokeForm,
     ContactDetailsForm,
+    DemographicsForm,
+    MarkDeceasedForm,
     RegisterPatientForm,
 )
 
 # The patient page's actions, by the slug in their URL, in the order the page offers them.
+# Those marked per_appointment are offered beside each open appointment (or test) instead.
 PATIENT_ACTIONS: dict[str, type[PatientActionForm]] = {
     form.slug: form
     for form in (
         ScheduleForm,
         LogCallForm,
         NoteForm,
+        TestOrderForm,
         ContactDetailsForm,
+        DemographicsForm,
         ConsentRecordForm,
         ConsentRevokeForm,
         CrisisContactForm,
+        CrisisFlagClearForm,
+        MarkDeceasedForm,
         RescheduleForm,
         ConfirmForm,
         CancelForm,
         CompleteForm,
         NoShowForm,
+        TestCompleteForm,
     )
 }
 
@@ -48,13 +62,20 @@ __all__ = [
     "ConsentRevokeForm",
     "ContactDetailsForm",
     "CrisisContactForm",
+    "CrisisFlagClearForm",
+    "DemographicsForm",
     "LogCallForm",
+    "MarkDeceasedForm",
     "NoShowForm",
     "NoteForm",
     "OpenAppointment",
+    "OpenTest",
     "PatientActionForm",
     "RegisterPatientForm",
     "RescheduleForm",
     "ScheduleForm",
+    "TestCompleteForm",
+    "TestOrderForm",
     "open_appointments",
+    "open_tests",
 ]

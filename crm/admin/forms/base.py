@@ -48,6 +48,9 @@ class CommandForm(forms.Form):
         super().__init__(data, initial=initial, **kwargs)
         self.user = user
         self.now = now
+        # Why the last run recorded nothing, in the access audit's words, with the HTTP
+        # status the API gives the same failure: ("refused", 409), ("invalid", 400)...
+        self.failure: tuple[str, int] | None = None
 
     def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
         raise NotImplementedError
@@ -60,21 +63,29 @@ class CommandForm(forms.Form):
 
     def run(self, actor: Actor) -> CommandResult | None:
         """Validate, then run the command; None (with errors on the form) when it failed."""
+        self.failure = ("invalid", 400)
         if not self.is_valid():
             return None
         try:
-            return self.command(actor=actor, options=self.options())
+            result = self.command(actor=actor, options=self.options())
         except InvalidInput as error:
             self._invalid(error)
         except CommandRefused as error:
+            self.failure = ("refused", 409)
             self.add_error(None, error.message)
         except PatientNotFound:
+            self.failure = ("not_found", 404)
             self.add_error(None, "This patient record does not exist (any more).")
         except ConcurrencyConflict:
+            self.failure = ("stale_version", 412)
             self.add_error(None, CONFLICT)
             self._refresh_version()
         except IdempotencyKeyReused:
+            self.failure = ("key_reused", 422)
             self.add_error(None, "This form was already used for another patient; reload it.")
+        else:
+            self.failure = None
+            return result
         return None
 
     def _invalid(self, error: InvalidInput) -> None:
@@ -98,6 +109,16 @@ class PatientActionForm(CommandForm):
     checks_version: ClassVar[bool] = True
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    @classmethod
+    def allowed(cls, user: User) -> bool:
+        """Whether this person's role lets them use the form at all (roles as in the API)."""
+        return True
+
+    @classmethod
+    def offered(cls, patient: PatientProfile, user: User) -> bool:
+        """Whether the patient page offers it: allowed, and it makes sense for the record."""
+        return cls.allowed(user)
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Logging a call, adding a note, recording a crisis contact."""
+"""Logging a call, adding a note, recording a crisis contact and clearing the flag."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from crm.admin.access import may_read_restricted_notes
 from crm.admin.forms.base import (
     MinutesSecondsField,
     PatientActionForm,
+    User,
     clinic_today,
     date_field,
     local_moment,
@@ -21,6 +22,7 @@ from crm.admin.forms.base import (
 from crm.domain import events as ev
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
+from crm.models import PatientProfile
 
 
 class LogCallForm(PatientActionForm):
@@ -156,3 +158,36 @@ class CrisisContactForm(PatientActionForm):
 
     def success_message(self, result: CommandResult) -> str:
         return "Crisis contact recorded; the patient's record now shows the crisis flag."
+
+
+class CrisisFlagClearForm(PatientActionForm):
+    slug = "clear-crisis-flag"
+    title = "Clear the crisis flag"
+    submit_label = "Clear crisis flag"
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2_000,
+        help_text="Why the patient no longer needs crisis follow-up (e.g. safety plan "
+        "reviewed in session).",
+    )
+
+    @classmethod
+    def allowed(cls, user: User) -> bool:
+        # A clinical judgement: only clinicians take the flag down.
+        return may_read_restricted_notes(user)
+
+    @classmethod
+    def offered(cls, patient: PatientProfile, user: User) -> bool:
+        return patient.crisis_flag and cls.allowed(user)
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        return handlers.crisis_flag_clear(
+            patient_id=self.patient.patient_id,
+            reason=self.cleaned_data["reason"],
+            actor=actor,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        return "Crisis flag cleared. The crisis contacts stay on the timeline."

@@ -1,4 +1,5 @@
-"""Registering a patient, their contact details, and their consent to be contacted."""
+"""Registering a patient, their name and contact details, their consent to be contacted,
+and recording a death."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import Q
 
 from crm import handlers
 from crm.admin import formatting as fmt
-from crm.admin.forms.base import CommandForm, PatientActionForm, date_field
+from crm.admin.forms.base import CommandForm, PatientActionForm, User, date_field
 from crm.domain import events as ev
 from crm.domain.errors import InvalidInput
 from crm.domain.phones import normalize_phone
@@ -229,3 +230,82 @@ class ConsentRevokeForm(PatientActionForm):
 
     def success_message(self, result: CommandResult) -> str:
         return "Consent withdrawn. No more messages of that kind will go to this patient."
+
+
+class DemographicsForm(PatientActionForm):
+    slug = "demographics"
+    title = "Change name, date of birth or language"
+    error_fields = {"timezone": "timezone_name"}
+
+    first_name = forms.CharField(max_length=200)
+    last_name = forms.CharField(max_length=200)
+    preferred_name = forms.CharField(
+        max_length=200, required=False, help_text="What the patient likes to be called."
+    )
+    date_of_birth = date_field("Date of birth")
+    language = forms.ChoiceField(choices=LANGUAGES)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        patient: PatientProfile = kwargs["patient"]
+        kwargs["initial"] = {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "preferred_name": patient.preferred_name,
+            "date_of_birth": patient.date_of_birth,
+            "language": patient.language,
+            **kwargs.get("initial", {}),
+        }
+        super().__init__(*args, **kwargs)
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _with_current(LANGUAGES, patient.language)
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        data = self.cleaned_data
+        return handlers.demographics_change(
+            patient_id=self.patient.patient_id,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            preferred_name=data["preferred_name"],
+            date_of_birth=data["date_of_birth"],
+            language=data["language"],
+            actor=actor,
+            now=self.now,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        return "Name and details saved." if result.events else "Nothing changed."
+
+
+class MarkDeceasedForm(PatientActionForm):
+    slug = "deceased"
+    title = "Record that the patient has died"
+    submit_label = "Record death"
+    checks_version = False  # a death is recorded whatever else changed meanwhile
+
+    date_of_death = date_field(
+        "Date of death", required=False, help_text="Leave empty if it is not known."
+    )
+    confirm = forms.BooleanField(
+        label="I have checked this is the right patient",
+        help_text="Reminders and outreach stop for good, and no visit can be booked. "
+        "This cannot be undone from here.",
+        error_messages={"required": "Tick the box to confirm this is the right patient."},
+    )
+
+    @classmethod
+    def offered(cls, patient: PatientProfile, user: User) -> bool:
+        return not patient.deceased and cls.allowed(user)
+
+    def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
+        return handlers.patient_mark_deceased(
+            patient_id=self.patient.patient_id,
+            date_of_death=self.cleaned_data["date_of_death"],
+            actor=actor,
+            now=self.now,
+            **options,
+        )
+
+    def success_message(self, result: CommandResult) -> str:
+        return "Recorded as deceased. Reminders and outreach to this record have stopped."

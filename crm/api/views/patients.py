@@ -33,6 +33,7 @@ from crm.api.serializers import (
 )
 from crm.domain.phones import normalize_phone
 from crm.domain.state import fold
+from crm.extensions import screen_pop_sections
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
 from crm.models import AccessAction, Event, PatientProfile
@@ -230,12 +231,16 @@ class PatientLookupApi(ApiView):
             "patient": None,
             "recent_timeline": [],
             "candidates": shown,
+            **{section.key: [] for section in screen_pop_sections()},
         }
         headers: dict[str, str] = {}
         if len(shown) == 1:
             profile = shown[0]
             body["patient"] = profiles.current(profile, now=timezone.now())
             body["recent_timeline"] = _recent_timeline(request, profile)
+            for section in screen_pop_sections():
+                loaded = section.load([profile.patient_id], timezone.now())
+                body[section.key] = loaded.get(profile.patient_id, [])
             headers["ETag"] = etag(profile.version)
             outcome = "selected" if picked else "one_match"
             self.access_notes = [AccessNote(profile.patient_id, outcome, digest)]

@@ -10,6 +10,10 @@ from crm.domain.events.base import (
 )
 from crm.domain.events.catalogue import *  # noqa: F403
 from crm.domain.events.catalogue import __all__ as _catalogue
+from crm.domain.events.messaging import *  # noqa: F403
+from crm.domain.events.messaging import __all__ as _messaging
+from crm.domain.events.suggestions import *  # noqa: F403
+from crm.domain.events.suggestions import __all__ as _suggestions
 
 __all__ = [
     "DomainEvent",
@@ -19,4 +23,6 @@ __all__ = [
     "registered_types",
     "serialize",
     *_catalogue,
+    *_messaging,
+    *_suggestions,
 ]

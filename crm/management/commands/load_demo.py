@@ -21,6 +21,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from crm.models import Event, PatientProfile
+from crm.projections import runner
 from fixtures import demo
 from fixtures.staff import ensure_demo_staff
 
@@ -107,6 +108,16 @@ class Command(BaseCommand):
             f"{profiles.filter(next_appointment_at__gt=now).count()} with an upcoming visit, "
             f"{profiles.filter(crisis_flag=True).count()} with an open crisis flag, "
             f"{profiles.filter(deceased=True).count()} deceased."
+        )
+        # The queue, the reminder schedule and the dashboard are there on first sight,
+        # not a minute later when the worker's first pass runs.
+        started = time.monotonic()
+        handled = runner.catch_up_all()
+        self.stdout.write(
+            "Read models caught up in "
+            f"{time.monotonic() - started:.1f}s: "
+            + ", ".join(f"{name} {count} events" for name, count in sorted(handled.items()))
+            + "."
         )
 
 

@@ -1,0 +1,433 @@
+"""`api`: the screen pop (`GET /api/v1/patients/lookup`) under load, against a bare view.
+
+gunicorn serves the product on 127.0.0.1 with DEBUG off against the large dataset
+(bench.dataset: 100,000 patients, 2,000,000 events), with bench.settings adding one
+bench-only route: a bare Django view doing the single indexed lookup and returning the row
+as JSON (bench/bare_urls.py). wrk drives each with the same connections for the same time,
+one after the other in the same run, rotating through a sample of real phone numbers
+written in the formats callers' numbers arrive in. The lookup's p99 is reported as a ratio
+to the bare view's.
+
+The lookup is called as an agent with an API token, and every call writes its access-audit
+row as in production; after each window the audit rows of that window are counted by
+outcome, which proves what the responses were (one match, a household, nobody) without
+making wrk read the bodies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+from bench import dataset, report
+from bench.database import PROJECT_DIR, conninfo, django_env
+from bench.report import Report, Table, Target
+
+TARGET_P99_MS = 50.0
+TARGET_RATIO = 3.0
+LOOKUP_PATH = "/api/v1/patients/lookup?phone="
+BARE_PATH = "/bench/bare/lookup?phone="
+USERNAME = "bench.agent"
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "lookup.lua"
+# What callers' numbers look like: one match most of the time, a household sometimes, and
+# now and then someone the clinic does not know.
+MIX = {"one match": 0.7, "household": 0.2, "unknown": 0.1}
+FORMATS = (
+    "({a}) {b}-{c}",
+    "{a}.{b}.{c}",
+    "+1 {a} {b} {c}",
+    "{a}{b}{c}",
+    "1-{a}-{b}-{c}",
+    "+1{a}{b}{c}",
+)
+INSTALL_WRK = (
+    "wrk is not installed; the api benchmark needs it as its load tool.\n"
+    "Install it with: sudo apt-get install wrk   (Debian/Ubuntu; on macOS: brew install wrk)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    duration: float
+    warmup: float
+    connections: int
+    wrk_threads: int
+    workers: int
+    worker_class: str  # "sync" or "gthread"
+    worker_threads: int  # gthread only
+    sample: int  # phone numbers in the rotation
+    rounds: int
+    patients: int
+    events: int
+    seed_processes: int
+    throttle_rate: str
+    conn_max_age: int  # DATABASE_CONN_MAX_AGE for the server
+    paced_rate: float  # also run both views at about this many requests/s in all (0: not)
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def run(options: ApiOptions) -> Report:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit(INSTALL_WRK)
+    url = dataset.ensure_large(
+        patients=options.patients, events=options.events, processes=options.seed_processes
+    )
+    print(f"  api: {dataset.describe(url)}", flush=True)
+    token = agent_token(url)
+    phones, mix = phone_sample(url, options.sample)
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        phones_file = Path(tmp) / "phones.txt"
+        phones_file.write_text("".join(f"{quote(p, safe='')}\n" for p in phones))
+        paces = {"flat out": 0.0}
+        if options.paced_rate > 0:
+            paces[f"paced at {options.paced_rate:g}/s"] = (
+                options.connections / options.paced_rate * 1000
+            )
+        measured: dict[tuple[str, str], list[WrkResult]] = {}
+        outcomes: Counter[str] = Counter()
+        with Gunicorn(url, options, log=Path(tmp) / "gunicorn.log") as server:
+            for round_no in range(1, options.rounds + 1):
+                for load, pause_ms in paces.items():
+                    for name, path in (("bare", BARE_PATH), ("lookup", LOOKUP_PATH)):
+                        tag = f"round {round_no}/{options.rounds}, {load}, {name}"
+                        run_wrk = _WrkRun(
+                            wrk, server.base, phones_file, path, token, options, pause_ms
+                        )
+                        if options.warmup > 0:
+                            run_wrk(options.warmup)
+                        print(f"  api: {tag}: {options.duration:g} s ...", flush=True)
+                        began = dt.datetime.now(dt.UTC)
+                        result = run_wrk(options.duration)
+                        ended = dt.datetime.now(dt.UTC)
+                        if name == "lookup" and pause_ms == 0:
+                            outcomes += audited_outcomes(url, began, ended)
+                        print(
+                            f"  api: {tag}: {result.rate:,.0f} req/s, p50 {result.p50_ms:.1f} "
+                            f"ms, p99 {result.p99_ms:.1f} ms, non-2xx {result.non_2xx:,}",
+                            flush=True,
+                        )
+                        measured.setdefault((load, name), []).append(result)
+    return _report(options, url, measured, outcomes, mix)
+
+
+def agent_token(url: str) -> str:
+    """A user in the agent group and a fresh API token for it (create_api_token --rotate)."""
+    env = django_env(url)
+    code = (
+        "from django.contrib.auth.models import Group, User\n"
+        f"user, _ = User.objects.get_or_create(username={USERNAME!r})\n"
+        "user.groups.set([Group.objects.get_or_create(name='agent')[0]])\n"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create_api_token", USERNAME, "--rotate"],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def phone_sample(url: str, size: int) -> tuple[list[str], dict[str, int]]:
+    """`size` numbers in MIX's proportions, each written in one of FORMATS, shuffled."""
+    rng = random.Random(size)
+    grouped = dataset.phones_by_matches(url)
+    pools = {
+        "one match": grouped.get(1, []),
+        "household": [p for matches, numbers in grouped.items() if matches > 1 for p in numbers],
+        "unknown": dataset.unused_phones(),
+    }
+    chosen: list[str] = []
+    mix: dict[str, int] = {}
+    for kind, share in MIX.items():
+        pool = pools[kind]
+        count = min(round(size * share), len(pool))
+        mix[kind] = count
+        chosen.extend(rng.sample(pool, count))
+    rng.shuffle(chosen)
+    return [_written(rng, e164) for e164 in chosen], mix
+
+
+def _written(rng: random.Random, e164: str) -> str:
+    national = e164.removeprefix("+1")
+    return rng.choice(FORMATS).format(a=national[:3], b=national[3:6], c=national[6:])
+
+
+def audited_outcomes(url: str, began: dt.datetime, ended: dt.datetime) -> Counter[str]:
+    """Lookups the benchmark user made in a window, by status and outcome, from the audit.
+
+    A household lookup writes one row per candidate, all with the same `at`: count those once.
+    """
+    with psycopg.connect(conninfo(url)) as conn:
+        rows = conn.execute(
+            "SELECT status_code, outcome, count(DISTINCT at) FROM crm_access_log "
+            "WHERE username = %s AND at >= %s AND at <= %s GROUP BY status_code, outcome",
+            [USERNAME, began, ended],
+        ).fetchall()
+    return Counter({f"{status} {outcome}": int(count) for status, outcome, count in rows})
+
+
+class Gunicorn:
+    """gunicorn serving bench.settings on a free port of 127.0.0.1, for a `with` block."""
+
+    def __init__(self, url: str, options: ApiOptions, *, log: Path) -> None:
+        self.url = url
+        self.options = options
+        self.log = log  # Django's "Not Found" warnings for unknown callers go here
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        options = self.options
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(options.workers),
+            "--worker-class",
+            options.worker_class,
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ]
+        if options.worker_class == "gthread":
+            command += ["--threads", str(options.worker_threads)]
+        return command
+
+    def __enter__(self) -> Gunicorn:
+        env = django_env(self.url)
+        env["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+        env["ALLOWED_HOSTS"] = "127.0.0.1"
+        env["API_THROTTLE_RATE"] = self.options.throttle_rate
+        env["DATABASE_CONN_MAX_AGE"] = str(self.options.conn_max_age)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command(), cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode} at start:\n"
+                    + self.log.read_text()[-3000:]
+                )
+            try:
+                with urllib.request.urlopen(f"{self.base}{BARE_PATH}0", timeout=2):
+                    pass
+                break
+            except urllib.error.HTTPError:
+                break  # it answered (404: nobody has that number)
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError("gunicorn did not answer within 60 s") from None
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class _WrkRun:
+    wrk: str
+    base: str
+    phones_file: Path
+    path: str
+    token: str
+    options: ApiOptions
+    pause_ms: float = 0.0
+
+    def __call__(self, seconds: float) -> WrkResult:
+        command = [
+            self.wrk,
+            f"-t{self.options.wrk_threads}",
+            f"-c{self.options.connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(WRK_SCRIPT),
+            self.base,
+            "--",
+            str(self.phones_file),
+            self.path,
+            self.token,
+            f"{self.pause_ms:.0f}",
+        ]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("WRK_JSON ")]
+        if not lines:
+            raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+        raw = json.loads(lines[-1].removeprefix("WRK_JSON "))
+        if raw["requests"] == 0:
+            raise RuntimeError(f"wrk completed no request:\n{done.stdout}")
+        return WrkResult(
+            requests=raw["requests"],
+            seconds=raw["duration_us"] / 1e6,
+            p50_ms=raw["p50_us"] / 1000,
+            p90_ms=raw["p90_us"] / 1000,
+            p99_ms=raw["p99_us"] / 1000,
+            max_ms=raw["max_us"] / 1000,
+            non_2xx=raw["non_2xx_3xx"],
+            socket_errors=raw["connect_errors"]
+            + raw["read_errors"]
+            + raw["write_errors"]
+            + raw["timeouts"],
+        )
+
+
+def _median(results: list[WrkResult], attribute: str) -> float:
+    return statistics.median(float(getattr(r, attribute)) for r in results)
+
+
+def _report(
+    options: ApiOptions,
+    url: str,
+    measured: dict[tuple[str, str], list[WrkResult]],
+    outcomes: Counter[str],
+    mix: dict[str, int],
+) -> Report:
+    worker = options.worker_class + (
+        f" x {options.worker_threads} threads" if options.worker_class == "gthread" else ""
+    )
+    table = Table(
+        f"api: GET /api/v1/patients/lookup vs a bare indexed lookup, {options.connections} "
+        f"connections x {options.duration:g} s, gunicorn {options.workers} {worker} workers"
+        + (f", median of {options.rounds} rounds" if options.rounds > 1 else ""),
+        [
+            "load",
+            "view",
+            "requests/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "non-2xx",
+            "socket errors",
+        ],
+    )
+    p99s: dict[tuple[str, str], float] = {}
+    for (load, name), results in measured.items():
+        p99s[load, name] = _median(results, "p99_ms")
+        table.rows.append(
+            [
+                load,
+                "lookup (DRF, audit)" if name == "lookup" else "bare view",
+                report.rate(_median(results, "rate")),
+                f"{_median(results, 'p50_ms'):.1f}",
+                f"{_median(results, 'p90_ms'):.1f}",
+                f"{p99s[load, name]:.1f}",
+                f"{max(r.max_ms for r in results):.1f}",
+                f"{sum(r.non_2xx for r in results):,}",
+                f"{sum(r.socket_errors for r in results):,}",
+            ]
+        )
+    table.notes.append(dataset.describe(url))
+    table.notes.append(
+        "numbers in the rotation: "
+        + ", ".join(f"{count:,} {kind}" for kind, count in mix.items())
+        + f", written in {len(FORMATS)} formats; non-2xx are the unknown callers' 404s"
+    )
+    total = sum(outcomes.values())
+    table.notes.append(
+        "flat-out lookups by the access audit (status outcome): "
+        + ", ".join(f"{key} {count / total:.1%}" for key, count in sorted(outcomes.items()))
+        if total
+        else "no access-audit rows were written in the lookup windows"
+    )
+    table.notes.append(
+        f"DEBUG=0, DATABASE_CONN_MAX_AGE={options.conn_max_age}, API_THROTTLE_RATE="
+        f"{options.throttle_rate} (the throttle runs, in the local-memory cache, but never "
+        f"refuses); wrk -t{options.wrk_threads}; load average at the end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    result = Report("api", [table])
+    for load in dict.fromkeys(load for load, _ in measured):
+        p99, bare_p99 = p99s[load, "lookup"], p99s[load, "bare"]
+        result.targets.append(
+            Target(
+                name=f"lookup p99, {load}",
+                goal=f"< {TARGET_P99_MS:g} ms",
+                measured=f"{p99:.1f} ms",
+                met=p99 < TARGET_P99_MS,
+            )
+        )
+        result.targets.append(
+            Target(
+                name=f"lookup p99 / bare view p99, {load}",
+                goal=f"<= {TARGET_RATIO:g}x",
+                measured=f"{p99 / bare_p99:.2f}x ({p99:.1f} / {bare_p99:.1f} ms)",
+                met=p99 / bare_p99 <= TARGET_RATIO,
+            )
+        )
+    unexpected = {k: v for k, v in outcomes.items() if not k.startswith(("200 ", "404 "))}
+    result.targets.append(
+        Target(
+            name="lookup answers only 200/404",
+            goal="no 401, 429 or 5xx",
+            measured=", ".join(f"{k}: {v}" for k, v in unexpected.items()) or "none",
+            met=not unexpected and total > 0,
+        )
+    )
+    return result

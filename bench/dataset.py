@@ -1,0 +1,343 @@
+"""The shared large dataset: 100,000 patients and 2,000,000 events in `crm_bench_large`.
+
+`ensure_large()` returns its URL (a sibling of BENCH_DATABASE_URL), seeding it first when
+needed. What it holds:
+
+- exactly `patients` patient streams and `events` events (by default 20 per patient on
+  average, each stream 10 to 30 events long), appended through `crm.eventstore.append`
+  with each profile saved in the same transaction, as the command handlers do;
+- every patient has a phone number, a fictional one (+1 NXX 555-01xx) drawn at random from
+  the 90% of the 45,100 such numbers that phonenumbers accepts; so most numbers are shared
+  by a few patients (a household), about a fifth by exactly one, and the other 10%
+  (`unused_phones()`) belong to nobody: callers the clinic does not know;
+- no read model but the profiles: projections (metrics, suggestions...) are left to each
+  benchmark, which catches them up itself (and pays for it in its own figures);
+- a table `bench_dataset` recording what was seeded. Benchmarks may add rows to the log
+  later (and the API benchmark adds access-audit rows); the dataset is reused as long as
+  that record matches and the log holds at least the events it says.
+
+A PostgreSQL advisory lock (taken in the `postgres` database) keeps two callers from
+seeding at once: the second waits and then reuses what the first seeded. An interrupted
+seeding is topped up on the next call (each transaction commits whole streams).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import queue
+import random
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from bench.database import (
+    bench_url,
+    conninfo,
+    database_name,
+    drop_database,
+    prepare,
+    setup_django,
+    sibling_url,
+)
+
+NAME = "crm_bench_large"
+MIN_LENGTH = 10
+MAX_LENGTH = 30
+UNUSED_SHARE = 0.10  # of the fictional numbers, kept for callers nobody knows
+STREAMS_PER_TRANSACTION = 25
+_LOCK_KEY = 0x62656E63686C61  # "benchla": the advisory lock guarding the seeding
+_POOL_SEED = 20261103  # fixes which numbers are used and which are kept unknown
+
+
+PATIENTS = 100_000
+EVENTS = 2_000_000
+
+
+def large_url(
+    base_url: str | None = None, *, patients: int = PATIENTS, events: int = EVENTS
+) -> str:
+    """`crm_bench_large` for the default sizes; other sizes (smoke runs) get their own."""
+    name = NAME if (patients, events) == (PATIENTS, EVENTS) else f"{NAME}_{patients}_{events}"
+    return sibling_url(base_url or bench_url(), name)
+
+
+def ensure_large(*, patients: int = PATIENTS, events: int = EVENTS, processes: int = 2) -> str:
+    """The URL of the large dataset, seeded with `patients` streams and `events` events.
+
+    Other sizes than the defaults live in their own database, `crm_bench_large_<p>_<e>`.
+    """
+    if not MIN_LENGTH * patients <= events <= MAX_LENGTH * patients:
+        raise ValueError(
+            f"{events:,} events for {patients:,} patients: streams are {MIN_LENGTH} to "
+            f"{MAX_LENGTH} events long"
+        )
+    url = large_url(patients=patients, events=events)
+    name = database_name(url)
+    with _seeding_lock(url):
+        prepare(url)
+        seeded = _recorded(url)
+        present_patients, present_events = _counts(url)
+        if seeded == (patients, events) and present_events >= events:
+            print(f"  {name}: reusing {patients:,} patients, {present_events:,} events", flush=True)
+            return url
+        if seeded is not None or not _can_top_up(
+            patients - present_patients, events - present_events
+        ):
+            if present_events:
+                print(f"  {name} holds another dataset; re-creating it", flush=True)
+                drop_database(url)
+                prepare(url)
+            present_patients = present_events = 0
+        _seed(
+            url,
+            patients=patients - present_patients,
+            events=events - present_events,
+            processes=processes,
+        )
+        with psycopg.connect(conninfo(url), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE) crm_event, crm_patient_profile")
+            conn.execute(
+                "INSERT INTO bench_dataset (patients, events, seeded_at) VALUES (%s, %s, now())",
+                [patients, events],
+            )
+    return url
+
+
+@cache
+def fictional_phones() -> tuple[str, ...]:
+    """Every +1 NXX 555-01xx number phonenumbers accepts as valid (45,100 of them)."""
+    import phonenumbers
+
+    phones: list[str] = []
+    for area in range(200, 1000):
+        if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{area}5550100", None)):
+            phones.extend(f"+1{area}55501{line:02d}" for line in range(100))
+    return tuple(phones)
+
+
+def _split() -> tuple[list[str], list[str]]:
+    phones = list(fictional_phones())
+    random.Random(_POOL_SEED).shuffle(phones)
+    unused = round(len(phones) * UNUSED_SHARE)
+    return phones[unused:], phones[:unused]
+
+
+def used_phones() -> list[str]:
+    """The numbers patients are given (each patient one, at random)."""
+    return _split()[0]
+
+
+def unused_phones() -> list[str]:
+    """Valid fictional numbers no patient of the dataset has."""
+    return _split()[1]
+
+
+def phones_by_matches(url: str) -> dict[int, list[str]]:
+    """The patients' numbers grouped by how many (unmerged) patients share each."""
+    with psycopg.connect(conninfo(url)) as conn:
+        rows = conn.execute(
+            "SELECT phone, count(*) FROM crm_patient_profile "
+            "WHERE phone IS NOT NULL AND merged_into IS NULL GROUP BY phone ORDER BY phone"
+        ).fetchall()
+    grouped: dict[int, list[str]] = {}
+    for phone, matches in rows:
+        grouped.setdefault(int(matches), []).append(str(phone))
+    return grouped
+
+
+def describe(url: str) -> str:
+    """One line on what the dataset holds, for a benchmark's notes."""
+    patients, events = _counts(url)
+    grouped = phones_by_matches(url)
+    shared = sum(len(v) for k, v in grouped.items() if k > 1)
+    single = len(grouped.get(1, []))
+    return (
+        f"{database_name(url)}: {patients:,} patients, {events:,} events; {single:,} numbers "
+        f"with one patient, {shared:,} shared by 2 to {max(grouped, default=0)}"
+    )
+
+
+# --- seeding ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _seeding_lock(url: str) -> Iterator[None]:
+    name = database_name(url)
+    key = _LOCK_KEY if name == NAME else _LOCK_KEY + zlib.crc32(name.encode())
+    admin = make_conninfo(conninfo(url), dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        if not (row and row[0]):
+            print(f"  {name}: another process is seeding it; waiting", flush=True)
+            conn.execute("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _recorded(url: str) -> tuple[int, int] | None:
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_dataset ("
+            "patients integer NOT NULL, events bigint NOT NULL, seeded_at timestamptz NOT NULL)"
+        )
+        row = conn.execute(
+            "SELECT patients, events FROM bench_dataset ORDER BY seeded_at DESC LIMIT 1"
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def _counts(url: str) -> tuple[int, int]:
+    with psycopg.connect(conninfo(url)) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM crm_patient_profile), (SELECT count(*) FROM crm_event)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _can_top_up(patients: int, events: int) -> bool:
+    return patients >= 0 and MIN_LENGTH * patients <= events <= MAX_LENGTH * patients
+
+
+@dataclass(frozen=True, slots=True)
+class _Share:
+    url: str
+    patients: int
+    events: int
+
+
+def _seed(url: str, *, patients: int, events: int, processes: int) -> None:
+    if patients == 0:
+        return
+    processes = max(1, min(processes, patients))
+    shares = []
+    for i in range(processes):
+        share_patients = patients // processes + (1 if i < patients % processes else 0)
+        share_events = events // processes + (1 if i < events % processes else 0)
+        shares.append(_Share(url, share_patients, share_events))
+    ctx = mp.get_context("spawn")
+    progress = ctx.Value("q", 0)
+    results: Any = ctx.Queue()
+    workers = [ctx.Process(target=_worker, args=(share, progress, results)) for share in shares]
+    started = last_report = time.monotonic()
+    for worker in workers:
+        worker.start()
+    pending = len(workers)
+    while pending:
+        try:
+            message = results.get(timeout=1.0)
+        except queue.Empty:
+            message = None
+        if message is not None:
+            pending -= 1
+            if message:
+                _stop(workers)
+                raise RuntimeError(f"a seeding process failed:\n{message}")
+        elif any(w.exitcode not in (None, 0) for w in workers):
+            _stop(workers)
+            raise RuntimeError("a seeding process died; see its traceback above")
+        now = time.monotonic()
+        if now - last_report >= 30 or not pending:
+            last_report = now
+            done = progress.value
+            print(
+                f"  seeding {database_name(url)}: {done:,}/{events:,} events "
+                f"({done / max(now - started, 1e-9):,.0f}/s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    for worker in workers:
+        worker.join()
+
+
+def _stop(workers: Sequence[mp.process.BaseProcess]) -> None:
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+
+
+def _worker(share: _Share, progress: Synchronized[int], results: Any) -> None:
+    try:
+        _append_streams(share, progress)
+    except BaseException:
+        import traceback
+
+        results.put(traceback.format_exc())
+        raise
+    results.put("")
+
+
+def lengths(rng: random.Random, *, patients: int, events: int) -> Iterator[int]:
+    """`patients` stream lengths between MIN_LENGTH and MAX_LENGTH adding up to `events`."""
+    for left in range(patients, 0, -1):
+        low = max(MIN_LENGTH, events - (left - 1) * MAX_LENGTH)
+        high = min(MAX_LENGTH, events - (left - 1) * MIN_LENGTH)
+        length = min(max(rng.randint(MIN_LENGTH, MAX_LENGTH), low), high)
+        events -= length
+        yield length
+
+
+def _append_streams(share: _Share, progress: Synchronized[int]) -> None:
+    setup_django(share.url)
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bench import streams
+    from crm import eventstore
+    from crm.domain.state import fold
+    from crm.eventstore import NewEvent
+    from crm.projections.profile import save_profile
+
+    rng = random.Random()  # fresh entropy: a top-up must not reuse earlier stream ids
+    phones = used_phones()
+    now: dt.datetime = timezone.now()
+    planned = lengths(rng, patients=share.patients, events=share.events)
+    while True:
+        # Generate first, append after: appends hold the store's append lock until COMMIT.
+        batch = []
+        for length in planned:
+            patient_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            history = streams.patient_stream(rng, length=length, now=now, phone=rng.choice(phones))
+            batch.append((patient_id, history))
+            if len(batch) == STREAMS_PER_TRANSACTION:
+                break
+        if not batch:
+            break
+        with transaction.atomic(durable=True):
+            for patient_id, history in batch:
+                appended = eventstore.append(
+                    patient_id,
+                    [NewEvent(event, at) for event, at in history],
+                    expected_version=0,
+                    metadata=streams.metadata(rng),
+                )
+                save_profile(fold(patient_id, appended.events))
+        with progress.get_lock():
+            progress.value += sum(len(history) for _, history in batch)
+    connection.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.dataset [patients events]`: seed (or reuse) and describe it."""
+    args = sys.argv[1:] if argv is None else argv
+    sizes = {"patients": int(args[0]), "events": int(args[1])} if len(args) == 2 else {}
+    url = ensure_large(**sizes)
+    print(f"{database_name(url)} ready: {describe(url)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Events of the suggestion queue that the catalogue does not already hold: an agent
+taking a suggestion to work on it, and handing it back.
+
+A claim is a fact on the patient's stream, so a second agent is refused from a fold of the
+stream (under the patient's lock) even before the suggestions projection has caught up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crm.domain.events.base import DomainEvent, registered
+
+__all__ = ["SuggestionClaimed", "SuggestionReleased"]
+
+
+@registered("SuggestionClaimed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionClaimed(DomainEvent):
+    """`agent` works on the suggestion until `until`; after that anyone may take it."""
+
+    suggestion_id: str
+    kind: str
+    agent: str
+    until: dt.datetime
+
+
+@registered("SuggestionReleased")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionReleased(DomainEvent):
+    """The agent who held the suggestion handed it back to the queue."""
+
+    suggestion_id: str
+    kind: str
+    agent: str

@@ -1,0 +1,1 @@
+"""The agent's queue of suggestions over the REST API (docs/api.md, "Suggestions")."""

@@ -1,0 +1,190 @@
+"""Full re-evaluation of every patient, in bulk: one ordered pass over the log (a
+server-side cursor by stream), fold and evaluate in Python, write with COPY.
+
+It replaces the projection's rows and moves its checkpoint to the last position read, in
+one transaction under the projection's lock (I6), so catch-up carries on from there. On
+PostgreSQL the pass can be split over worker processes by ranges of patient ids; each
+worker needs no Django (the domain is plain Python) and writes COPY text to a file that
+the parent loads. Records that were merged (either side) are left out of the pass and
+evaluated afterwards with their merged history, like the projection does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from crm import eventstore
+from crm.models import Event, ProjectionCheckpoint
+from crm.projections import runner
+from engagement.conf import rule_config
+from engagement.domain.config import RuleConfig
+from engagement.domain.suggestions import Evaluation
+from engagement.models import PatientAgenda, Suggestion
+from engagement.passes import Pass, Share, postgres_pass, run_pass
+from engagement.projection import NAME, refresh, row
+
+_SUGGESTION_COLUMNS = (
+    "suggestion_id",
+    "patient_id",
+    "kind",
+    "priority",
+    "status",
+    "opened_at",
+    "due_at",
+    "reason",
+    "closed_at",
+    "closed_by",
+    "closed_reason",
+    "paused_reason",
+    "outcome",
+    "assignee",
+    "claimed_until",
+    "snoozed_until",
+    "evidence",
+    "payload",
+    "evaluated_at",
+)
+_AGENDA_COLUMNS = ("patient_id", "next_evaluation_at", "evaluated_at", "position")
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    patients: int
+    events: int
+    suggestions: int
+    position: int
+    seconds: float
+
+
+def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
+    """Evaluate every patient at `now` from the whole log; replace every row."""
+    started = time.monotonic()
+    config = rule_config()
+    with transaction.atomic():
+        runner._lock(NAME)
+        upto = eventstore.last_position()
+        if connection.vendor == "postgresql":
+            passes = _postgres_passes(upto, now, config, processes)
+            _replace_with_copy(passes)
+        else:
+            passes = [_orm_pass(upto, now, config)]
+        deferred = [pid for one in passes for pid in one.deferred]
+        merged = _evaluate_merged(deferred, upto, now, config)
+        ProjectionCheckpoint.objects.update_or_create(name=NAME, defaults={"position": upto})
+    return BulkResult(
+        patients=sum(p.patients for p in passes) + len(deferred),
+        events=sum(p.events for p in passes),
+        suggestions=sum(p.suggestions for p in passes) + merged,
+        position=upto,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _evaluate_merged(
+    patient_ids: list[uuid.UUID], upto: int, now: dt.datetime, config: RuleConfig
+) -> int:
+    if not patient_ids:
+        return 0
+    refresh(patient_ids, upto=upto, now=now, config=config)
+    return Suggestion.objects.filter(patient_id__in=patient_ids).count()
+
+
+# --- SQLite (and small databases): the ORM ---------------------------------------------------
+
+
+def _orm_pass(upto: int, now: dt.datetime, config: RuleConfig) -> Pass:
+    Suggestion.objects.all().delete()
+    PatientAgenda.objects.all().delete()
+    suggestions: list[Suggestion] = []
+    agendas: list[PatientAgenda] = []
+
+    def emit(evaluation: Evaluation, position: int) -> None:
+        suggestions.extend(row(found, now) for found in evaluation.suggestions)
+        agendas.append(
+            PatientAgenda(
+                patient_id=evaluation.patient_id,
+                next_evaluation_at=evaluation.next_change_at,
+                evaluated_at=now,
+                position=position,
+            )
+        )
+        if len(suggestions) >= 5000:
+            flush()
+
+    def flush() -> None:
+        Suggestion.objects.bulk_create(suggestions, batch_size=1000)
+        PatientAgenda.objects.bulk_create(agendas, batch_size=1000)
+        suggestions.clear()
+        agendas.clear()
+
+    rows = (
+        Event.objects.filter(position__lte=upto)
+        .order_by("stream_id", "version")
+        .values_list(
+            "position",
+            "stream_id",
+            "version",
+            "event_type",
+            "schema_version",
+            "data",
+            "occurred_at",
+            "recorded_at",
+        )
+    )
+    result = run_pass(rows.iterator(chunk_size=5000), now, config, emit)
+    flush()
+    return result
+
+
+# --- PostgreSQL: worker processes, COPY ------------------------------------------------------
+
+
+def _postgres_passes(upto: int, now: dt.datetime, config: RuleConfig, processes: int) -> list[Pass]:
+    params = dict(connection.get_connection_params())
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    directory = tempfile.mkdtemp(prefix="engagement-bulk-")
+    step = (1 << 128) // processes
+    shares = [
+        Share(
+            conninfo=params,
+            upto=upto,
+            low=uuid.UUID(int=i * step),
+            high=None if i == processes - 1 else uuid.UUID(int=(i + 1) * step),
+            now=now,
+            config=config,
+            directory=directory,
+        )
+        for i in range(processes)
+    ]
+    if processes == 1:
+        # In-process, on this transaction's own connection (it sees what it wrote).
+        connection.ensure_connection()
+        return [postgres_pass(shares[0], connection.connection)]
+    with mp.get_context("spawn").Pool(processes) as pool:
+        return pool.map(postgres_pass, shares)
+
+
+def _replace_with_copy(passes: list[Pass]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Suggestion._meta.db_table}")
+        cursor.execute(f"DELETE FROM {PatientAgenda._meta.db_table}")
+        for table, columns, attribute in (
+            (Suggestion._meta.db_table, _SUGGESTION_COLUMNS, "suggestion_file"),
+            (PatientAgenda._meta.db_table, _AGENDA_COLUMNS, "agenda_file"),
+        ):
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            for one in passes:
+                path = getattr(one, attribute)
+                with cursor.copy(statement) as copy, open(path, encoding="utf-8") as source:
+                    while block := source.read(1 << 20):
+                        copy.write(block)
+                os.remove(path)

@@ -1,0 +1,242 @@
+"""One pass over a share of the log for the bulk re-evaluation, in plain Python (no Django):
+spawned worker processes import only this, the domain and psycopg.
+
+Rows come ordered by (stream, version); each stream is folded and evaluated, and what it
+gives is written as PostgreSQL COPY text. Streams touched by a merge are left for the
+caller, which evaluates them with their merged history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import os
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from crm.domain.events import DomainEvent, deserialize, event_class
+from crm.domain.recorded import RecordedEvent
+from engagement.domain.config import RuleConfig
+from engagement.domain.evaluate import evaluate
+from engagement.domain.state import fold_engagement
+from engagement.domain.suggestions import Evaluation
+
+_MERGE_TYPES = frozenset({"PatientsMerged", "PatientMergedInto"})
+# Events no rule reads (neither the engagement fold nor the parts of crm's state the rules
+# use): the pass does not even decode them. A rule that starts reading one of these must
+# take it off this list; the bulk-versus-projection test would catch a mismatch.
+UNREAD = frozenset(
+    {"NoteAdded", "DemographicsChanged", "SmsSent", "SmsDelivered", "SatisfactionRecorded"}
+)
+_SELECT = (
+    "SELECT position, stream_id, version, event_type, schema_version, "
+    "CASE WHEN event_type = ANY(%s) THEN NULL ELSE data END, occurred_at, recorded_at "
+    "FROM crm_event WHERE position <= %s"
+)
+Row = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Pass:
+    """What one pass over a share of the log produced."""
+
+    patients: int = 0
+    events: int = 0
+    suggestions: int = 0
+    deferred: list[uuid.UUID] = dataclasses.field(default_factory=list)
+    suggestion_file: str = ""
+    agenda_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    conninfo: dict[str, Any]
+    upto: int
+    low: uuid.UUID
+    high: uuid.UUID | None
+    now: dt.datetime
+    config: RuleConfig
+    directory: str
+
+
+def by_stream(rows: Iterable[Row]) -> Iterator[tuple[uuid.UUID, list[Row]]]:
+    current: uuid.UUID | None = None
+    batch: list[Row] = []
+    for item in rows:
+        stream_id = item[1]
+        if stream_id != current:
+            if current is not None:
+                yield current, batch
+            current, batch = stream_id, []
+        batch.append(item)
+    if current is not None:
+        yield current, batch
+
+
+def run_pass(
+    rows: Iterable[Row],
+    now: dt.datetime,
+    config: RuleConfig,
+    emit: Callable[[Evaluation, int], None],
+) -> Pass:
+    result = Pass()
+    for stream_id, stream in by_stream(rows):
+        result.events += len(stream)
+        if any(item[3] in _MERGE_TYPES for item in stream):
+            result.deferred.append(stream_id)
+            continue
+        recorded = [
+            RecordedEvent(
+                position=item[0],
+                stream_id=item[1],
+                version=item[2],
+                event=fast_deserialize(item[3], item[4], _data(item[5])),
+                occurred_at=item[6],
+                recorded_at=item[7],
+            )
+            for item in stream
+            if item[3] not in UNREAD
+        ]
+        evaluation = evaluate(fold_engagement(stream_id, recorded), now, config)
+        result.patients += 1
+        result.suggestions += len(evaluation.suggestions)
+        emit(evaluation, stream[-1][0])
+    return result
+
+
+def postgres_pass(share: Share, conn: Any = None) -> Pass:
+    """One share of the patients, [low, high) by id. Needs no Django: a spawned worker
+    connects on its own; in-process, the caller passes its connection."""
+    import psycopg
+
+    tag = f"{share.low.int:032x}"[:8]
+    suggestion_path = os.path.join(share.directory, f"suggestions-{tag}.copy")
+    agenda_path = os.path.join(share.directory, f"agenda-{tag}.copy")
+    query = _SELECT + " AND stream_id >= %s" + (" AND stream_id < %s" if share.high else "")
+    query += " ORDER BY stream_id, version"
+    args: list[Any] = [sorted(UNREAD), share.upto, share.low]
+    args += [share.high] if share.high else []
+    own = conn is None
+    if own:
+        conn = psycopg.connect(**share.conninfo)
+        conn.execute("SET TIME ZONE 'UTC'")
+    try:
+        with (
+            open(suggestion_path, "w", encoding="utf-8") as suggestions,
+            open(agenda_path, "w", encoding="utf-8") as agenda,
+            conn.cursor(name=f"engagement_bulk_{tag}") as cursor,
+        ):
+            cursor.itersize = 10_000
+            cursor.execute(query, args)
+            emit = _copy_writer(suggestions, agenda, share.now)
+            result: Pass = run_pass(cursor, share.now, share.config, emit)
+    finally:
+        if own:
+            conn.close()
+    result.suggestion_file, result.agenda_file = suggestion_path, agenda_path
+    return result
+
+
+def _copy_writer(
+    suggestions: IO[str], agenda: IO[str], now: dt.datetime
+) -> Callable[[Evaluation, int], None]:
+    evaluated = now.isoformat()
+
+    def emit(evaluation: Evaluation, position: int) -> None:
+        lines = []
+        for f in evaluation.suggestions:
+            # Ids, kinds, statuses and times never hold a tab, a newline or a backslash;
+            # only the texts (and the JSON) are escaped.
+            lines.append(
+                f"{f.suggestion_id}\t{f.patient_id}\t{f.kind.value}\t{f.priority}\t"
+                f"{f.status.value}\t{f.opened_at.isoformat()}\t{f.due_at.isoformat()}\t"
+                f"{_text(f.reason)}\t{_moment(f.closed_at)}\t{f.closed_by}\t"
+                f"{_text(f.closed_reason)}\t{_text(f.paused_reason)}\t{_text(f.outcome)}\t"
+                f"{_text(f.assignee)}\t{_moment(f.claimed_until)}\t{_moment(f.snoozed_until)}\t"
+                f"{_text(json.dumps(_evidence(f)))}\t{_text(json.dumps(f.payload))}\t"
+                f"{evaluated}\n"
+            )
+        suggestions.writelines(lines)
+        agenda.write(
+            f"{evaluation.patient_id}\t{_moment(evaluation.next_change_at)}\t{evaluated}\t"
+            f"{position}\n"
+        )
+
+    return emit
+
+
+def _moment(value: dt.datetime | None) -> str:
+    return "\\N" if value is None else value.isoformat()
+
+
+def _text(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def _evidence(found: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_id": str(e.patient_id),
+            "version": e.version,
+            "event_type": e.event_type,
+            "occurred_at": e.occurred_at.astimezone(dt.UTC).isoformat(),
+        }
+        for e in found.evidence
+    ]
+
+
+_FAST: dict[str, tuple[type[DomainEvent], dict[str, Callable[[Any], Any]]]] = {}
+
+
+def fast_deserialize(event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
+    """`crm.domain.events.deserialize` without re-validating what `append` validated when
+    it stored the event: only the conversions (times, ids, enums). Older schema versions
+    and unknown types take the full path, which upcasts or fails loudly."""
+    fast = _FAST.get(event_type)
+    if fast is None:
+        cls = event_class(event_type)
+        _FAST[event_type] = fast = (cls, _conversions(cls))
+    cls, conversions = fast
+    if schema_version != cls.schema_version:
+        return deserialize(event_type, schema_version, data)
+    values = {
+        key: (value if value is None else conversions[key](value)) if key in conversions else value
+        for key, value in data.items()
+    }
+    return cls(**values)
+
+
+def _conversions(cls: type[DomainEvent]) -> dict[str, Callable[[Any], Any]]:
+    conversions: dict[str, Callable[[Any], Any]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if name.startswith("_") or typing.get_origin(hint) is typing.ClassVar:
+            continue
+        options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        kind = options[0]
+        if kind is dt.datetime:
+            conversions[name] = dt.datetime.fromisoformat
+        elif kind is dt.date:
+            conversions[name] = dt.date.fromisoformat
+        elif kind is uuid.UUID:
+            conversions[name] = uuid.UUID
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            conversions[name] = kind
+    return conversions
+
+
+def _data(value: Any) -> Any:
+    # Django's connection hands jsonb over as text (it decodes JSON itself); psycopg's own
+    # connections decode it.
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,299 @@
+"""The `suggestions` catch-up projection: every patient touched by a batch is folded again
+(with the records merged into them) and evaluated at the projection's clock; their rows
+are replaced in the batch's transaction, with the checkpoint (I6).
+
+Rows are a function of the log up to the batch and of `now` alone, so a rebuild at the
+same `now` reproduces them whatever the batch boundaries were (I5). Time-based changes
+(a window opening, a claim running out) are picked up by `reevaluate_due`, the same code
+path run by a django-q2 schedule every minute for the patients whose `next_evaluation_at`
+has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, JSONField, Q, Value, When
+from django.utils import timezone
+
+from crm.domain import events as ev
+from crm.domain.recorded import RecordedEvent
+from crm.models import Event
+from crm.projections import runner
+from crm.projections.runner import CatchUpProjection
+from engagement.conf import rule_config
+from engagement.domain.config import RuleConfig
+from engagement.domain.evaluate import evaluate
+from engagement.domain.state import fold_engagement
+from engagement.domain.suggestions import Evaluation
+from engagement.domain.suggestions import Suggestion as Found
+from engagement.models import PatientAgenda, Suggestion
+from engagement.passes import UNREAD, fast_deserialize
+
+NAME = "suggestions"
+_COLUMNS = (
+    "position",
+    "stream_id",
+    "version",
+    "event_type",
+    "schema_version",
+    "payload",
+    "metadata",
+    "occurred_at",
+    "recorded_at",
+)
+# Merges of merges are followed this deep; real chains are one or two long.
+_MAX_MERGE_DEPTH = 8
+
+
+class SuggestionsProjection(CatchUpProjection):
+    name = NAME
+    read_models = (Suggestion, PatientAgenda)
+    # The moment suggestions are evaluated at; tests pin it to make runs comparable.
+    clock: Callable[[], dt.datetime] = staticmethod(timezone.now)
+
+    def handle(self, events: Sequence[RecordedEvent]) -> None:
+        patients = {recorded.stream_id for recorded in events}
+        refresh(patients, upto=events[-1].position, now=self.clock(), config=rule_config())
+
+
+PROJECTION = SuggestionsProjection()
+
+
+# --- reading streams -----------------------------------------------------------------------
+
+
+class Streams(dict[uuid.UUID, list[RecordedEvent]]):
+    """Streams by patient, and the last log position of each (events no rule reads are
+    counted there but not decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_position: dict[uuid.UUID, int] = {}
+
+
+def load_streams(
+    patient_ids: Collection[uuid.UUID],
+    *,
+    upto: int | None = None,
+    recorded_until: dt.datetime | None = None,
+) -> Streams:
+    """The streams of `patient_ids` and of every record merged into them, in one query per
+    level of merging; bounded by log position or by recording time (for "as of")."""
+    streams = Streams()
+    wanted = set(patient_ids)
+    for _ in range(_MAX_MERGE_DEPTH):
+        wanted -= set(streams)
+        if not wanted:
+            break
+        rows = Event.objects.filter(stream_id__in=wanted)
+        if upto is not None:
+            rows = rows.filter(position__lte=upto)
+        if recorded_until is not None:
+            rows = rows.filter(recorded_at__lte=recorded_until)
+        # The data of events no rule reads is left in the database.
+        rows = rows.annotate(
+            payload=Case(
+                When(event_type__in=sorted(UNREAD), then=Value(None)),
+                default=F("data"),
+                output_field=JSONField(),
+            )
+        )
+        loaded: dict[uuid.UUID, list[RecordedEvent]] = {pid: [] for pid in wanted}
+        for row in rows.order_by("stream_id", "version").values_list(*_COLUMNS):
+            position, stream_id, _, event_type = row[:4]
+            streams.last_position[stream_id] = position
+            if event_type not in UNREAD:
+                loaded[stream_id].append(_recorded(row))
+        streams.update(loaded)
+        wanted = {
+            linked
+            for stream in loaded.values()
+            for recorded in stream
+            for linked in _links(recorded.event)
+        }
+    return streams
+
+
+def _links(event: ev.DomainEvent) -> Iterable[uuid.UUID]:
+    if isinstance(event, ev.PatientsMerged):
+        yield event.merged_patient_id
+    elif isinstance(event, ev.PatientMergedInto):
+        yield event.surviving_patient_id
+
+
+def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
+    position, stream_id, version, event_type, schema_version, data, meta, occurred, recorded = row
+    return RecordedEvent(
+        position=position,
+        stream_id=stream_id,
+        version=version,
+        event=fast_deserialize(event_type, schema_version, data),
+        occurred_at=occurred,
+        recorded_at=recorded,
+        metadata=meta,
+    )
+
+
+def history_ids(
+    patient_id: uuid.UUID, streams: dict[uuid.UUID, list[RecordedEvent]]
+) -> list[uuid.UUID]:
+    """The patient and every record merged into them (and into those, and so on)."""
+    seen: list[uuid.UUID] = []
+    pending = [patient_id]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        for recorded in streams.get(current, []):
+            if isinstance(recorded.event, ev.PatientsMerged):
+                pending.append(recorded.event.merged_patient_id)
+    return seen
+
+
+def history_of(
+    patient_id: uuid.UUID, streams: dict[uuid.UUID, list[RecordedEvent]]
+) -> list[RecordedEvent]:
+    """The patient's own events and those of every record merged into them."""
+    return [r for sid in history_ids(patient_id, streams) for r in streams.get(sid, [])]
+
+
+def evaluate_patients(
+    streams: dict[uuid.UUID, list[RecordedEvent]],
+    patient_ids: Iterable[uuid.UUID],
+    *,
+    now: dt.datetime,
+    config: RuleConfig,
+) -> list[Evaluation]:
+    return [
+        evaluate(fold_engagement(pid, history_of(pid, streams)), now, config) for pid in patient_ids
+    ]
+
+
+# --- writing rows --------------------------------------------------------------------------
+
+
+def refresh(
+    patient_ids: Collection[uuid.UUID], *, upto: int, now: dt.datetime, config: RuleConfig
+) -> int:
+    """Evaluate these patients (and the survivors of any merged into others) as of log
+    position `upto` and `now`, and replace their rows. Returns how many were evaluated."""
+    streams = load_streams(patient_ids, upto=upto)
+    affected = set(patient_ids)
+    for pid in patient_ids:
+        # A merged-away record's change is the survivor's change too.
+        for recorded in streams.get(pid, []):
+            if isinstance(recorded.event, ev.PatientMergedInto):
+                affected.add(recorded.event.surviving_patient_id)
+    evaluations = evaluate_patients(streams, sorted(affected), now=now, config=config)
+    positions = {
+        pid: max((streams.last_position.get(s, 0) for s in history_ids(pid, streams)), default=0)
+        for pid in affected
+    }
+    save(evaluations, positions=positions)
+    return len(evaluations)
+
+
+def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) -> None:
+    patients = [e.patient_id for e in evaluations]
+    rows = [row(found, e.now) for e in evaluations for found in e.suggestions]
+    ids = [r.suggestion_id for r in rows]
+    # A suggestion that moved to the survivor of a merge leaves the merged record's rows.
+    Suggestion.objects.filter(Q(patient_id__in=patients) | Q(suggestion_id__in=ids)).delete()
+    Suggestion.objects.bulk_create(rows, batch_size=1000)
+    PatientAgenda.objects.filter(patient_id__in=patients).delete()
+    PatientAgenda.objects.bulk_create(
+        [
+            PatientAgenda(
+                patient_id=e.patient_id,
+                next_evaluation_at=e.next_change_at,
+                evaluated_at=e.now,
+                position=positions.get(e.patient_id, 0),
+            )
+            for e in evaluations
+        ],
+        batch_size=1000,
+    )
+
+
+def row(found: Found, now: dt.datetime) -> Suggestion:
+    return Suggestion(
+        suggestion_id=found.suggestion_id,
+        patient_id=found.patient_id,
+        kind=found.kind.value,
+        priority=found.priority,
+        status=found.status.value,
+        opened_at=found.opened_at,
+        due_at=found.due_at,
+        reason=found.reason,
+        closed_at=found.closed_at,
+        closed_by=found.closed_by,
+        closed_reason=found.closed_reason,
+        paused_reason=found.paused_reason,
+        outcome=found.outcome,
+        assignee=found.assignee,
+        claimed_until=found.claimed_until,
+        snoozed_until=found.snoozed_until,
+        evidence=evidence_json(found),
+        payload=found.payload,
+        evaluated_at=now,
+    )
+
+
+def evidence_json(found: Found) -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_id": str(e.patient_id),
+            "version": e.version,
+            "event_type": e.event_type,
+            "occurred_at": e.occurred_at.astimezone(dt.UTC).isoformat(),
+        }
+        for e in found.evidence
+    ]
+
+
+# --- the clock's part ----------------------------------------------------------------------
+
+
+def reevaluate_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Re-evaluate every patient whose suggestions change with the clock by `now`, in
+    batches of `limit`, as of the projection's checkpoint. Returns how many were evaluated.
+    Takes the projection's lock, so it never interleaves with a catch-up batch."""
+    moment = now or timezone.now()
+    config = rule_config()
+    total = 0
+    while True:
+        with transaction.atomic():
+            if not runner._try_lock(NAME):
+                return total  # a catch-up batch is running; the next minute's run goes on
+            upto = runner.checkpoint_of(NAME)
+            due = list(
+                PatientAgenda.objects.filter(next_evaluation_at__lte=moment)
+                .order_by("next_evaluation_at")
+                .values_list("patient_id", flat=True)[:limit]
+            )
+            if not due:
+                return total
+            total += refresh(due, upto=upto, now=moment, config=config)
+        if len(due) < limit:
+            return total
+
+
+def evaluate_now(patient_ids: Collection[uuid.UUID], *, now: dt.datetime) -> int:
+    """Re-evaluate these patients at `now` as of the checkpoint (tests, the command)."""
+    with transaction.atomic():
+        runner._lock(NAME)
+        return refresh(patient_ids, upto=runner.checkpoint_of(NAME), now=now, config=rule_config())
+
+
+def grouped(rows: Iterable[Suggestion]) -> dict[uuid.UUID, list[Suggestion]]:
+    by_patient: defaultdict[uuid.UUID, list[Suggestion]] = defaultdict(list)
+    for suggestion in rows:
+        by_patient[suggestion.patient_id].append(suggestion)
+    return dict(by_patient)

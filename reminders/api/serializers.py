@@ -1,0 +1,42 @@
+"""What the reminders API returns: each reminder's state, and why when it is not sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from reminders.status import STATES
+
+
+class DeliverySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    message_id = serializers.UUIDField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True, help_text="Handed to the provider.")
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    failed_at = serializers.DateTimeField(allow_null=True)
+    error_code = serializers.CharField(allow_blank=True, help_text="The provider's code.")
+
+
+class ReminderSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reminder_id = serializers.UUIDField()
+    patient_id = serializers.UUIDField()
+    appointment_id = serializers.UUIDField()
+    # Plain text, not an enum: "kind" names other choice sets elsewhere in the schema.
+    kind = serializers.CharField(help_text="reminder, or satisfaction (a survey text).")
+    offset_hours = serializers.IntegerField(
+        allow_null=True, help_text="Hours before the visit; null for a satisfaction text."
+    )
+    appointment_starts_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(help_text="When it goes (UTC), quiet hours applied.")
+    due_at_local = serializers.CharField(help_text="The same moment in the patient's zone.")
+    timezone = serializers.CharField()
+    state = serializers.ChoiceField(choices=STATES)
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why it is not (or not yet) sent, or how its time was moved; empty when "
+        "there is nothing to say.",
+    )
+    delivery = DeliverySerializer()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return dict(instance)  # built by reminders.api.views.represent

@@ -1,0 +1,198 @@
+"""The words of our texts: editable templates, rendered with only what a text may carry.
+
+A reminder carries the first name, the date and time in the patient's zone, the clinic's
+short name and location, and how to answer. Never the visit type, reason, provider or
+specialty: the context offers no placeholder for them, and a template naming anything
+else is refused when saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import zoneinfo
+from collections.abc import Mapping
+
+from django.conf import settings
+
+from crm.domain.phones import format_national
+
+__all__ = [
+    "DEFAULTS",
+    "PLACEHOLDERS",
+    "TemplateError",
+    "check_template",
+    "load_templates",
+    "reminder_context",
+    "render",
+]
+
+
+class TemplateError(ValueError):
+    """A template names something a text may not carry, or is malformed."""
+
+
+_COMMON = ("clinic", "clinic_phone")
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "reminder": ("first_name", "date", "time", "location", *_COMMON),
+    "satisfaction": ("first_name", *_COMMON),
+    "opt_out_confirmation": _COMMON,
+    "opt_in_confirmation": _COMMON,
+    "help": _COMMON,
+}
+
+# The seed of the admin's templates (migration 0002 copies these words).
+DEFAULTS: dict[tuple[str, str], str] = {
+    ("reminder", "en"): (
+        "Hi {first_name}, reminder: your {clinic} appointment is on {date} at {time}, "
+        "{location}. Reply C to confirm, R to reschedule, STOP to opt out."
+    ),
+    ("reminder", "es"): (
+        "Hola {first_name}, recordatorio: su cita en {clinic} es el {date} a las {time}, "
+        "{location}. Responda C para confirmar, R para cambiarla, STOP para no recibir más."
+    ),
+    ("satisfaction", "en"): (
+        "Hi {first_name}, thank you for visiting {clinic}. How was your visit? "
+        "Reply with a number from 1 (poor) to 5 (excellent)."
+    ),
+    ("satisfaction", "es"): (
+        "Hola {first_name}, gracias por visitar {clinic}. ¿Cómo fue su visita? "
+        "Responda con un número del 1 (mala) al 5 (excelente)."
+    ),
+    ("opt_out_confirmation", "en"): (
+        "{clinic}: you will get no more texts from us. Reply START to get them again. "
+        "Questions? Call {clinic_phone}."
+    ),
+    ("opt_out_confirmation", "es"): (
+        "{clinic}: ya no recibirá mensajes nuestros. Responda START para recibirlos de nuevo. "
+        "¿Preguntas? Llame al {clinic_phone}."
+    ),
+    ("opt_in_confirmation", "en"): (
+        "{clinic}: you will get appointment texts again. Reply STOP to opt out, HELP for help."
+    ),
+    ("opt_in_confirmation", "es"): (
+        "{clinic}: volverá a recibir mensajes sobre sus citas. Responda STOP para no "
+        "recibirlos, HELP para ayuda."
+    ),
+    ("help", "en"): (
+        "{clinic} appointment texts. Call us at {clinic_phone}. Reply STOP to opt out. "
+        "Msg & data rates may apply."
+    ),
+    ("help", "es"): (
+        "Mensajes de citas de {clinic}. Llámenos al {clinic_phone}. Responda STOP para no "
+        "recibir más. Pueden aplicarse tarifas."
+    ),
+}
+
+_DAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+}
+_VIDEO = {"en": "by video", "es": "por video"}
+
+
+def base_language(language: str) -> str:
+    """'es-MX' -> 'es'; anything we have no texts for -> 'en'."""
+    base = (language or "en").split("-")[0].lower()
+    return base if base in _DAYS else "en"
+
+
+def check_template(kind: str, body: str) -> None:
+    """Refuse a template that names anything but its kind's placeholders."""
+    allowed = PLACEHOLDERS.get(kind)
+    if allowed is None:
+        raise TemplateError(f"Unknown kind of text {kind!r}.")
+    if not body.strip():
+        raise TemplateError("The text must not be empty.")
+    try:
+        parsed = list(string.Formatter().parse(body))
+    except ValueError as error:
+        raise TemplateError(
+            f"Braces do not match ({error}); write {{{{ or }}}} for a literal brace."
+        ) from None
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in allowed or spec or conversion:
+            shown = "{" + field + ("!" + conversion if conversion else "") + "}"
+            raise TemplateError(
+                f"{shown} is not allowed here; use only "
+                + ", ".join("{" + name + "}" for name in allowed)
+                + "."
+            )
+
+
+def load_templates() -> dict[tuple[str, str], str]:
+    """Every editable text, for rendering a whole batch with one query."""
+    from reminders.models import MessageTemplate
+
+    return {
+        (kind, language): body
+        for kind, language, body in MessageTemplate.objects.values_list("kind", "language", "body")
+    }
+
+
+def render(
+    kind: str,
+    language: str,
+    context: Mapping[str, str],
+    *,
+    templates: Mapping[tuple[str, str], str] | None = None,
+) -> str:
+    """The text of `kind` in the patient's language (English when we have none)."""
+    wanted = base_language(language)
+    if templates is None:
+        from reminders.models import MessageTemplate
+
+        templates = {
+            (kind, lang): body
+            for lang, body in MessageTemplate.objects.filter(
+                kind=kind, language__in={wanted, "en"}
+            ).values_list("language", "body")
+        }
+    body = (
+        templates.get((kind, wanted))
+        or templates.get((kind, "en"))
+        or DEFAULTS.get((kind, wanted))
+        or DEFAULTS[(kind, "en")]
+    )
+    values = {
+        "clinic": settings.CLINIC_SHORT_NAME,
+        "clinic_phone": format_national(settings.CLINIC_PHONE),
+        **context,
+    }
+    check_template(kind, body)
+    return body.format_map({name: values.get(name, "") for name in PLACEHOLDERS[kind]})
+
+
+def reminder_context(
+    *,
+    first_name: str,
+    starts_at: dt.datetime,
+    timezone: str,
+    location: str,
+    telehealth: bool,
+    language: str,
+) -> dict[str, str]:
+    """What a reminder may say about a visit, in the patient's zone and language."""
+    lang = base_language(language)
+    local = starts_at.astimezone(zoneinfo.ZoneInfo(timezone))
+    day = _DAYS[lang][local.weekday()]
+    month = _MONTHS[lang][local.month - 1]
+    if lang == "en":
+        date = f"{day} {month} {local.day}"
+        hour = local.hour % 12 or 12
+        time = f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    else:
+        date = f"{day} {local.day} {month}"
+        time = f"{local.hour}:{local.minute:02d}"
+    return {
+        "first_name": first_name,
+        "date": date,
+        "time": time,
+        "location": _VIDEO[lang] if telehealth else location[:60],
+    }

@@ -1,0 +1,123 @@
+"""The `reminders` catch-up projection: the schedule, re-derived per patient.
+
+Whenever a batch holds events of a patient, that patient's reminders are derived again
+from a fold of their whole stream (up to the batch's last position) and replace the rows
+they had. Simple, and the rows are a function of the log (I5): a rebuild writes the same
+rows, whatever the batch boundaries were. The checkpoint moves in the batch's transaction
+(I6, crm/projections/runner.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+
+from crm.domain.events import deserialize
+from crm.domain.recorded import RecordedEvent
+from crm.models import Event, PatientProfile
+from crm.projections.runner import CatchUpProjection
+from reminders import rules
+from reminders.models import Reminder
+
+NAME = "reminders"
+
+
+def schedule_config() -> rules.ScheduleConfig:
+    return rules.ScheduleConfig(
+        offsets=tuple(settings.REMINDERS_OFFSETS_HOURS),
+        offsets_by_kind=dict(settings.REMINDERS_OFFSETS_BY_KIND),
+        window=settings.REMINDERS_SEND_WINDOW,
+        clinic_timezone=str(settings.TIME_ZONE),
+        satisfaction=settings.REMINDERS_SATISFACTION_ENABLED,
+        satisfaction_delay=dt.timedelta(hours=settings.REMINDERS_SATISFACTION_DELAY_HOURS),
+    )
+
+
+def read_streams(
+    stream_ids: Iterable[uuid.UUID], *, until_position: int | None = None
+) -> dict[uuid.UUID, list[RecordedEvent]]:
+    """The streams of several patients in one query, each in version order."""
+    rows = Event.objects.filter(stream_id__in=list(stream_ids))
+    if until_position is not None:
+        rows = rows.filter(position__lte=until_position)
+    streams: dict[uuid.UUID, list[RecordedEvent]] = defaultdict(list)
+    columns = (
+        "position",
+        "stream_id",
+        "version",
+        "event_type",
+        "schema_version",
+        "data",
+        "metadata",
+        "occurred_at",
+        "recorded_at",
+    )
+    for position, stream_id, version, kind, schema, data, meta, occurred, recorded in (
+        rows.order_by("stream_id", "version").values_list(*columns).iterator(chunk_size=2000)
+    ):
+        streams[stream_id].append(
+            RecordedEvent(
+                position=position,
+                stream_id=stream_id,
+                version=version,
+                event=deserialize(kind, schema, data),
+                occurred_at=occurred,
+                recorded_at=recorded,
+                metadata=meta,
+            )
+        )
+    return streams
+
+
+def derive_rows(
+    streams: dict[uuid.UUID, list[RecordedEvent]], config: rules.ScheduleConfig
+) -> list[Reminder]:
+    from reminders.numbers import blocked_reasons
+
+    phones = {
+        e.event.phone  # type: ignore[attr-defined]
+        for stream in streams.values()
+        for e in stream
+        if getattr(e.event, "phone", None)
+    }
+    blocked = blocked_reasons(phones) if phones else {}
+    rows: list[Reminder] = []
+    for patient_id, recorded in streams.items():
+        for planned in rules.derive(patient_id, recorded, config, blocked.get):
+            rows.append(Reminder(**_fields(planned)))
+    return rows
+
+
+class ReminderProjection(CatchUpProjection):
+    name = NAME
+    read_models = (Reminder,)
+
+    def handle(self, events: Sequence[RecordedEvent]) -> None:
+        patients = {event.stream_id for event in events}
+        # A number's own stream (an opt-out or opt-in by keyword) concerns every patient
+        # who has that number today.
+        numbers = {
+            getattr(event.event, "phone", None)
+            for event in events
+            if event.event_type.startswith("SmsNumber")
+        }
+        numbers.discard(None)
+        if numbers:
+            patients.update(
+                PatientProfile.objects.filter(phone__in=numbers).values_list(
+                    "patient_id", flat=True
+                )
+            )
+        streams = read_streams(patients, until_position=events[-1].position)
+        rows = derive_rows(streams, schedule_config())
+        Reminder.objects.filter(patient_id__in=patients).delete()
+        Reminder.objects.bulk_create(rows, batch_size=1000)
+
+
+def _fields(planned: rules.PlannedReminder) -> dict[str, object]:
+    return {f.name: getattr(planned, f.name) for f in dataclasses.fields(planned)}

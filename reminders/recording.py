@@ -1,0 +1,79 @@
+"""Record what happened to texts as events, many patients in one transaction.
+
+The dispatcher records a batch of outcomes at once: per-stream advisory locks taken in
+a fixed order (as crm's handlers take them), the streams read and folded in one query,
+then one `append` per text with an idempotency key of its own, so recording the same
+outcome twice (a replay after a crash, a reconciliation) appends nothing the second time
+(I3). The profile is saved inline, as every crm handler does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from crm import eventstore
+from crm.domain.events import DomainEvent
+from crm.domain.state import PatientState, fold
+from crm.eventstore import NewEvent
+from crm.handlers.base import Actor
+from crm.projections.profile import save_profile
+from reminders.projection import read_streams
+
+ACTOR = Actor(name="system:reminders", channel="job")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    stream_id: uuid.UUID
+    events: tuple[DomainEvent, ...]
+    idempotency_key: str
+    occurred_at: dt.datetime
+
+
+def record(entries: Sequence[Entry]) -> int:
+    """Append every entry; must run inside the caller's transaction. Returns events added."""
+    if not entries:
+        return 0
+    if not connection.in_atomic_block:
+        raise RuntimeError("record() must run inside transaction.atomic()")
+    stream_ids = {entry.stream_id for entry in entries}
+    eventstore.lock_streams(*stream_ids)
+    streams = read_streams(stream_ids)
+    states: dict[uuid.UUID, PatientState] = {
+        sid: fold(sid, streams.get(sid, [])) for sid in stream_ids
+    }
+    versions = {sid: state.version for sid, state in states.items()}
+    changed: set[uuid.UUID] = set()
+    added = 0
+    metadata = {
+        "actor": ACTOR.name,
+        "actor_id": None,
+        "role": "",
+        "channel": ACTOR.channel,
+        "correlation_id": None,
+        "causation_id": None,
+    }
+    for entry in entries:
+        sid = entry.stream_id
+        result = eventstore.append(
+            sid,
+            [NewEvent(event, entry.occurred_at) for event in entry.events],
+            expected_version=versions.get(sid, 0),
+            idempotency_key=entry.idempotency_key,
+            metadata={**metadata, "correlation_id": entry.idempotency_key},
+            version_read_in_transaction=True,
+        )
+        if result.duplicate or not result.events:
+            continue
+        versions[sid] = result.version
+        states[sid].apply_all(result.events)
+        changed.add(sid)
+        added += len(result.events)
+    for sid in sorted(changed):
+        save_profile(states[sid])  # a no-op for a number's stream (no registered patient)
+    return added

@@ -1,0 +1,1 @@
+"""Twilio's webhooks for inbound texts and delivery status (plain Django views)."""
