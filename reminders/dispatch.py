@@ -442,6 +442,12 @@ def record_outcomes(outcomes: Sequence[Outcome], now: dt.datetime) -> Report:
                 status=MessageStatus.SENDING,
             )
         }
+        # Which visit each reminder is about, named on its SmsSent for the metrics.
+        visits = dict(
+            Reminder.objects.filter(
+                reminder_id__in=[r.reminder_id for r in rows.values() if r.reminder_id]
+            ).values_list("reminder_id", "appointment_id")
+        )
         entries: list[Entry] = []
         touched: list[OutboundMessage] = []
         for outcome in outcomes:
@@ -449,7 +455,8 @@ def record_outcomes(outcomes: Sequence[Outcome], now: dt.datetime) -> Report:
             if row is None or row.attempt_token != outcome.claim.token:
                 continue
             touched.append(row)
-            entries.extend(_settle(row, outcome, now, report))
+            visit = visits.get(row.reminder_id) if row.reminder_id else None
+            entries.extend(_settle(row, outcome, now, report, visit))
         _save_fields(
             touched,
             [
@@ -470,7 +477,11 @@ def record_outcomes(outcomes: Sequence[Outcome], now: dt.datetime) -> Report:
 
 
 def _settle(
-    row: OutboundMessage, outcome: Outcome, now: dt.datetime, report: Report
+    row: OutboundMessage,
+    outcome: Outcome,
+    now: dt.datetime,
+    report: Report,
+    appointment_id: uuid.UUID | None = None,
 ) -> list[Entry]:
     stream = _stream_of(row)
     if outcome.sid:
@@ -489,6 +500,7 @@ def _settle(
             purpose=_purpose(row),
             provider_message_id=outcome.sid,
             reminder_id=row.reminder_id,
+            appointment_id=appointment_id,
         )
         return [Entry(stream, (sent,), f"reminders:sms-sent:{row.message_id}", at)]
     if outcome.unknown:

@@ -59,6 +59,7 @@ class PatientPage:
     to_close: list[Visit]  # start time passed, neither completed, cancelled nor a no-show
     timeline: TimelinePage
     last_crisis: str
+    crisis_line: str
     tests: list[OpenTest]  # ordered, not yet done
     # What other apps add (open suggestions, reminders), in their registered order.
     panels: list[ShownPanel]
@@ -130,6 +131,7 @@ def patient_page(
             older_than=older_than,
         ),
         last_crisis=_last_crisis(profile),
+        crisis_line=settings.CRISIS_LINE,
         tests=open_tests(profile.patient_id),
         panels=[
             ShownPanel(entry.key, entry.load(profile.patient_id, zone_name, now))

@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.conf import settings
+
 from crm import eventstore
 from crm.domain.phones import format_national
 from crm.domain.state import fold
@@ -59,6 +61,9 @@ def document(
         ],
         "crisis_flag": values["crisis_flag"],
         "crisis_contacts": values["crisis_contacts"],
+        # The one number to give or dial for a crisis, the same for every caller: the
+        # network routes it by where the caller is, never by their area code.
+        "crisis_line": settings.CRISIS_LINE,
         "last_crisis_at": values["last_crisis_at"],
         "last_crisis": values["last_crisis"],
         "deceased": values["deceased"],

@@ -78,6 +78,10 @@ class ProfileSerializer(serializers.Serializer[Any]):
     consents = ConsentSerializer(many=True)
     crisis_flag = serializers.BooleanField(help_text="An open crisis: handle with care.")
     crisis_contacts = serializers.IntegerField()
+    crisis_line = serializers.CharField(
+        help_text="The crisis line to give or transfer to (CRISIS_LINE, e.g. 988); the "
+        "network routes it by the caller's location, never by their area code."
+    )
     last_crisis_at = Moment(allow_null=True)
     last_crisis = LastCrisisSerializer(allow_null=True)
     deceased = serializers.BooleanField()

@@ -238,7 +238,8 @@ def _follow_appointments(events: Sequence[RecordedEvent], clinic: zoneinfo.ZoneI
     named = {
         recorded.event.appointment_id
         for recorded in followed
-        if isinstance(recorded.event, _FOLLOWED)
+        if isinstance(recorded.event, (*_FOLLOWED, ev.SmsSent))
+        and recorded.event.appointment_id is not None
     }
     texted = {r.stream_id for r in followed if isinstance(r.event, ev.SmsSent)}
     rows = {
@@ -252,7 +253,12 @@ def _follow_appointments(events: Sequence[RecordedEvent], clinic: zoneinfo.ZoneI
     for recorded in followed:
         event = recorded.event
         if isinstance(event, ev.SmsSent):
-            row = _reminded(rows.values(), recorded.stream_id, recorded.occurred_at)
+            row = (
+                rows.get(event.appointment_id)
+                if event.appointment_id is not None
+                # Texts recorded before they named their visit: the soonest open one.
+                else _reminded(rows.values(), recorded.stream_id, recorded.occurred_at)
+            )
             if row is not None and row.first_reminder_at is None:
                 row.first_reminder_at = recorded.occurred_at
                 row.reminded_day = recorded.occurred_at.astimezone(clinic).date()

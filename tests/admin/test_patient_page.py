@@ -98,6 +98,7 @@ def test_an_open_crisis_flag_is_the_first_thing_on_the_page(desk, patient):
     assert page.index("Open crisis flag") < page.index("Upcoming appointments")
     assert "imminent risk, mobile crisis team, safety plan created" in page
     assert "Crisis · imminent risk" in page
+    assert "transfer to the crisis line, 988" in page
 
 
 def test_times_are_shown_in_the_patients_zone_with_the_clinic_time_beside_them(

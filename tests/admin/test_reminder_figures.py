@@ -63,7 +63,9 @@ def book(patient_id: uuid.UUID, starts_at: dt.datetime) -> uuid.UUID:
     return visit
 
 
-def reminder_texted(patient_id: uuid.UUID, sent_at: dt.datetime) -> None:
+def reminder_texted(
+    patient_id: uuid.UUID, sent_at: dt.datetime, visit: uuid.UUID | None = None
+) -> None:
     """What the reminder dispatcher records once the SMS provider took the text."""
     execute(
         patient_id=patient_id,
@@ -74,6 +76,7 @@ def reminder_texted(patient_id: uuid.UUID, sent_at: dt.datetime) -> None:
                 body="Reminder of your visit. Reply C to confirm.",
                 purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
                 reminder_id=uuid.uuid4(),
+                appointment_id=visit,
             )
         ],
         actor=Actor.system("reminders"),
@@ -148,6 +151,26 @@ def test_a_reminder_counts_for_the_soonest_open_visit_after_it(db):
     )
     assert reminded == {soonest}
     assert later not in reminded
+
+
+def test_a_reminder_that_names_its_visit_counts_for_that_visit(db):
+    # Two visits three days apart: the 72 h reminder of the later one goes out before
+    # the earlier visit, and must not be counted for it.
+    rowan = patient("Rowan", "(617) 555-0134")
+    earlier = book(rowan, at(MONDAY + dt.timedelta(days=2)))
+    later = book(rowan, at(MONDAY + dt.timedelta(days=4)))
+    reminder_texted(rowan, at(MONDAY + dt.timedelta(days=1)), visit=later)
+    confirmed(rowan, later, at(MONDAY + dt.timedelta(days=1), 11), ev.Channel.SMS)
+    week()
+
+    reminded = dict(
+        RemindedAppointment.objects.filter(first_reminder_at__isnull=False).values_list(
+            "appointment_id", "confirmed_by_text_at"
+        )
+    )
+    assert set(reminded) == {later}
+    assert earlier not in reminded
+    assert reminded[later] is not None
 
 
 def test_opt_outs_by_keyword_or_carrier_count_over_reminders_sent(db):

@@ -49,9 +49,10 @@ def test_a_due_reminder_is_handed_over_once_and_recorded_on_the_patients_stream(
     )
     (sent,) = events_of(patient, ev.SmsSent)
     reminder = clinic.reminders(patient)[0]
-    assert (sent.provider_message_id, sent.reminder_id, sent.body) == (
+    assert (sent.provider_message_id, sent.reminder_id, sent.appointment_id, sent.body) == (
         text.sid,
         reminder.reminder_id,
+        reminder.appointment_id,
         text.body,
     )
     assert (reminder.offset_hours, reminder.state, reminder.message_id) == (

@@ -354,6 +354,7 @@ class SmsSent(DomainEvent):
     purpose: ConsentPurpose
     provider_message_id: str = ""
     reminder_id: uuid.UUID | None = None
+    appointment_id: uuid.UUID | None = None  # the visit a reminder is about
 
 
 @registered("SmsDelivered")
