@@ -193,3 +193,30 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+# What staff may edit in the admin: people, groups and API tokens, and the text templates.
+# Everything else the apps hold is the log or a read model of it.
+EDITABLE = {"auth.user", "auth.group", "authtoken.tokenproxy", "reminders.messagetemplate"}
+
+
+def test_no_table_of_any_app_is_writable_in_the_admin(rf, django_user_model):
+    from django.contrib import admin
+
+    root = django_user_model.objects.create(username="root", is_staff=True, is_superuser=True)
+    request = rf.get("/admin/")
+    request.user = root
+    writable = [
+        model._meta.label_lower
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.label_lower not in EDITABLE
+        and (
+            model_admin.has_add_permission(request)
+            or model_admin.has_change_permission(request)
+            or model_admin.has_delete_permission(request)
+        )
+    ]
+    registered = {model._meta.label_lower for model in admin.site._registry}
+
+    assert writable == []
+    assert {"reminders.reminder", "reminders.outboundmessage", "crm.event"} <= registered
