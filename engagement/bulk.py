@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -169,8 +170,10 @@ def _postgres_passes(upto: int, now: dt.datetime, config: RuleConfig, processes:
         # In-process, on this transaction's own connection (it sees what it wrote).
         connection.ensure_connection()
         return [postgres_pass(shares[0], connection.connection)]
-    with mp.get_context("spawn").Pool(processes) as pool:
-        return pool.map(postgres_pass, shares)
+    # Not multiprocessing.Pool: when a worker dies (killed, out of memory) its Pool hangs
+    # forever with this transaction open; the executor raises BrokenProcessPool instead.
+    with ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(postgres_pass, shares))
 
 
 def _replace_with_copy(passes: list[Pass]) -> None:

@@ -3,7 +3,14 @@
 are replaced in the batch's transaction, with the checkpoint (I6).
 
 Rows are a function of the log up to the batch and of `now` alone, so a rebuild at the
-same `now` reproduces them whatever the batch boundaries were (I5). Time-based changes
+same `now` reproduces them whatever the batch boundaries were (I5).
+
+The follower keeps the folded states of the patients it evaluated (`FoldCache`, bounded):
+a batch folds only its own events into them. The log is append-only and commits in
+position order (I4), so a state folded up to position p stays the fold of that stream up to
+p; what a batch may use is checked against the checkpoint it starts from and against the
+patient's `PatientAgenda.position`, and anything else (a patient not kept, a merge, another
+worker having moved the projection) is folded from the whole stream as before. Time-based changes
 (a window opening, a claim running out) are picked up by `reevaluate_due`, the same code
 path run by a django-q2 schedule every minute for the patients whose `next_evaluation_at`
 has passed.
@@ -13,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +37,7 @@ from crm.projections.runner import CatchUpProjection
 from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
 from engagement.domain.evaluate import evaluate
-from engagement.domain.state import fold_engagement
+from engagement.domain.state import EngagementState, fold_engagement
 from engagement.domain.suggestions import Evaluation
 from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import PatientAgenda, Suggestion
@@ -49,6 +57,9 @@ _COLUMNS = (
 )
 # Merges of merges are followed this deep; real chains are one or two long.
 _MAX_MERGE_DEPTH = 8
+_MERGES = (ev.PatientsMerged, ev.PatientMergedInto)
+# Folded states a follower keeps between batches: a few kB each.
+CACHE_SIZE = 20_000
 
 
 class SuggestionsProjection(CatchUpProjection):
@@ -57,9 +68,132 @@ class SuggestionsProjection(CatchUpProjection):
     # The moment suggestions are evaluated at; tests pin it to make runs comparable.
     clock: Callable[[], dt.datetime] = staticmethod(timezone.now)
 
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        self.cache = FoldCache(cache_size)
+
     def handle(self, events: Sequence[RecordedEvent]) -> None:
-        patients = {recorded.stream_id for recorded in events}
-        refresh(patients, upto=events[-1].position, now=self.clock(), config=rule_config())
+        """The runner's batch: every committed event after the checkpoint, up to the last."""
+        upto = events[-1].position
+        # Read in the batch's transaction, under the runner's lock: where the batch starts.
+        checkpoint = min(runner.checkpoint_of(NAME), events[0].position - 1)
+        now, config = self.clock(), rule_config()
+        by_patient: dict[uuid.UUID, list[RecordedEvent]] = {}
+        for recorded in events:
+            by_patient.setdefault(recorded.stream_id, []).append(recorded)
+        warm = self._kept(by_patient, checkpoint=checkpoint, upto=upto)
+        evaluations: list[Evaluation] = []
+        positions: dict[uuid.UUID, int] = {}
+        cold = by_patient.keys() - warm.keys()
+        if cold:
+            found, positions, own = _refold(cold, upto=upto, now=now, config=config)
+            evaluations.extend(found)
+            for pid in positions.keys() - cold:
+                self.cache.drop(pid)  # a survivor of a merge: its fold changed too
+            for pid in positions:
+                warm.pop(pid, None)
+                if pid in own:
+                    self.cache.put(pid, Folded(own[pid], upto, positions[pid]))
+        for pid, folded in warm.items():
+            for recorded in by_patient[pid]:
+                if recorded.position > folded.upto:
+                    folded.last = recorded.position
+                    if recorded.event.event_type not in UNREAD:
+                        folded.state.apply(recorded)
+            folded.upto = upto
+            evaluations.append(evaluate(folded.state, now, config))
+            positions[pid] = folded.last
+            self.cache.put(pid, folded)
+        evaluations.sort(key=lambda e: e.patient_id)
+        save(evaluations, positions=positions)
+        self.cache.saw(checkpoint, upto)
+
+    def _kept(
+        self, by_patient: dict[uuid.UUID, list[RecordedEvent]], *, checkpoint: int, upto: int
+    ) -> dict[uuid.UUID, Folded]:
+        """The kept states this batch can bring up to `upto` with its own events alone. Every
+        patient of the batch leaves the cache here (a failure half-way through folding must
+        not leave a half-folded state behind); the handler puts back what it folded."""
+        kept: dict[uuid.UUID, Folded] = {}
+        for pid, own in by_patient.items():
+            folded = self.cache.take(pid, checkpoint=checkpoint, upto=upto)
+            if folded is not None and not any(isinstance(r.event, _MERGES) for r in own):
+                kept[pid] = folded
+        if kept:
+            # The rows on record must come from that same fold; when they don't (another
+            # worker moved them, or the batch that folded it was rolled back), fold again.
+            agenda = dict(
+                PatientAgenda.objects.filter(patient_id__in=list(kept)).values_list(
+                    "patient_id", "position"
+                )
+            )
+            kept = {pid: f for pid, f in kept.items() if agenda.get(pid) == f.last}
+        return kept
+
+    def reset(self) -> None:
+        self.cache.clear()
+        super().reset()
+
+
+@dataclass(slots=True)
+class Folded:
+    """A patient's engagement state with every event of their stream up to log position
+    `upto` folded in; `last` is the position of the last of those (the agenda's position).
+    Kept only for a patient whose history is their own stream, with no merge in it."""
+
+    state: EngagementState
+    upto: int
+    last: int
+
+
+class FoldCache:
+    """The follower's folded states, least recently used first out.
+
+    A state taken for a batch (checkpoint, upto] must be brought up to `upto` by the
+    batch's events alone: it was folded up to the checkpoint or beyond (the batch's events
+    it already holds are skipped), or to an earlier position from which this process has
+    seen every batch up to the checkpoint (a batch with the patient's events would have
+    taken it and put it back further on)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._states: OrderedDict[uuid.UUID, Folded] = OrderedDict()
+        # (low, high]: this process handled every event of the log in that range.
+        self._seen: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def clear(self) -> None:
+        self._states.clear()
+        self._seen = None
+
+    def take(self, patient_id: uuid.UUID, *, checkpoint: int, upto: int) -> Folded | None:
+        folded = self._states.pop(patient_id, None)
+        if folded is None or folded.upto > upto:
+            return None
+        if folded.upto >= checkpoint:
+            return folded
+        seen = self._seen
+        if seen is not None and seen[0] <= folded.upto and checkpoint <= seen[1]:
+            return folded
+        return None
+
+    def put(self, patient_id: uuid.UUID, folded: Folded) -> None:
+        self._states[patient_id] = folded
+        self._states.move_to_end(patient_id)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def drop(self, patient_id: uuid.UUID) -> None:
+        self._states.pop(patient_id, None)
+
+    def saw(self, checkpoint: int, upto: int) -> None:
+        """Every event of the log in (checkpoint, upto] went through this process."""
+        seen = self._seen
+        if seen is not None and seen[0] <= checkpoint <= seen[1]:
+            self._seen = (seen[0], max(seen[1], upto))
+        else:
+            self._seen = (checkpoint, upto)
 
 
 PROJECTION = SuggestionsProjection()
@@ -184,6 +318,18 @@ def refresh(
 ) -> int:
     """Evaluate these patients (and the survivors of any merged into others) as of log
     position `upto` and `now`, and replace their rows. Returns how many were evaluated."""
+    evaluations, positions, _ = _refold(patient_ids, upto=upto, now=now, config=config)
+    save(evaluations, positions=positions)
+    return len(evaluations)
+
+
+def _refold(
+    patient_ids: Collection[uuid.UUID], *, upto: int, now: dt.datetime, config: RuleConfig
+) -> tuple[list[Evaluation], dict[uuid.UUID, int], dict[uuid.UUID, EngagementState]]:
+    """Fold and evaluate these patients (and the survivors of any merged into others) from
+    their whole streams: the evaluations, each one's agenda position, and the states of
+    those whose history is their own stream with no merge in it (a follower may keep
+    those and go on folding them)."""
     streams = load_streams(patient_ids, upto=upto)
     affected = set(patient_ids)
     for pid in patient_ids:
@@ -191,13 +337,17 @@ def refresh(
         for recorded in streams.get(pid, []):
             if isinstance(recorded.event, ev.PatientMergedInto):
                 affected.add(recorded.event.surviving_patient_id)
-    evaluations = evaluate_patients(streams, sorted(affected), now=now, config=config)
-    positions = {
-        pid: max((streams.last_position.get(s, 0) for s in history_ids(pid, streams)), default=0)
-        for pid in affected
-    }
-    save(evaluations, positions=positions)
-    return len(evaluations)
+    evaluations: list[Evaluation] = []
+    positions: dict[uuid.UUID, int] = {}
+    own: dict[uuid.UUID, EngagementState] = {}
+    for pid in sorted(affected):
+        history = history_ids(pid, streams)
+        state = fold_engagement(pid, history_of(pid, streams))
+        evaluations.append(evaluate(state, now, config))
+        positions[pid] = max((streams.last_position.get(s, 0) for s in history), default=0)
+        if history == [pid] and not any(isinstance(r.event, _MERGES) for r in streams.get(pid, [])):
+            own[pid] = state
+    return evaluations, positions, own
 
 
 def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) -> None:
