@@ -199,7 +199,7 @@ ENGAGEMENT_UNREACHABLE_ATTEMPTS = env_int("ENGAGEMENT_UNREACHABLE_ATTEMPTS", 3, 
 ENGAGEMENT_CLAIM_MINUTES = env_int("ENGAGEMENT_CLAIM_MINUTES", 15, minimum=1)
 
 # --- SMS reminders and two-way texting (reminders/) ----------------------------------------
-# rem-out: schedule, dispatcher, backends (docs/reminders.md)
+# The schedule, the dispatcher and the SMS backends (docs/reminders.md)
 from reminders import conf as _reminders_conf  # noqa: E402
 
 REMINDERS_OFFSETS_HOURS = _reminders_conf.env_offsets("REMINDERS_OFFSETS_HOURS", "72,24")
@@ -233,8 +233,7 @@ if SMS_BACKEND in ("twilio", "reminders.backends.twilio.TwilioBackend"):
             "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER is required "
             "when SMS_BACKEND=twilio."
         )
-# rem-out: end
-# rem-in: webhooks for replies and delivery status (docs/texting.md)
+# Webhooks for replies and delivery status (docs/texting.md)
 # The public URL Twilio calls, without the path (https://crm.example.org), when a proxy
 # stands between: signatures cover the exact URL Twilio used. Blank: the request's own.
 TWILIO_WEBHOOK_BASE_URL = env_str("TWILIO_WEBHOOK_BASE_URL", "").rstrip("/")
@@ -244,4 +243,3 @@ if TWILIO_WEBHOOK_BASE_URL and not TWILIO_WEBHOOK_BASE_URL.startswith(("https://
     )
 # A reply 1-5 counts as a satisfaction score this long after a satisfaction text.
 SATISFACTION_REPLY_WINDOW_HOURS = env_int("SATISFACTION_REPLY_WINDOW_HOURS", 72, minimum=1)
-# rem-in: end

@@ -12,7 +12,7 @@ class RemindersConfig(AppConfig):
         from reminders.projection import ReminderProjection
         from reminders.screens import dashboard_section, patient_panel
 
-        # Both projections: the schedule (rem-out) and the number block list (rem-in).
+        # Both projections: the reminder schedule and the number block list.
         for projection in (ReminderProjection(), SmsNumbersProjection()):
             if projection.name not in runner.registered():
                 runner.register(projection)
