@@ -35,6 +35,8 @@ from bench.report import Report, Table, Target
 
 TARGET_SECONDS = 60.0
 PROBE_PATIENTS = 50
+# How long a probe waits for its suggestion after the last call is appended.
+PROBE_TIMEOUT = 60.0
 LOAD_PATIENTS = 4000
 
 
@@ -91,7 +93,8 @@ def run(options: EngagementOptions) -> Report:
             "appending",
             ["figure", "value"],
             [
-                ["probes", f"{lag['probes']}"],
+                ["probes (one every 0.2-0.5 s, each timed on its own)", f"{lag['probes']}"],
+                ["probes with no suggestion after 60 s", f"{lag['missing']}"],
                 ["lag p50", f"{lag['p50'] * 1000:,.0f} ms"],
                 ["lag p95", f"{lag['p95'] * 1000:,.0f} ms"],
                 ["lag max", f"{lag['max'] * 1000:,.0f} ms"],
@@ -100,7 +103,7 @@ def run(options: EngagementOptions) -> Report:
             ],
             notes=[
                 "the projection runs as one worker loop (run_once, 20 ms sleep when idle); the "
-                "probe polls the queue every 5 ms",
+                "probe polls the queue every 5 ms for every call still waiting",
                 f"load average before: {lag['load']:.1f}",
             ],
         )
@@ -206,7 +209,7 @@ def _catch_up_lag(url: str, options: EngagementOptions) -> dict[str, Any]:
             patients=load_patients,
             overlap=0.1,
         )
-        lags: list[float] = results.get(timeout=options.warmup + options.duration + 120)
+        lags, missing = results.get(timeout=options.warmup + options.duration + 120)
     finally:
         stop.set()
         probe.join(timeout=30)
@@ -217,6 +220,7 @@ def _catch_up_lag(url: str, options: EngagementOptions) -> dict[str, Any]:
     lags.sort()
     return {
         "probes": len(lags),
+        "missing": missing,
         "p50": _quantile(lags, 0.50),
         "p95": _quantile(lags, 0.95),
         "max": lags[-1] if lags else float("nan"),
@@ -244,7 +248,8 @@ def _follow(url: str, stop: Any) -> None:
 
 
 def _probe(url: str, patients: list[str], warmup: float, duration: float, results: Any) -> None:
-    """Append a missed call, then time until its call-back suggestion is in the queue."""
+    """Append a missed call every 0.2-0.5 s and time, for each one on its own, until its
+    call-back suggestion is in the queue (a slow one does not hold the next ones back)."""
     setup_django(url)
     from django.utils import timezone
 
@@ -254,29 +259,36 @@ def _probe(url: str, patients: list[str], warmup: float, duration: float, result
     actor = handlers.Actor(name="bench.probe", channel="api", role="agent")
     rng = random.Random(7)
     lags: list[float] = []
+    waiting: dict[str, float] = {}  # suggestion id -> when its call was committed
     time.sleep(warmup)
     deadline = time.monotonic() + duration
+    next_probe = time.monotonic()
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            call_id = uuid.uuid4()
-            handlers.call_log(
-                patient_id=uuid.UUID(rng.choice(patients)),
-                direction=ev.CallDirection.INBOUND,
-                started_at=timezone.now(),
-                duration_seconds=0,
-                disposition=ev.CallDisposition.MISSED,
-                actor=actor,
-                call_id=call_id,
-            )
-            committed = time.monotonic()
-            wanted = f"callback.{call_id}"
-            while time.monotonic() < committed + 60:
+        while time.monotonic() < deadline or (
+            waiting and time.monotonic() < deadline + PROBE_TIMEOUT
+        ):
+            if time.monotonic() >= next_probe and time.monotonic() < deadline:
+                call_id = uuid.uuid4()
+                handlers.call_log(
+                    patient_id=uuid.UUID(rng.choice(patients)),
+                    direction=ev.CallDirection.INBOUND,
+                    started_at=timezone.now(),
+                    duration_seconds=0,
+                    disposition=ev.CallDisposition.MISSED,
+                    actor=actor,
+                    call_id=call_id,
+                )
+                waiting[f"callback.{call_id}"] = time.monotonic()
+                next_probe = time.monotonic() + rng.uniform(0.2, 0.5)
+            if waiting:
                 found = conn.execute(
-                    "SELECT 1 FROM engagement_suggestion WHERE suggestion_id = %s", [wanted]
-                ).fetchone()
-                if found:
-                    lags.append(time.monotonic() - committed)
-                    break
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.2, 0.5))
-    results.put(lags)
+                    "SELECT suggestion_id FROM engagement_suggestion WHERE suggestion_id = ANY(%s)",
+                    [list(waiting)],
+                ).fetchall()
+                seen = time.monotonic()
+                for (suggestion_id,) in found:
+                    lags.append(seen - waiting.pop(suggestion_id))
+            time.sleep(0.005)
+    # A call whose suggestion never came counts with the longest wait it was given.
+    lags.extend(PROBE_TIMEOUT for _ in waiting)
+    results.put((lags, len(waiting)))

@@ -133,7 +133,7 @@ def postgres_pass(share: Share, conn: Any = None) -> Pass:
         ):
             cursor.itersize = 10_000
             cursor.execute(query, args)
-            emit = _copy_writer(suggestions, agenda, share.now)
+            emit = copy_writer(suggestions, agenda, share.now)
             result: Pass = run_pass(cursor, share.now, share.config, emit)
     finally:
         if own:
@@ -142,9 +142,35 @@ def postgres_pass(share: Share, conn: Any = None) -> Pass:
     return result
 
 
-def _copy_writer(
+# The columns of the COPY text `copy_writer` writes, in its order.
+SUGGESTION_COLUMNS = (
+    "suggestion_id",
+    "patient_id",
+    "kind",
+    "priority",
+    "status",
+    "opened_at",
+    "due_at",
+    "reason",
+    "closed_at",
+    "closed_by",
+    "closed_reason",
+    "paused_reason",
+    "outcome",
+    "assignee",
+    "claimed_until",
+    "snoozed_until",
+    "evidence",
+    "payload",
+    "evaluated_at",
+)
+AGENDA_COLUMNS = ("patient_id", "next_evaluation_at", "evaluated_at", "position")
+
+
+def copy_writer(
     suggestions: IO[str], agenda: IO[str], now: dt.datetime
 ) -> Callable[[Evaluation, int], None]:
+    """Writes an evaluation's rows (and its agenda row at a log position) as COPY text."""
     evaluated = now.isoformat()
 
     def emit(evaluation: Evaluation, position: int) -> None:

@@ -19,16 +19,19 @@ has passed.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+import psycopg
+from django.db import connection, transaction
 from django.db.models import Case, F, JSONField, Q, Value, When
 from django.utils import timezone
 
+from crm import eventstore
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.models import Event
@@ -41,7 +44,13 @@ from engagement.domain.state import EngagementState, fold_engagement
 from engagement.domain.suggestions import Evaluation
 from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import PatientAgenda, Suggestion
-from engagement.passes import UNREAD, fast_deserialize
+from engagement.passes import (
+    AGENDA_COLUMNS,
+    SUGGESTION_COLUMNS,
+    UNREAD,
+    copy_writer,
+    fast_deserialize,
+)
 
 NAME = "suggestions"
 _COLUMNS = (
@@ -58,8 +67,9 @@ _COLUMNS = (
 # Merges of merges are followed this deep; real chains are one or two long.
 _MAX_MERGE_DEPTH = 8
 _MERGES = (ev.PatientsMerged, ev.PatientMergedInto)
-# Folded states a follower keeps between batches: a few kB each.
-CACHE_SIZE = 20_000
+# Folded states a follower keeps between batches: about 12 kB each for a patient with 30
+# events (measured with tracemalloc), so about 120 MB when full.
+CACHE_SIZE = 10_000
 
 
 class SuggestionsProjection(CatchUpProjection):
@@ -91,12 +101,12 @@ class SuggestionsProjection(CatchUpProjection):
                 self.cache.drop(pid)  # a survivor of a merge: its fold changed too
             for pid in positions:
                 warm.pop(pid, None)
-                if pid in own:
-                    self.cache.put(pid, Folded(own[pid], upto, positions[pid]))
+            for pid, folded in own.items():
+                self.cache.put(pid, folded)
         for pid, folded in warm.items():
             for recorded in by_patient[pid]:
                 if recorded.position > folded.upto:
-                    folded.last = recorded.position
+                    folded.last, folded.last_recorded_at = recorded.position, recorded.recorded_at
                     if recorded.event.event_type not in UNREAD:
                         folded.state.apply(recorded)
             folded.upto = upto
@@ -121,12 +131,12 @@ class SuggestionsProjection(CatchUpProjection):
         if kept:
             # The rows on record must come from that same fold; when they don't (another
             # worker moved them, or the batch that folded it was rolled back), fold again.
-            agenda = dict(
-                PatientAgenda.objects.filter(patient_id__in=list(kept)).values_list(
-                    "patient_id", "position"
-                )
-            )
-            kept = {pid: f for pid, f in kept.items() if agenda.get(pid) == f.last}
+            on_record = _agenda_positions(list(kept))
+            kept = {
+                pid: f
+                for pid, f in kept.items()
+                if on_record.get(pid) == (f.last, f.last_recorded_at)
+            }
         return kept
 
     def reset(self) -> None:
@@ -134,15 +144,47 @@ class SuggestionsProjection(CatchUpProjection):
         super().reset()
 
 
+def _agenda_positions(
+    patient_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, tuple[int, dt.datetime | None]]:
+    """Each patient's agenda position, and when the patient's event there was recorded."""
+    if connection.vendor != "postgresql":
+        agenda = dict(
+            PatientAgenda.objects.filter(patient_id__in=patient_ids).values_list(
+                "patient_id", "position"
+            )
+        )
+        recorded = {
+            (stream_id, position): at
+            for stream_id, position, at in Event.objects.filter(
+                position__in=list(agenda.values())
+            ).values_list("stream_id", "position", "recorded_at")
+        }
+        return {pid: (pos, recorded.get((pid, pos))) for pid, pos in agenda.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.patient_id, a.position, e.recorded_at "
+            f"FROM {PatientAgenda._meta.db_table} a LEFT JOIN {Event._meta.db_table} e "
+            "ON e.position = a.position AND e.stream_id = a.patient_id "
+            "WHERE a.patient_id = ANY(%s)",
+            [patient_ids],
+        )
+        return {pid: (position, at) for pid, position, at in cursor.fetchall()}
+
+
 @dataclass(slots=True)
 class Folded:
     """A patient's engagement state with every event of their stream up to log position
-    `upto` folded in; `last` is the position of the last of those (the agenda's position).
+    `upto` folded in; `last` is the position of the last of those (the agenda's position,
+    events no rule reads included).
     Kept only for a patient whose history is their own stream, with no merge in it."""
 
     state: EngagementState
     upto: int
     last: int
+    # When the event at `last` was recorded: with `last`, which event it is. A log that is
+    # not the one folded (a database restored, a test's rolled back) shows another there.
+    last_recorded_at: dt.datetime
 
 
 class FoldCache:
@@ -209,6 +251,7 @@ class Streams(dict[uuid.UUID, list[RecordedEvent]]):
     def __init__(self) -> None:
         super().__init__()
         self.last_position: dict[uuid.UUID, int] = {}
+        self.last_recorded_at: dict[uuid.UUID, dt.datetime] = {}
 
 
 def load_streams(
@@ -216,32 +259,22 @@ def load_streams(
     *,
     upto: int | None = None,
     recorded_until: dt.datetime | None = None,
+    with_metadata: bool = True,
 ) -> Streams:
     """The streams of `patient_ids` and of every record merged into them, in one query per
-    level of merging; bounded by log position or by recording time (for "as of")."""
+    level of merging; bounded by log position or by recording time (for "as of"). The
+    projection, which never looks at who recorded what, reads without the metadata."""
     streams = Streams()
     wanted = set(patient_ids)
     for _ in range(_MAX_MERGE_DEPTH):
         wanted -= set(streams)
         if not wanted:
             break
-        rows = Event.objects.filter(stream_id__in=wanted)
-        if upto is not None:
-            rows = rows.filter(position__lte=upto)
-        if recorded_until is not None:
-            rows = rows.filter(recorded_at__lte=recorded_until)
-        # The data of events no rule reads is left in the database.
-        rows = rows.annotate(
-            payload=Case(
-                When(event_type__in=sorted(UNREAD), then=Value(None)),
-                default=F("data"),
-                output_field=JSONField(),
-            )
-        )
         loaded: dict[uuid.UUID, list[RecordedEvent]] = {pid: [] for pid in wanted}
-        for row in rows.order_by("stream_id", "version").values_list(*_COLUMNS):
+        for row in _stream_rows(wanted, upto, recorded_until, with_metadata):
             position, stream_id, _, event_type = row[:4]
             streams.last_position[stream_id] = position
+            streams.last_recorded_at[stream_id] = row[8]
             if event_type not in UNREAD:
                 loaded[stream_id].append(_recorded(row))
         streams.update(loaded)
@@ -252,6 +285,48 @@ def load_streams(
             for linked in _links(recorded.event)
         }
     return streams
+
+
+def _stream_rows(
+    wanted: Collection[uuid.UUID],
+    upto: int | None,
+    recorded_until: dt.datetime | None,
+    with_metadata: bool,
+) -> Iterable[tuple[Any, ...]]:
+    """Rows of `_COLUMNS` by (stream, version); the data of events no rule reads is left in
+    the database."""
+    if connection.vendor == "postgresql":
+        # A plain psycopg cursor on Django's connection (same transaction) reading binary
+        # rows, as the event store reads them: no per-row converters.
+        query = (
+            "SELECT position, stream_id, version, event_type, schema_version, "
+            "CASE WHEN event_type = ANY(%s) THEN NULL ELSE data END, "
+            f"{'metadata' if with_metadata else 'NULL'}, occurred_at, recorded_at "
+            "FROM crm_event WHERE stream_id = ANY(%s)"
+        )
+        params: list[Any] = [sorted(UNREAD), list(wanted)]
+        if upto is not None:
+            query += " AND position <= %s"
+            params.append(upto)
+        if recorded_until is not None:
+            query += " AND recorded_at <= %s"
+            params.append(recorded_until)
+        with connection.wrap_database_errors, psycopg.Cursor(eventstore._pg()) as cursor:
+            cursor.execute(query + " ORDER BY stream_id, version", params, binary=True)
+            return cursor.fetchall()
+    rows = Event.objects.filter(stream_id__in=wanted)
+    if upto is not None:
+        rows = rows.filter(position__lte=upto)
+    if recorded_until is not None:
+        rows = rows.filter(recorded_at__lte=recorded_until)
+    rows = rows.annotate(
+        payload=Case(
+            When(event_type__in=sorted(UNREAD), then=Value(None)),
+            default=F("data"),
+            output_field=JSONField(),
+        )
+    )
+    return rows.order_by("stream_id", "version").values_list(*_COLUMNS)
 
 
 def _links(event: ev.DomainEvent) -> Iterable[uuid.UUID]:
@@ -270,7 +345,7 @@ def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
         event=fast_deserialize(event_type, schema_version, data),
         occurred_at=occurred,
         recorded_at=recorded,
-        metadata=meta,
+        metadata=meta if meta is not None else {},
     )
 
 
@@ -325,12 +400,12 @@ def refresh(
 
 def _refold(
     patient_ids: Collection[uuid.UUID], *, upto: int, now: dt.datetime, config: RuleConfig
-) -> tuple[list[Evaluation], dict[uuid.UUID, int], dict[uuid.UUID, EngagementState]]:
+) -> tuple[list[Evaluation], dict[uuid.UUID, int], dict[uuid.UUID, Folded]]:
     """Fold and evaluate these patients (and the survivors of any merged into others) from
     their whole streams: the evaluations, each one's agenda position, and the states of
     those whose history is their own stream with no merge in it (a follower may keep
     those and go on folding them)."""
-    streams = load_streams(patient_ids, upto=upto)
+    streams = load_streams(patient_ids, upto=upto, with_metadata=False)
     affected = set(patient_ids)
     for pid in patient_ids:
         # A merged-away record's change is the survivor's change too.
@@ -339,18 +414,29 @@ def _refold(
                 affected.add(recorded.event.surviving_patient_id)
     evaluations: list[Evaluation] = []
     positions: dict[uuid.UUID, int] = {}
-    own: dict[uuid.UUID, EngagementState] = {}
+    own: dict[uuid.UUID, Folded] = {}
     for pid in sorted(affected):
         history = history_ids(pid, streams)
         state = fold_engagement(pid, history_of(pid, streams))
         evaluations.append(evaluate(state, now, config))
         positions[pid] = max((streams.last_position.get(s, 0) for s in history), default=0)
-        if history == [pid] and not any(isinstance(r.event, _MERGES) for r in streams.get(pid, [])):
-            own[pid] = state
+        at = streams.last_recorded_at.get(pid)
+        if (
+            history == [pid]
+            and at is not None
+            and not any(isinstance(r.event, _MERGES) for r in streams.get(pid, []))
+        ):
+            own[pid] = Folded(state, upto, positions[pid], at)
     return evaluations, positions, own
 
 
 def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) -> None:
+    """Replace the rows of these patients (and any suggestion of theirs found elsewhere)."""
+    if not evaluations:
+        return
+    if connection.vendor == "postgresql":
+        _save_with_copy(evaluations, positions)
+        return
     patients = [e.patient_id for e in evaluations]
     rows = [row(found, e.now) for e in evaluations for found in e.suggestions]
     ids = [r.suggestion_id for r in rows]
@@ -370,6 +456,31 @@ def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) 
         ],
         batch_size=1000,
     )
+
+
+def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]) -> None:
+    """`save` on PostgreSQL: two deletes with array parameters and COPY, in the same text
+    the bulk re-evaluation writes (a few hundred patients a batch: the ORM's inserts took
+    most of a batch's time)."""
+    suggestions, agenda = io.StringIO(), io.StringIO()
+    for evaluation in evaluations:
+        emit = copy_writer(suggestions, agenda, evaluation.now)
+        emit(evaluation, positions.get(evaluation.patient_id, 0))
+    patients = [e.patient_id for e in evaluations]
+    ids = [found.suggestion_id for e in evaluations for found in e.suggestions]
+    table, agenda_table = Suggestion._meta.db_table, PatientAgenda._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE patient_id = ANY(%s) OR suggestion_id = ANY(%s)",
+            [patients, ids],
+        )
+        cursor.execute(f"DELETE FROM {agenda_table} WHERE patient_id = ANY(%s)", [patients])
+        for name, columns, text in (
+            (table, SUGGESTION_COLUMNS, suggestions),
+            (agenda_table, AGENDA_COLUMNS, agenda),
+        ):
+            with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(text.getvalue())
 
 
 def row(found: Found, now: dt.datetime) -> Suggestion:
