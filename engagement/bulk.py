@@ -29,31 +29,15 @@ from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
 from engagement.domain.suggestions import Evaluation
 from engagement.models import PatientAgenda, Suggestion
-from engagement.passes import Pass, Share, postgres_pass, run_pass
-from engagement.projection import NAME, refresh, row
-
-_SUGGESTION_COLUMNS = (
-    "suggestion_id",
-    "patient_id",
-    "kind",
-    "priority",
-    "status",
-    "opened_at",
-    "due_at",
-    "reason",
-    "closed_at",
-    "closed_by",
-    "closed_reason",
-    "paused_reason",
-    "outcome",
-    "assignee",
-    "claimed_until",
-    "snoozed_until",
-    "evidence",
-    "payload",
-    "evaluated_at",
+from engagement.passes import (
+    AGENDA_COLUMNS,
+    SUGGESTION_COLUMNS,
+    Pass,
+    Share,
+    postgres_pass,
+    run_pass,
 )
-_AGENDA_COLUMNS = ("patient_id", "next_evaluation_at", "evaluated_at", "position")
+from engagement.projection import NAME, refresh, row
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +165,8 @@ def _replace_with_copy(passes: list[Pass]) -> None:
         cursor.execute(f"DELETE FROM {Suggestion._meta.db_table}")
         cursor.execute(f"DELETE FROM {PatientAgenda._meta.db_table}")
         for table, columns, attribute in (
-            (Suggestion._meta.db_table, _SUGGESTION_COLUMNS, "suggestion_file"),
-            (PatientAgenda._meta.db_table, _AGENDA_COLUMNS, "agenda_file"),
+            (Suggestion._meta.db_table, SUGGESTION_COLUMNS, "suggestion_file"),
+            (PatientAgenda._meta.db_table, AGENDA_COLUMNS, "agenda_file"),
         ):
             statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
             for one in passes:
