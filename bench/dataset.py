@@ -23,20 +23,12 @@ seeding is topped up on the next call (each transaction commits whole streams).
 
 from __future__ import annotations
 
-import datetime as dt
-import multiprocessing as mp
-import queue
 import random
 import sys
-import time
-import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
-from multiprocessing.sharedctypes import Synchronized
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -47,15 +39,14 @@ from bench.database import (
     database_name,
     drop_database,
     prepare,
-    setup_django,
     sibling_url,
 )
+from bench.seed import counts, seed
 
 NAME = "crm_bench_large"
 MIN_LENGTH = 10
 MAX_LENGTH = 30
 UNUSED_SHARE = 0.10  # of the fictional numbers, kept for callers nobody knows
-STREAMS_PER_TRANSACTION = 25
 _LOCK_KEY = 0x62656E63686C61  # "benchla": the advisory lock guarding the seeding
 _POOL_SEED = 20261103  # fixes which numbers are used and which are kept unknown
 
@@ -77,7 +68,7 @@ def ensure_large(*, patients: int = PATIENTS, events: int = EVENTS, processes: i
 
     Other sizes than the defaults live in their own database, `crm_bench_large_<p>_<e>`.
     """
-    if not MIN_LENGTH * patients <= events <= MAX_LENGTH * patients:
+    if not _fits(patients, events):
         raise ValueError(
             f"{events:,} events for {patients:,} patients: streams are {MIN_LENGTH} to "
             f"{MAX_LENGTH} events long"
@@ -87,23 +78,25 @@ def ensure_large(*, patients: int = PATIENTS, events: int = EVENTS, processes: i
     with _seeding_lock(url):
         prepare(url)
         seeded = _recorded(url)
-        present_patients, present_events = _counts(url)
+        present_patients, present_events = counts(url)
         if seeded == (patients, events) and present_events >= events:
             print(f"  {name}: reusing {patients:,} patients, {present_events:,} events", flush=True)
             return url
-        if seeded is not None or not _can_top_up(
-            patients - present_patients, events - present_events
-        ):
+        if seeded is not None or not _fits(patients - present_patients, events - present_events):
             if present_events:
                 print(f"  {name} holds another dataset; re-creating it", flush=True)
                 drop_database(url)
                 prepare(url)
             present_patients = present_events = 0
-        _seed(
+        seed(
             url,
+            processes=processes,
+            min_length=MIN_LENGTH,
+            max_length=MAX_LENGTH,
             patients=patients - present_patients,
             events=events - present_events,
-            processes=processes,
+            phones=used_phones(),
+            label=f"seeding {name}",
         )
         with psycopg.connect(conninfo(url), autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE) crm_event, crm_patient_profile")
@@ -158,7 +151,7 @@ def phones_by_matches(url: str) -> dict[int, list[str]]:
 
 def describe(url: str) -> str:
     """One line on what the dataset holds, for a benchmark's notes."""
-    patients, events = _counts(url)
+    patients, events = counts(url)
     grouped = phones_by_matches(url)
     shared = sum(len(v) for k, v in grouped.items() if k > 1)
     single = len(grouped.get(1, []))
@@ -199,136 +192,9 @@ def _recorded(url: str) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1])) if row else None
 
 
-def _counts(url: str) -> tuple[int, int]:
-    with psycopg.connect(conninfo(url)) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM crm_patient_profile), (SELECT count(*) FROM crm_event)"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
-def _can_top_up(patients: int, events: int) -> bool:
+def _fits(patients: int, events: int) -> bool:
+    """Whether `patients` streams of MIN_LENGTH to MAX_LENGTH events can hold `events`."""
     return patients >= 0 and MIN_LENGTH * patients <= events <= MAX_LENGTH * patients
-
-
-@dataclass(frozen=True, slots=True)
-class _Share:
-    url: str
-    patients: int
-    events: int
-
-
-def _seed(url: str, *, patients: int, events: int, processes: int) -> None:
-    if patients == 0:
-        return
-    processes = max(1, min(processes, patients))
-    shares = []
-    for i in range(processes):
-        share_patients = patients // processes + (1 if i < patients % processes else 0)
-        share_events = events // processes + (1 if i < events % processes else 0)
-        shares.append(_Share(url, share_patients, share_events))
-    ctx = mp.get_context("spawn")
-    progress = ctx.Value("q", 0)
-    results: Any = ctx.Queue()
-    workers = [ctx.Process(target=_worker, args=(share, progress, results)) for share in shares]
-    started = last_report = time.monotonic()
-    for worker in workers:
-        worker.start()
-    pending = len(workers)
-    while pending:
-        try:
-            message = results.get(timeout=1.0)
-        except queue.Empty:
-            message = None
-        if message is not None:
-            pending -= 1
-            if message:
-                _stop(workers)
-                raise RuntimeError(f"a seeding process failed:\n{message}")
-        elif any(w.exitcode not in (None, 0) for w in workers):
-            _stop(workers)
-            raise RuntimeError("a seeding process died; see its traceback above")
-        now = time.monotonic()
-        if now - last_report >= 30 or not pending:
-            last_report = now
-            done = progress.value
-            print(
-                f"  seeding {database_name(url)}: {done:,}/{events:,} events "
-                f"({done / max(now - started, 1e-9):,.0f}/s)",
-                file=sys.stderr,
-                flush=True,
-            )
-    for worker in workers:
-        worker.join()
-
-
-def _stop(workers: Sequence[mp.process.BaseProcess]) -> None:
-    for worker in workers:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
-
-
-def _worker(share: _Share, progress: Synchronized[int], results: Any) -> None:
-    try:
-        _append_streams(share, progress)
-    except BaseException:
-        import traceback
-
-        results.put(traceback.format_exc())
-        raise
-    results.put("")
-
-
-def lengths(rng: random.Random, *, patients: int, events: int) -> Iterator[int]:
-    """`patients` stream lengths between MIN_LENGTH and MAX_LENGTH adding up to `events`."""
-    for left in range(patients, 0, -1):
-        low = max(MIN_LENGTH, events - (left - 1) * MAX_LENGTH)
-        high = min(MAX_LENGTH, events - (left - 1) * MIN_LENGTH)
-        length = min(max(rng.randint(MIN_LENGTH, MAX_LENGTH), low), high)
-        events -= length
-        yield length
-
-
-def _append_streams(share: _Share, progress: Synchronized[int]) -> None:
-    setup_django(share.url)
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from bench import streams
-    from crm import eventstore
-    from crm.domain.state import fold
-    from crm.eventstore import NewEvent
-    from crm.projections.profile import save_profile
-
-    rng = random.Random()  # fresh entropy: a top-up must not reuse earlier stream ids
-    phones = used_phones()
-    now: dt.datetime = timezone.now()
-    planned = lengths(rng, patients=share.patients, events=share.events)
-    while True:
-        # Generate first, append after: appends hold the store's append lock until COMMIT.
-        batch = []
-        for length in planned:
-            patient_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            history = streams.patient_stream(rng, length=length, now=now, phone=rng.choice(phones))
-            batch.append((patient_id, history))
-            if len(batch) == STREAMS_PER_TRANSACTION:
-                break
-        if not batch:
-            break
-        with transaction.atomic(durable=True):
-            for patient_id, history in batch:
-                appended = eventstore.append(
-                    patient_id,
-                    [NewEvent(event, at) for event, at in history],
-                    expected_version=0,
-                    metadata=streams.metadata(rng),
-                )
-                save_profile(fold(patient_id, appended.events))
-        with progress.get_lock():
-            progress.value += sum(len(history) for _, history in batch)
-    connection.close()
 
 
 def main(argv: list[str] | None = None) -> None:

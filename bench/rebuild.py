@@ -27,7 +27,7 @@ from bench.database import (
     sibling_url,
 )
 from bench.report import Report, Table, Target
-from bench.seed import count_events, seed
+from bench.seed import counts, seed
 
 TARGET_RATE = 30_000  # events/s
 TARGET_PEAK_MB = 300
@@ -48,7 +48,7 @@ def size_url(base_url: str, events: int) -> str:
 
 def ensure_seeded(url: str, events: int, processes: int) -> None:
     prepare(url)
-    present = count_events(url)
+    _, present = counts(url)
     if present > events:
         print(f"  {database_name(url)} holds {present:,} events; re-creating it", flush=True)
         drop_database(url)

@@ -13,7 +13,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
@@ -30,16 +30,47 @@ class SeedJob:
     url: str
     min_length: int
     max_length: int
-    events: int | None = None  # stop after exactly this many events...
-    patients: int | None = None  # ...or after this many patients
-    return_ids: bool = False
+    patients: int | None  # this many streams...
+    events: int | None  # ...adding up to this many events (either may be left open)
+    phones: tuple[str, ...] | None  # the numbers patients draw from (default: a few hundred)
 
 
-def count_events(url: str) -> int:
+def counts(url: str) -> tuple[int, int]:
+    """How many patients (profiles) and events the database holds."""
     with psycopg.connect(conninfo(url)) as conn:
-        row = conn.execute("SELECT count(*) FROM crm_event").fetchone()
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM crm_patient_profile), (SELECT count(*) FROM crm_event)"
+        ).fetchone()
     assert row is not None
-    return int(row[0])
+    return int(row[0]), int(row[1])
+
+
+def lengths(
+    rng: random.Random,
+    *,
+    min_length: int,
+    max_length: int,
+    patients: int | None = None,
+    events: int | None = None,
+) -> Iterator[int]:
+    """Stream lengths between `min_length` and `max_length`: `patients` of them, adding up
+    to `events`. Without `patients`, as many as `events` needs (the last may be shorter);
+    without `events`, `patients` lengths at random."""
+    if events is None:
+        for _ in range(patients or 0):
+            yield rng.randint(min_length, max_length)
+    elif patients is None:
+        while events > 0:
+            length = min(rng.randint(min_length, max_length), events)
+            events -= length
+            yield length
+    else:
+        for left in range(patients, 0, -1):
+            low = max(min_length, events - (left - 1) * max_length)
+            high = min(max_length, events - (left - 1) * min_length)
+            length = min(max(rng.randint(min_length, max_length), low), high)
+            events -= length
+            yield length
 
 
 def seed(
@@ -50,33 +81,35 @@ def seed(
     max_length: int,
     events: int | None = None,
     patients: int | None = None,
+    phones: Sequence[str] | None = None,
     label: str = "seeding",
 ) -> list[uuid.UUID]:
-    """Append new patient streams until `events` events or `patients` patients are added.
+    """Append new patient streams: `patients` of them, or `events` events, or both at once.
 
-    Returns the new patients' ids when seeding by patients (the commands benchmark needs
-    them); seeding by events returns an empty list.
+    Returns the new patients' ids (the commands benchmark needs them). `phones` are the
+    numbers the patients are given, one each at random (bench.dataset passes its own).
     """
-    if (events is None) == (patients is None):
-        raise ValueError("seed either a number of events or a number of patients")
+    if events is None and patients is None:
+        raise ValueError("seed a number of events, a number of patients, or both")
     total = events if events is not None else patients
     assert total is not None
-    processes = max(1, min(processes, total))
-    shares = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
-    ctx = mp.get_context("spawn")
-    progress = ctx.Value("q", 0)
-    results: Any = ctx.Queue()
+    if not total:
+        return []
+    processes = max(1, min(processes, patients if patients is not None else total))
     jobs = [
         SeedJob(
             url=url,
             min_length=min_length,
             max_length=max_length,
-            events=share if events is not None else None,
-            patients=share if patients is not None else None,
-            return_ids=patients is not None,
+            patients=None if patients is None else _share(patients, processes, i),
+            events=None if events is None else _share(events, processes, i),
+            phones=None if phones is None else tuple(phones),
         )
-        for share in shares
+        for i in range(processes)
     ]
+    ctx = mp.get_context("spawn")
+    progress = ctx.Value("q", 0)
+    results: Any = ctx.Queue()
     workers = [ctx.Process(target=_seed_worker, args=(job, progress, results)) for job in jobs]
     started = time.monotonic()
     for worker in workers:
@@ -112,6 +145,10 @@ def seed(
     return ids
 
 
+def _share(total: int, processes: int, i: int) -> int:
+    return total // processes + (1 if i < total % processes else 0)
+
+
 def _stop(workers: Sequence[mp.process.BaseProcess]) -> None:
     for worker in workers:
         if worker.is_alive():
@@ -127,7 +164,7 @@ def _seed_worker(job: SeedJob, progress: Synchronized[int], results: Any) -> Non
 
         results.put(traceback.format_exc())
         raise
-    results.put([str(i) for i in ids] if job.return_ids else [])
+    results.put([str(i) for i in ids])
 
 
 def _seed(job: SeedJob, progress: Synchronized[int]) -> list[uuid.UUID]:
@@ -143,24 +180,28 @@ def _seed(job: SeedJob, progress: Synchronized[int]) -> list[uuid.UUID]:
 
     rng = random.Random()  # fresh entropy: a top-up run must not reuse earlier stream ids
     now = timezone.now()
+    planned = lengths(
+        rng,
+        min_length=job.min_length,
+        max_length=job.max_length,
+        patients=job.patients,
+        events=job.events,
+    )
     ids: list[uuid.UUID] = []
-    events_left = job.events
-    patients_left = job.patients
-    while (events_left is None or events_left > 0) and (patients_left is None or patients_left > 0):
+    while True:
         # Generate first, append after: appends hold the store's global append lock from
         # the first INSERT to COMMIT, so the other seeders can generate meanwhile.
         batch: list[tuple[uuid.UUID, list[streams.Happened]]] = []
-        while len(batch) < STREAMS_PER_TRANSACTION and patients_left != 0:
-            length = rng.randint(job.min_length, job.max_length)
-            if events_left is not None:
-                length = min(length, events_left)
-                if length <= 0:
-                    break
-                events_left -= length
-            if patients_left is not None:
-                patients_left -= 1
+        for length in planned:
             patient_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            batch.append((patient_id, streams.patient_stream(rng, length=length, now=now)))
+            phone = rng.choice(job.phones) if job.phones else None
+            batch.append(
+                (patient_id, streams.patient_stream(rng, length=length, now=now, phone=phone))
+            )
+            if len(batch) == STREAMS_PER_TRANSACTION:
+                break
+        if not batch:
+            break
         with transaction.atomic(durable=True):
             for patient_id, history in batch:
                 appended = eventstore.append(
@@ -176,4 +217,4 @@ def _seed(job: SeedJob, progress: Synchronized[int]) -> list[uuid.UUID]:
                 sum(len(history) for _, history in batch) if job.events is not None else len(batch)
             )
     connection.close()
-    return ids if job.return_ids else []
+    return ids
