@@ -15,13 +15,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
+from typing import Any
 
 from bench import api, commands, dataset, engagement, rebuild
 from bench import reminders as reminders_bench
 from bench.database import bench_url, database_name
 from bench.report import Report
-
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], Report]] = {}
 
 
 def _commands(args: argparse.Namespace) -> Report:
@@ -73,11 +73,6 @@ def _api(args: argparse.Namespace) -> Report:
     )
 
 
-BENCHMARKS["commands"] = _commands
-BENCHMARKS["rebuild"] = _rebuild
-BENCHMARKS["api"] = _api
-
-
 def _reminders(args: argparse.Namespace) -> Report:
     return reminders_bench.run(
         reminders_bench.RemindersOptions(
@@ -87,9 +82,6 @@ def _reminders(args: argparse.Namespace) -> Report:
             batch_size=args.reminder_batch_size,
         )
     )
-
-
-BENCHMARKS["reminders"] = _reminders
 
 
 def _suggestions(args: argparse.Namespace) -> Report:
@@ -106,15 +98,13 @@ def _suggestions(args: argparse.Namespace) -> Report:
     )
 
 
-BENCHMARKS["suggestions"] = _suggestions
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], Report]] = {
+    "commands": _commands,
+    "rebuild": _rebuild,
+    "api": _api,
+    "reminders": _reminders,
+    "suggestions": _suggestions,
+}
 
 
 def _clients(value: str) -> list[int]:
@@ -122,6 +112,31 @@ def _clients(value: str) -> list[int]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError("give client counts such as 1,8")
     return counts
+
+
+def _option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    default: object,
+    help: str,
+    *,
+    type: Callable[[str], object] = int,
+    **kwargs: Any,
+) -> None:
+    """`--some-flag`, defaulting to BENCH_SOME_FLAG from the environment, else to `default`.
+
+    The default is passed as a string, so argparse converts (and checks) the environment's
+    value as it would the flag's: a bad BENCH_ value fails naming its flag.
+    """
+    env = "BENCH_" + flag.removeprefix("--").replace("-", "_").upper()
+    shown = f"{default:,}" if isinstance(default, int) else default
+    parser.add_argument(
+        flag,
+        type=type,
+        default=os.environ.get(env, str(default)),
+        help=f"{help} ({env}, default {shown})",
+        **kwargs,
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -133,173 +148,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
     )
     parser.add_argument("--url", default=bench_url(), help="database (BENCH_DATABASE_URL)")
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=_env_float("BENCH_DURATION", 15),
-        help="commands: measured seconds per run (BENCH_DURATION, default 15)",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=_env_float("BENCH_WARMUP", 3),
-        help="commands: warm-up seconds before each window (BENCH_WARMUP, default 3)",
-    )
-    parser.add_argument(
-        "--clients",
-        type=_clients,
-        default=_clients(os.environ.get("BENCH_CLIENTS", "1,8")),
-        help="commands: client process counts (BENCH_CLIENTS, default 1,8)",
-    )
-    parser.add_argument(
-        "--patients",
-        type=int,
-        default=_env_int("BENCH_PATIENTS", 4000),
-        help="commands: patients per client count, split between clients (default 4000)",
-    )
-    parser.add_argument(
-        "--overlap",
-        type=float,
-        default=_env_float("BENCH_OVERLAP", 0.1),
-        help="commands: share of commands on any client's patients (default 0.1)",
-    )
-    parser.add_argument(
-        "--events",
-        type=int,
-        default=_env_int("BENCH_EVENTS", 1_000_000),
-        help="rebuild: events in the large log (BENCH_EVENTS, default 1,000,000)",
-    )
-    parser.add_argument(
-        "--small-events",
-        type=int,
-        default=_env_int("BENCH_SMALL_EVENTS", 250_000),
-        help="rebuild: events in the small log, to show memory is flat (default 250,000)",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=_env_int("BENCH_ROUNDS", 1),
-        help="measure each figure this many times and report the median (default 1)",
-    )
-    parser.add_argument(
-        "--seed-processes",
-        type=int,
-        default=_env_int("BENCH_SEED_PROCESSES", 2),
-        help="processes writing seed events (default 2)",
-    )
-    parser.add_argument(
+    option = partial(_option, parser)
+    option("--duration", 15, "commands: measured seconds per run", type=float)
+    option("--warmup", 3, "commands: warm-up seconds before each window", type=float)
+    option("--clients", "1,8", "commands: client process counts", type=_clients)
+    option("--patients", 4000, "commands: patients per client count, split between clients")
+    option("--overlap", 0.1, "commands: share of commands on any client's patients", type=float)
+    option("--events", 1_000_000, "rebuild: events in the large log")
+    option("--small-events", 250_000, "rebuild: events in the small log, to show memory is flat")
+    option("--rounds", 1, "measure each figure this many times and report the median")
+    option("--seed-processes", 2, "processes writing seed events")
+    option(
         "--large-patients",
-        type=int,
-        default=_env_int("BENCH_LARGE_PATIENTS", dataset.PATIENTS),
-        help="the large dataset's patients (default 100,000; other sizes get their own database)",
+        dataset.PATIENTS,
+        "the large dataset's patients (other sizes get their own database)",
     )
-    parser.add_argument(
-        "--large-events",
-        type=int,
-        default=_env_int("BENCH_LARGE_EVENTS", dataset.EVENTS),
-        help="the large dataset's events (default 2,000,000)",
-    )
-    parser.add_argument(
-        "--api-duration",
-        type=float,
-        default=_env_float("BENCH_API_DURATION", 60),
-        help="api: measured seconds per view (BENCH_API_DURATION, default 60)",
-    )
-    parser.add_argument(
-        "--api-warmup",
-        type=float,
-        default=_env_float("BENCH_API_WARMUP", 5),
-        help="api: warm-up seconds before each window (default 5)",
-    )
-    parser.add_argument(
-        "--api-connections",
-        type=int,
-        default=_env_int("BENCH_API_CONNECTIONS", 50),
-        help="api: concurrent wrk connections (default 50)",
-    )
-    parser.add_argument(
-        "--api-wrk-threads",
-        type=int,
-        default=_env_int("BENCH_API_WRK_THREADS", 2),
-        help="api: wrk threads (default 2)",
-    )
-    parser.add_argument(
-        "--api-workers",
-        type=int,
-        default=_env_int("BENCH_API_WORKERS", 4),
-        help="api: gunicorn workers (default 4)",
-    )
-    parser.add_argument(
+    option("--large-events", dataset.EVENTS, "the large dataset's events")
+    option("--api-duration", 60, "api: measured seconds per view", type=float)
+    option("--api-warmup", 5, "api: warm-up seconds before each window", type=float)
+    option("--api-connections", 50, "api: concurrent wrk connections")
+    option("--api-wrk-threads", 2, "api: wrk threads")
+    option("--api-workers", 4, "api: gunicorn workers")
+    option(
         "--api-worker-class",
+        "sync",
+        "api: gunicorn worker class",
+        type=str,
         choices=["sync", "gthread"],
-        default=os.environ.get("BENCH_API_WORKER_CLASS", "sync"),
-        help="api: gunicorn worker class (default sync)",
     )
-    parser.add_argument(
-        "--api-worker-threads",
-        type=int,
-        default=_env_int("BENCH_API_WORKER_THREADS", 4),
-        help="api: threads per gthread worker (default 4)",
-    )
-    parser.add_argument(
-        "--api-sample",
-        type=int,
-        default=_env_int("BENCH_API_SAMPLE", 2000),
-        help="api: phone numbers in wrk's rotation (default 2000)",
-    )
-    parser.add_argument(
+    option("--api-worker-threads", 4, "api: threads per gthread worker")
+    option("--api-sample", 2000, "api: phone numbers in wrk's rotation")
+    option(
         "--api-throttle-rate",
-        default=os.environ.get("BENCH_API_THROTTLE_RATE", "1000000/minute"),
-        help="api: API_THROTTLE_RATE for the server (default 1000000/minute: on, never hit)",
+        "1000000/minute",
+        "api: API_THROTTLE_RATE for the server (the default is on but never hit)",
+        type=str,
     )
-    parser.add_argument(
+    option(
         "--api-conn-max-age",
-        type=int,
-        default=_env_int("BENCH_API_CONN_MAX_AGE", 60),
-        help="api: the server's DATABASE_CONN_MAX_AGE (default 60; 0: a connection per request)",
+        60,
+        "api: the server's DATABASE_CONN_MAX_AGE (0: a connection per request)",
     )
-    parser.add_argument(
+    option(
         "--api-paced-rate",
+        0,
+        "api: also measure both views paced at about this many requests/s (0: off)",
         type=float,
-        default=_env_float("BENCH_API_PACED_RATE", 0),
-        help="api: also measure both views paced at about this many requests/s (default off)",
     )
-    parser.add_argument(
-        "--suggestions-processes",
-        type=int,
-        default=_env_int("BENCH_SUGGESTIONS_PROCESSES", 2),
-        help="suggestions: processes of the full re-evaluation (default 2)",
-    )
-    parser.add_argument(
+    option("--suggestions-processes", 2, "suggestions: processes of the full re-evaluation")
+    option(
         "--suggestions-clients",
-        type=int,
-        default=_env_int("BENCH_SUGGESTIONS_CLIENTS", 8),
-        help="suggestions: client processes appending while the lag is measured (default 8)",
+        8,
+        "suggestions: client processes appending while the lag is measured",
     )
-    parser.add_argument(
-        "--suggestions-duration",
-        type=float,
-        default=_env_float("BENCH_SUGGESTIONS_DURATION", 30),
-        help="suggestions: seconds the lag is measured for (default 30)",
-    )
-    parser.add_argument(
-        "--reminders",
-        type=int,
-        default=_env_int("BENCH_REMINDERS", 10_000),
-        help="reminders: reminders due at once (BENCH_REMINDERS, default 10,000)",
-    )
-    parser.add_argument(
-        "--reminder-workers",
-        type=int,
-        default=_env_int("BENCH_REMINDER_WORKERS", 2),
-        help="reminders: dispatcher processes (default 2)",
-    )
-    parser.add_argument(
-        "--reminder-batch-size",
-        type=int,
-        default=_env_int("BENCH_REMINDER_BATCH_SIZE", 100),
-        help="reminders: texts claimed per transaction (default 100)",
-    )
+    option("--suggestions-duration", 30, "suggestions: seconds the lag is measured for", type=float)
+    option("--reminders", 10_000, "reminders: reminders due at once")
+    option("--reminder-workers", 2, "reminders: dispatcher processes")
+    option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
