@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -173,30 +174,53 @@ METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
 METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)
 
 # --- Next-best actions (engagement/): thresholds of the suggestion rules ------------------
-# Defaults live in engagement/domain/config.py; see docs/engagement.md for each rule.
+# The defaults are RuleConfig's (engagement/domain/config.py); docs/engagement.md explains
+# each rule.
 from engagement import conf as _engagement_conf  # noqa: E402
 
+_rules = _engagement_conf.RuleConfig()
+_hour = dt.timedelta(hours=1)
 # The crisis line shown on crisis suggestions and the screen pop (never derived from the
 # caller's area code: the network routes 988 to the right center).
-CRISIS_LINE = _engagement_conf.env_crisis_line("CRISIS_LINE", _engagement_conf.DEFAULT_CRISIS_LINE)
-ENGAGEMENT_ANNUAL_INTERVAL_DAYS = env_int("ENGAGEMENT_ANNUAL_INTERVAL_DAYS", 365, minimum=1)
+CRISIS_LINE = _engagement_conf.env_crisis_line("CRISIS_LINE", _rules.crisis_line)
+ENGAGEMENT_ANNUAL_INTERVAL_DAYS = env_int(
+    "ENGAGEMENT_ANNUAL_INTERVAL_DAYS", _rules.annual_interval.days, minimum=1
+)
 # Completed visits of these types call for a follow-up within this many days.
 ENGAGEMENT_FOLLOW_UP_DAYS = _engagement_conf.env_days_by_type(
     "ENGAGEMENT_FOLLOW_UP_DAYS", _engagement_conf.DEFAULT_FOLLOW_UP_DAYS
 )
-ENGAGEMENT_NO_SHOW_WINDOW_DAYS = env_int("ENGAGEMENT_NO_SHOW_WINDOW_DAYS", 14, minimum=1)
-ENGAGEMENT_CALLBACK_DUE_HOURS = env_int("ENGAGEMENT_CALLBACK_DUE_HOURS", 4, minimum=1)
-ENGAGEMENT_CALLBACK_WINDOW_DAYS = env_int("ENGAGEMENT_CALLBACK_WINDOW_DAYS", 7, minimum=1)
-ENGAGEMENT_CRISIS_FIRST_CALL_HOURS = env_int("ENGAGEMENT_CRISIS_FIRST_CALL_HOURS", 24, minimum=1)
-ENGAGEMENT_CRISIS_WINDOW_HOURS = env_int("ENGAGEMENT_CRISIS_WINDOW_HOURS", 72, minimum=1)
-ENGAGEMENT_CRISIS_RETRY_HOURS = env_int("ENGAGEMENT_CRISIS_RETRY_HOURS", 4, minimum=1)
+ENGAGEMENT_NO_SHOW_WINDOW_DAYS = env_int(
+    "ENGAGEMENT_NO_SHOW_WINDOW_DAYS", _rules.no_show_window.days, minimum=1
+)
+ENGAGEMENT_CALLBACK_DUE_HOURS = env_int(
+    "ENGAGEMENT_CALLBACK_DUE_HOURS", _rules.callback_due // _hour, minimum=1
+)
+ENGAGEMENT_CALLBACK_WINDOW_DAYS = env_int(
+    "ENGAGEMENT_CALLBACK_WINDOW_DAYS", _rules.callback_window.days, minimum=1
+)
+ENGAGEMENT_CRISIS_FIRST_CALL_HOURS = env_int(
+    "ENGAGEMENT_CRISIS_FIRST_CALL_HOURS", _rules.crisis_first_call // _hour, minimum=1
+)
+ENGAGEMENT_CRISIS_WINDOW_HOURS = env_int(
+    "ENGAGEMENT_CRISIS_WINDOW_HOURS", _rules.crisis_window // _hour, minimum=1
+)
+ENGAGEMENT_CRISIS_RETRY_HOURS = env_int(
+    "ENGAGEMENT_CRISIS_RETRY_HOURS", _rules.crisis_retry // _hour, minimum=1
+)
 # Days after a crisis contact on which a caring contact is due (about a dozen in a year).
 ENGAGEMENT_CARING_CONTACT_DAYS = _engagement_conf.env_day_list(
     "ENGAGEMENT_CARING_CONTACT_DAYS", _engagement_conf.DEFAULT_CARING_CONTACT_DAYS
 )
-ENGAGEMENT_UNCONFIRMED_HOURS = env_int("ENGAGEMENT_UNCONFIRMED_HOURS", 48, minimum=1)
-ENGAGEMENT_UNREACHABLE_ATTEMPTS = env_int("ENGAGEMENT_UNREACHABLE_ATTEMPTS", 3, minimum=1)
-ENGAGEMENT_CLAIM_MINUTES = env_int("ENGAGEMENT_CLAIM_MINUTES", 15, minimum=1)
+ENGAGEMENT_UNCONFIRMED_HOURS = env_int(
+    "ENGAGEMENT_UNCONFIRMED_HOURS", _rules.unconfirmed_window // _hour, minimum=1
+)
+ENGAGEMENT_UNREACHABLE_ATTEMPTS = env_int(
+    "ENGAGEMENT_UNREACHABLE_ATTEMPTS", _rules.unreachable_attempts, minimum=1
+)
+ENGAGEMENT_CLAIM_MINUTES = env_int(
+    "ENGAGEMENT_CLAIM_MINUTES", _rules.claim_expiry // dt.timedelta(minutes=1), minimum=1
+)
 
 # --- SMS reminders and two-way texting (reminders/) ----------------------------------------
 # The schedule, the dispatcher and the SMS backends (docs/reminders.md)
