@@ -309,29 +309,30 @@ def _number_opted_in(e: ev.SmsNumberOptedIn, v: int, r: _References) -> Describe
     return "consent", f"{fmt.phone(e.phone)} opted back in to texts", f"texted {e.keyword}"
 
 
+def _suggestion(done: str, kind: str) -> str:
+    return f"Suggestion {done}: {kind.replace('_', ' ')}"
+
+
 def _suggestion_completed(e: ev.SuggestionCompleted, v: int, r: _References) -> Described:
-    title = f"Suggestion done: {e.kind.replace('_', ' ')}"
-    return "suggestion", title, f"{e.outcome} (by {e.agent})"
+    return "suggestion", _suggestion("done", e.kind), f"{e.outcome} (by {e.agent})"
 
 
 def _suggestion_dismissed(e: ev.SuggestionDismissed, v: int, r: _References) -> Described:
-    title = f"Suggestion dismissed: {e.kind.replace('_', ' ')}"
-    return "suggestion", title, f"{e.reason} (by {e.agent})"
+    return "suggestion", _suggestion("dismissed", e.kind), f"{e.reason} (by {e.agent})"
 
 
 def _suggestion_snoozed(e: ev.SuggestionSnoozed, v: int, r: _References) -> Described:
-    title = f"Suggestion snoozed: {e.kind.replace('_', ' ')}"
-    return "suggestion", title, f"until {fmt.moment(e.until, r.zone_name)} (by {e.agent})"
+    until = fmt.moment(e.until, r.zone_name)
+    return "suggestion", _suggestion("snoozed", e.kind), f"until {until} (by {e.agent})"
 
 
 def _suggestion_claimed(e: ev.SuggestionClaimed, v: int, r: _References) -> Described:
-    title = f"Suggestion taken: {e.kind.replace('_', ' ')}"
-    return "suggestion", title, f"by {e.agent} until {fmt.moment(e.until, r.zone_name)}"
+    until = fmt.moment(e.until, r.zone_name)
+    return "suggestion", _suggestion("taken", e.kind), f"by {e.agent} until {until}"
 
 
 def _suggestion_released(e: ev.SuggestionReleased, v: int, r: _References) -> Described:
-    title = f"Suggestion handed back: {e.kind.replace('_', ' ')}"
-    return "suggestion", title, f"by {e.agent}"
+    return "suggestion", _suggestion("handed back", e.kind), f"by {e.agent}"
 
 
 def _satisfaction(e: ev.SatisfactionRecorded, v: int, r: _References) -> Described:

@@ -11,6 +11,8 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from phonenumbers import NumberParseException
+
 from crm.domain import events as ev
 from crm.domain.phones import format_national
 
@@ -44,7 +46,7 @@ def _phone(value: str | None) -> str:
         return "no phone"
     try:
         return format_national(value)
-    except Exception:  # an odd number stored by an older version: show it as it is
+    except NumberParseException:  # an odd number stored by an older version: show it as it is
         return value
 
 
@@ -197,24 +199,28 @@ def _number_opted_in(e: ev.SmsNumberOptedIn, c: _Context) -> str:
     return f"{_phone(e.phone)} opted back in to texts by texting {e.keyword}."
 
 
+def _suggestion(kind: str) -> str:
+    return f"Suggestion '{_words(kind).lower()}'"
+
+
 def _suggestion_completed(e: ev.SuggestionCompleted, c: _Context) -> str:
-    return f"Suggestion '{_words(e.kind).lower()}' completed by {e.agent}: {e.outcome}"
+    return f"{_suggestion(e.kind)} completed by {e.agent}: {e.outcome}"
 
 
 def _suggestion_dismissed(e: ev.SuggestionDismissed, c: _Context) -> str:
-    return f"Suggestion '{_words(e.kind).lower()}' dismissed by {e.agent}: {e.reason}"
+    return f"{_suggestion(e.kind)} dismissed by {e.agent}: {e.reason}"
 
 
 def _suggestion_snoozed(e: ev.SuggestionSnoozed, c: _Context) -> str:
-    return f"Suggestion '{_words(e.kind).lower()}' snoozed by {e.agent} until {c.time(e.until)}."
+    return f"{_suggestion(e.kind)} snoozed by {e.agent} until {c.time(e.until)}."
 
 
 def _suggestion_claimed(e: ev.SuggestionClaimed, c: _Context) -> str:
-    return f"Suggestion '{_words(e.kind).lower()}' taken by {e.agent} until {c.time(e.until)}."
+    return f"{_suggestion(e.kind)} taken by {e.agent} until {c.time(e.until)}."
 
 
 def _suggestion_released(e: ev.SuggestionReleased, c: _Context) -> str:
-    return f"Suggestion '{_words(e.kind).lower()}' handed back to the queue by {e.agent}."
+    return f"{_suggestion(e.kind)} handed back to the queue by {e.agent}."
 
 
 def _satisfaction(e: ev.SatisfactionRecorded, c: _Context) -> str:

@@ -177,3 +177,10 @@ def test_reading_the_timeline_is_audited(agent, history):
     row = AccessLogEntry.objects.get()
     assert (row.patient_id, row.action, row.outcome) == (history, "read", "returned")
     assert row.at <= timezone.now()
+
+
+def test_every_kind_of_event_reads_as_a_sentence_of_its_own():
+    from crm.api.summaries import event_types_with_summaries
+    from crm.domain.events import registered_types
+
+    assert set(registered_types()) <= event_types_with_summaries()
