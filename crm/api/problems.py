@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -217,8 +218,6 @@ def _as_problem(exc: Exception) -> exceptions.APIException | None:
 
 
 def content_too_large() -> ContentTooLarge:
-    from django.conf import settings
-
     limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     return ContentTooLarge(
         f"The request body is larger than {limit} bytes. Notes and summaries must be "
