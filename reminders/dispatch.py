@@ -15,7 +15,7 @@ import time
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from django.utils import timezone
 from crm.domain import events as ev
 from crm.models import PatientProfile
 from crm.projections import runner
-from reminders import messages, recording, rules
+from reminders import messages, numbers, recording, rules
 from reminders.backends import BaseSmsBackend, Sms, SmsError, SmsOutcomeUnknown, get_backend
 from reminders.models import (
     REPLY_KINDS,
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 RECHECK = dt.timedelta(minutes=5)
 # Provider clocks and ours differ; look this far back past the claim when reconciling.
 CLOCK_SKEW = dt.timedelta(minutes=5)
-CARRIER_OPT_OUT = "21610"
 _NUMBER_LOCK_CLASS = 0x736D73  # "sms": two-key advisory locks, one per number
 
 
@@ -158,13 +157,13 @@ def claim_batch(now: dt.datetime, *, batch_size: int) -> tuple[int, list[Claim],
             reminder = reminders.get(row.reminder_id) if row.reminder_id else None
             if reminder is not None and reminder.phone and reminder.phone != row.to:
                 row.to = reminder.phone  # the schedule followed a new number
-        numbers = sorted({row.to for row in texts if row.to})
-        _lock_numbers(numbers)  # the frequency cap is counted per number, across workers
+        phones = sorted({row.to for row in texts if row.to})
+        _lock_numbers(phones)  # the frequency cap is counted per number, across workers
         profiles = PatientProfile.objects.in_bulk(
             [row.patient_id for row in texts if row.patient_id is not None]
         )
-        blocked = _blocked_reasons(numbers)
-        recent = _recent_hand_overs(numbers, now)
+        blocked = numbers.blocked_reasons(phones)
+        recent = _recent_hand_overs(phones, now)
         templates = messages.load_templates() if texts else {}
 
         claims: list[Claim] = []
@@ -336,12 +335,14 @@ def _cap_until(recent: list[dt.datetime], now: dt.datetime) -> dt.datetime:
     return until
 
 
-def _recent_hand_overs(numbers: Sequence[str], now: dt.datetime) -> defaultdict[str, list]:  # type: ignore[type-arg]
+def _recent_hand_overs(
+    phones: Sequence[str], now: dt.datetime
+) -> defaultdict[str, list[dt.datetime]]:
     recent: defaultdict[str, list[dt.datetime]] = defaultdict(list)
-    if not numbers:
+    if not phones:
         return recent
     rows = (
-        OutboundMessage.objects.filter(to__in=numbers)
+        OutboundMessage.objects.filter(to__in=phones)
         .exclude(kind__in=REPLY_KINDS)
         .filter(Q(handed_over_at__gt=now - dt.timedelta(days=7)) | Q(status=MessageStatus.SENDING))
         .values_list("to", "handed_over_at", "claimed_at")
@@ -353,17 +354,10 @@ def _recent_hand_overs(numbers: Sequence[str], now: dt.datetime) -> defaultdict[
     return recent
 
 
-def _blocked_reasons(numbers: Iterable[str]) -> dict[str, str]:
-    from reminders.numbers import blocked_reasons
-
-    numbers = list(numbers)
-    return blocked_reasons(numbers) if numbers else {}
-
-
-def _lock_numbers(numbers: Sequence[str]) -> None:
-    if connection.vendor != "postgresql" or not numbers:
+def _lock_numbers(phones: Sequence[str]) -> None:
+    if connection.vendor != "postgresql" or not phones:
         return
-    keys = sorted({zlib.crc32(number.encode()) - 2**31 for number in numbers})
+    keys = sorted({zlib.crc32(number.encode()) - 2**31 for number in phones})
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k",
@@ -483,7 +477,7 @@ def _settle(
     report: Report,
     appointment_id: uuid.UUID | None = None,
 ) -> list[Entry]:
-    stream = _stream_of(row)
+    stream = numbers.stream_of(row.patient_id, row.to)
     if outcome.sid:
         at = outcome.at or now
         row.status, row.provider_message_id, row.handed_over_at = (
@@ -553,25 +547,17 @@ def _settle(
 def _carrier_opt_outs(rows: Sequence[OutboundMessage], now: dt.datetime) -> list[Entry]:
     """Twilio's 21610: the person unsubscribed at the carrier. Every patient with the
     number gets ConsentRevoked(source=carrier), as if they had texted STOP to us."""
-    numbers = {row.to: row for row in rows if row.error_code == CARRIER_OPT_OUT}
-    if not numbers:
+    refused = {row.to: row for row in rows if row.error_code == numbers.CARRIER_OPT_OUT}
+    if not refused:
         return []
-    patients = PatientProfile.objects.filter(phone__in=numbers, merged_into__isnull=True)
     return [
         Entry(
             patient_id,
-            (
-                ev.ConsentRevoked(
-                    channel=ev.Channel.SMS,
-                    source=ev.ConsentSource.CARRIER,
-                    purpose=None,
-                    phone=phone,
-                ),
-            ),
-            f"reminders:carrier-opt-out:{numbers[phone].message_id}:{patient_id}",
+            (numbers.carrier_opt_out(phone),),
+            f"reminders:carrier-opt-out:{refused[phone].message_id}:{patient_id}",
             now,
         )
-        for patient_id, phone in patients.values_list("patient_id", "phone")
+        for patient_id, phone in numbers.patients_with(refused).values_list("patient_id", "phone")
         if phone is not None
     ]
 
@@ -580,14 +566,6 @@ def _purpose(row: OutboundMessage) -> ev.ConsentPurpose:
     if row.kind == MessageKind.SATISFACTION:
         return ev.ConsentPurpose.SURVEYS
     return ev.ConsentPurpose.APPOINTMENT_REMINDERS
-
-
-def _stream_of(row: OutboundMessage) -> uuid.UUID:
-    if row.patient_id is not None:
-        return row.patient_id
-    from reminders.numbers import number_stream_id
-
-    return number_stream_id(row.to)
 
 
 # --- reconcile ---------------------------------------------------------------------------

@@ -29,9 +29,9 @@ from crm.domain import decisions
 from crm.domain import events as ev
 from crm.domain.errors import CommandRefused, DomainError
 from crm.domain.recorded import RecordedEvent
-from crm.domain.state import PatientState, fold
+from crm.domain.state import PatientState, consent_key, fold
 from crm.eventstore import ConcurrencyConflict, NewEvent
-from crm.handlers.base import Actor
+from crm.handlers.base import CONFLICT_RETRIES, Actor
 from crm.models import PatientProfile
 from crm.projections.profile import save_profile
 from reminders import numbers
@@ -40,7 +40,6 @@ from reminders.inbound import Reading, read_message
 log = logging.getLogger(__name__)
 
 ACTOR = Actor(name="system:sms-inbound", channel="sms")
-CONFLICT_RETRIES = 3
 _INBOUND_NAMESPACE = uuid.UUID("b8f7d0a4-0f55-4c41-9d1e-2f2f3f8c6e21")
 
 # decide(stream events, folded state) -> events to append
@@ -104,11 +103,7 @@ class _Patient:
 
 
 def _patients_with(phone: str) -> list[_Patient]:
-    rows = (
-        PatientProfile.objects.filter(phone=phone, merged_into__isnull=True)
-        .order_by("patient_id")
-        .values_list("patient_id", "language", "deceased")
-    )
+    rows = numbers.patients_with([phone]).values_list("patient_id", "language", "deceased")
     return [_Patient(pid, language, deceased) for pid, language, deceased in rows]
 
 
@@ -139,10 +134,7 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
                 )
                 replied = "opt_out_confirmation"
         elif reading.intent is ev.SmsIntent.OPT_IN:
-            lacking = any(
-                not p.deceased and not _has_reminder_consent(p.patient_id) for p in patients
-            )
-            if status.opted_out or status.holds or lacking:
+            if status.opted_out or status.holds or _lacks_reminder_consent(patients):
                 new.append(
                     ev.SmsNumberOptedIn(
                         phone=phone,
@@ -185,15 +177,15 @@ def _language(patients: Sequence[_Patient]) -> str:
     return languages.pop() if len(languages) == 1 else "en"
 
 
-def _has_reminder_consent(patient_id: uuid.UUID) -> bool:
-    consents = (
-        PatientProfile.objects.filter(patient_id=patient_id)
-        .values_list("consents", flat=True)
-        .first()
-    ) or {}
-    key = f"{ev.Channel.SMS.value}:{ev.ConsentPurpose.APPOINTMENT_REMINDERS.value}"
-    entry = consents.get(key)
-    return bool(entry and entry.get("granted"))
+def _lacks_reminder_consent(patients: Sequence[_Patient]) -> bool:
+    """Does a living patient with the number lack SMS consent for reminders right now?"""
+    key = consent_key(ev.Channel.SMS, ev.ConsentPurpose.APPOINTMENT_REMINDERS)
+    living = [p.patient_id for p in patients if not p.deceased]
+    consents = PatientProfile.objects.filter(patient_id__in=living).values_list(
+        "consents", flat=True
+    )
+    granted = sum(1 for c in consents if (c.get(key) or {}).get("granted"))
+    return granted < len(living)
 
 
 # --- patient level -----------------------------------------------------------------------------
@@ -222,8 +214,6 @@ def _on_patient(sms: InboundSms, reading: Reading, patient: _Patient, now: dt.da
 
 def _sms_all_revoked(state: PatientState) -> bool:
     """Every SMS purpose already revoked: a repeated STOP adds no second revocation."""
-    from crm.domain.state import consent_key
-
     return all(
         (c := state.consents.get(consent_key(ev.Channel.SMS, purpose))) is not None
         and not c.granted
@@ -390,10 +380,10 @@ def record(
     in_transaction: Callable[[], None] | None = None,
     actor: Actor = ACTOR,
 ) -> Result:
-    """crm's command path (lock, idempotency, fold, decide, append, profile) for a
-    decision that needs the stream's events as well as the folded state, and for a
-    number's stream. `in_transaction` runs after the append, in the same transaction,
-    and only when the command is not a retry."""
+    """crm's command path (as crm.handlers.base.execute: lock and read, idempotency, fold,
+    decide, append, profile inline) for a decision that needs the stream's events as well
+    as the folded state, and for a number's stream. `in_transaction` runs after the
+    append, in the same transaction, and only when the command is not a retry."""
     metadata: dict[str, Any] = {
         "actor": actor.name,
         "actor_id": actor.user_id,
@@ -422,13 +412,11 @@ def _record_once(
     metadata: dict[str, Any],
 ) -> Result:
     with transaction.atomic(durable=True):
-        eventstore.lock_streams(stream_id)
-        prior = eventstore.command_result(idempotency_key)
-        if prior is not None:
-            return Result(stream_id, prior.events, duplicate=True)
-        recorded = eventstore.read_stream(stream_id)
-        state = fold(stream_id, recorded)
-        new_events = decide(recorded, state)
+        locked = eventstore.lock_and_read(stream_id, idempotency_key=idempotency_key)
+        if locked.prior is not None:
+            return Result(stream_id, locked.prior.events, duplicate=True)
+        state = fold(stream_id, locked.events)
+        new_events = decide(locked.events, state)
         appended = eventstore.append(
             stream_id,
             [NewEvent(event, occurred_at) for event in new_events],
@@ -436,10 +424,9 @@ def _record_once(
             idempotency_key=idempotency_key,
             metadata=metadata,
             version_read_in_transaction=True,
+            # As crm's handlers do; a no-op on a number's stream (no registered patient).
+            inline=lambda pending: save_profile(state.apply_all(pending)),
         )
-        if appended.events:
-            state.apply_all(appended.events)
-            save_profile(state)  # a no-op on a number's stream
         if in_transaction is not None:
             in_transaction()
         return Result(stream_id, appended.events, duplicate=False)

@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState
-from crm.models import PatientProfile
 from reminders import numbers
 from reminders.handlers_inbound import record
 
 log = logging.getLogger(__name__)
-
-CARRIER_OPT_OUT = "21610"
 
 # What the most common codes mean, for the person reading the timeline.
 ERROR_MESSAGES = {
@@ -95,7 +92,7 @@ def sms_status_report(*, callback: StatusCallback) -> StatusOutcome:
         )
         return StatusOutcome.UNKNOWN_MESSAGE
     message_id, patient_id, to, reminder_id = message
-    stream_id = patient_id or numbers.number_stream_id(to)
+    stream_id = numbers.stream_of(patient_id, to)
 
     def decide(events: list[RecordedEvent], state: PatientState) -> list[ev.DomainEvent]:
         reached = progress(events, message_id)
@@ -109,7 +106,7 @@ def sms_status_report(*, callback: StatusCallback) -> StatusOutcome:
         occurred_at=callback.reported_at,
         idempotency_key=f"sms-status:{callback.provider_message_id}:{callback.status.value}",
     )
-    if callback.error_code == CARRIER_OPT_OUT:  # its own keys: safe to run again
+    if callback.error_code == numbers.CARRIER_OPT_OUT:  # its own keys: safe to run again
         _carrier_opt_out(callback, to)
     if result.duplicate or not result.events:
         return StatusOutcome.UNCHANGED
@@ -159,14 +156,8 @@ def _event(
 
 def _carrier_opt_out(callback: StatusCallback, phone: str) -> None:
     """21610: every patient with the number revoked SMS consent at the carrier."""
-    patient_ids = list(
-        PatientProfile.objects.filter(phone=phone, merged_into__isnull=True)
-        .order_by("patient_id")
-        .values_list("patient_id", flat=True)
-    )
-    revoked = ev.ConsentRevoked(
-        channel=ev.Channel.SMS, source=ev.ConsentSource.CARRIER, purpose=None, phone=phone
-    )
+    patient_ids = list(numbers.patients_with([phone]).values_list("patient_id", flat=True))
+    revoked = numbers.carrier_opt_out(phone)
     for stream_id in patient_ids or [numbers.number_stream_id(phone)]:
         record(
             stream_id=stream_id,

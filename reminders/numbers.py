@@ -30,16 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from crm.domain import events as ev
 from crm.domain.events import deserialize
 from crm.domain.recorded import RecordedEvent
-from crm.models import Event
+from crm.models import Event, PatientProfile
 from crm.projections.runner import CatchUpProjection, checkpoint_of
 from reminders.models.numbers import SmsNumber, SmsNumberHold
 
 PROJECTION_NAME = "sms_numbers"
+CARRIER_OPT_OUT = "21610"  # Twilio's error: the number unsubscribed at its carrier
 STOP_REVIEW_KIND = "sms_stop_review"  # the engagement app's suggestion kind (contract)
 
 # A number's own stream holds what happened to the number whoever it belongs to.
@@ -68,6 +69,25 @@ _COLUMNS = (
 def number_stream_id(phone: str) -> uuid.UUID:
     """The stream of number-level events for an E.164 number."""
     return uuid.uuid5(_NUMBER_NAMESPACE, f"sms-number:{phone}")
+
+
+def stream_of(patient_id: uuid.UUID | None, phone: str) -> uuid.UUID:
+    """Where a text's events go: its patient's stream, or its number's when it has none."""
+    return patient_id if patient_id is not None else number_stream_id(phone)
+
+
+def patients_with(phones: Iterable[str]) -> QuerySet[PatientProfile]:
+    """The records (not merged away) that have one of `phones` today, in id order."""
+    return PatientProfile.objects.filter(phone__in=list(phones), merged_into__isnull=True).order_by(
+        "patient_id"
+    )
+
+
+def carrier_opt_out(phone: str) -> ev.ConsentRevoked:
+    """What a 21610 records for each patient with the number, as if they had texted STOP."""
+    return ev.ConsentRevoked(
+        channel=ev.Channel.SMS, source=ev.ConsentSource.CARRIER, purpose=None, phone=phone
+    )
 
 
 @dataclass(slots=True)
