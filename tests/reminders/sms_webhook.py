@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.test import Client
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from crm import eventstore, handlers
+from crm import eventstore
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.handlers import Actor
@@ -136,19 +136,3 @@ def resolve_stop_review(patient_id: uuid.UUID, *, dismissed: bool, at: dt.dateti
         idempotency_key=f"test-review:{patient_id}:{at.isoformat()}",
         actor=Actor(name="agent.kim", channel="api", role="agent"),
     )
-
-
-def book(patient_id: uuid.UUID, starts_at: dt.datetime, *, now: dt.datetime) -> uuid.UUID:
-    appointment_id = uuid.uuid4()
-    handlers.appointment_schedule(
-        patient_id=patient_id,
-        appointment_type=ev.AppointmentType.THERAPY,
-        starts_at=starts_at,
-        provider="Dr. Lee",
-        location="Main St clinic",
-        actor=Actor(name="frontdesk.one", channel="admin"),
-        appointment_id=appointment_id,
-        now=now,
-        occurred_at=now,
-    )
-    return appointment_id

@@ -7,14 +7,16 @@ import datetime as dt
 
 import pytest
 
-from crm import eventstore, handlers
+from crm import handlers
 from crm.domain import events as ev
 from reminders import dispatch
 from reminders.backends import SmsError, SmsOutcomeUnknown, locmem
+from reminders.backends.locmem import LocmemBackend
 from reminders.dispatch import dispatch_due
 from reminders.models import MessageStatus, OutboundMessage
-from reminders.outbox import enqueue_reply
+from reminders.outbox import enqueue_reply, materialize_due
 from tests.reminders.conftest import local, outbox_of
+from tests.reminders.sms_webhook import events_of, number_events
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +29,23 @@ def _one_reminder_a_day_ahead(settings):
     settings.REMINDERS_OFFSETS_HOURS = (24,)
 
 
-def events_of(patient, kind):
-    return [r.event for r in eventstore.read_stream(patient) if isinstance(r.event, kind)]
+@pytest.fixture
+def patient(clinic):
+    """A patient who agreed to texts, with a visit at VISIT and its reminder scheduled."""
+    patient = clinic.patient()
+    clinic.book(patient, VISIT)
+    clinic.reminders(patient)
+    return patient
+
+
+@pytest.fixture
+def claimed(patient, settings):
+    """The patient's reminder, claimed by a worker with a one-minute lease."""
+    settings.REMINDERS_SEND_LEASE_SECONDS = 60
+    materialize_due(DAY_BEFORE)
+    _, claims, _ = dispatch.claim_batch(DAY_BEFORE, batch_size=10)
+    assert len(claims) == 1
+    return claims
 
 
 def test_a_due_reminder_is_handed_over_once_and_recorded_on_the_patients_stream(clinic, settings):
@@ -62,11 +79,7 @@ def test_a_due_reminder_is_handed_over_once_and_recorded_on_the_patients_stream(
     )
 
 
-def test_nothing_leaves_before_it_is_due(clinic):
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-
+def test_nothing_leaves_before_it_is_due(patient):
     report = dispatch_due(now=VISIT - dt.timedelta(hours=73))
 
     assert report.sent == 0 and locmem.outbox == []
@@ -85,10 +98,7 @@ def test_the_text_speaks_spanish_and_shows_the_patients_own_time(clinic):
     ]
 
 
-def test_consent_withdrawn_after_the_schedule_was_made_stops_the_text(clinic, actor):
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
+def test_consent_withdrawn_after_the_schedule_was_made_stops_the_text(clinic, patient, actor):
     handlers.consent_revoke(
         patient_id=patient,
         channel=ev.Channel.SMS,
@@ -106,6 +116,19 @@ def test_consent_withdrawn_after_the_schedule_was_made_stops_the_text(clinic, ac
     }
     # Once it has, the reminder itself says why.
     assert {r.state for r in clinic.reminders(patient)} == {"blocked"}
+
+
+def test_a_death_recorded_after_the_schedule_was_made_stops_the_text(clinic, patient, actor):
+    handlers.patient_mark_deceased(
+        patient_id=patient, actor=actor, now=DAY_BEFORE, occurred_at=DAY_BEFORE
+    )
+
+    # The schedule has not caught up with the death yet: the dispatcher still knows.
+    report = dispatch_due(now=DAY_BEFORE, catch_up=False)
+
+    assert report.sent == 0 and locmem.outbox == []
+    assert OutboundMessage.objects.get().status == "blocked"
+    assert {r.state for r in clinic.reminders(patient)} == {"cancelled"}
 
 
 def test_the_frequency_cap_holds_a_second_text_to_the_same_number(clinic):
@@ -144,11 +167,7 @@ def test_a_held_text_that_could_only_go_after_the_visit_is_dropped(clinic):
     assert dropped.reason.startswith("Dropped: the frequency cap would hold it until")
 
 
-def test_a_reminder_found_due_in_quiet_hours_waits_for_the_morning(clinic):
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-
+def test_a_reminder_found_due_in_quiet_hours_waits_for_the_morning(patient):
     # The worker was down all day; it comes back at 22:00 the evening before.
     report = dispatch_due(now=local(2026, 11, 9, 22, 0))
 
@@ -159,22 +178,15 @@ def test_a_reminder_found_due_in_quiet_hours_waits_for_the_morning(clinic):
     assert len(locmem.outbox) == 1
 
 
-def test_a_reminder_that_comes_up_after_the_visit_started_is_dropped(clinic):
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-
+def test_a_reminder_that_comes_up_after_the_visit_started_is_dropped(patient):
     dispatch_due(now=VISIT + dt.timedelta(minutes=5))
 
     assert locmem.outbox == []
     assert {m.status for m in OutboundMessage.objects.all()} == {"dropped"}
 
 
-def test_a_busy_provider_is_tried_again_with_backoff(clinic, settings):
+def test_a_busy_provider_is_tried_again_with_backoff(patient, settings):
     settings.REMINDERS_RETRY_BASE_SECONDS = 60
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
     busy = SmsError("20429", "Too Many Requests", permanent=False)
     locmem.scripted["+16175550134"] = [busy, busy]
 
@@ -191,11 +203,8 @@ def test_a_busy_provider_is_tried_again_with_backoff(clinic, settings):
     assert events_of(patient, ev.SmsFailed) == []
 
 
-def test_after_the_last_attempt_the_failure_is_recorded(clinic, settings):
+def test_after_the_last_attempt_the_failure_is_recorded(clinic, patient, settings):
     settings.REMINDERS_RETRY_ATTEMPTS = 2
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
     locmem.scripted["+16175550134"] = [SmsError("500", "Internal error", permanent=False)] * 2
 
     dispatch_due(now=DAY_BEFORE)
@@ -209,10 +218,7 @@ def test_after_the_last_attempt_the_failure_is_recorded(clinic, settings):
     assert "gave up after 2 attempts" in reminder.reason
 
 
-def test_an_invalid_number_fails_for_good_at_once(clinic):
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
+def test_an_invalid_number_fails_for_good_at_once(clinic, patient):
     locmem.scripted["+16175550134"] = [SmsError("21211", "invalid 'To' number", permanent=True)]
 
     report = dispatch_due(now=DAY_BEFORE)
@@ -252,11 +258,8 @@ def test_unsubscribed_at_the_carrier_withdraws_consent_for_everyone_on_the_numbe
     assert dispatch_due(now=later.due_at).sent == 0
 
 
-def test_a_lost_answer_is_reconciled_with_the_provider_before_any_resend(clinic, settings):
+def test_a_lost_answer_is_reconciled_with_the_provider_before_any_resend(patient, settings):
     settings.REMINDERS_SEND_LEASE_SECONDS = 60
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
     # The provider takes the text, but the answer never arrives.
     locmem.scripted["+16175550134"] = [SmsOutcomeUnknown("read timed out")]
 
@@ -269,16 +272,8 @@ def test_a_lost_answer_is_reconciled_with_the_provider_before_any_resend(clinic,
     assert sent.provider_message_id == locmem.outbox[0].sid
 
 
-def test_a_worker_that_died_after_claiming_leaves_nothing_lost(clinic, settings):
-    settings.REMINDERS_SEND_LEASE_SECONDS = 60
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-    from reminders.outbox import materialize_due
-
-    materialize_due(DAY_BEFORE)
-    dispatch.claim_batch(DAY_BEFORE, batch_size=10)  # ...and the worker dies here
-
+def test_a_worker_that_died_after_claiming_leaves_nothing_lost(patient, claimed):
+    # The worker that claimed the text died before handing it over.
     assert dispatch_due(now=DAY_BEFORE + dt.timedelta(seconds=30)).sent == 0  # lease holds
     report = dispatch_due(now=DAY_BEFORE + dt.timedelta(minutes=2))
 
@@ -287,17 +282,8 @@ def test_a_worker_that_died_after_claiming_leaves_nothing_lost(clinic, settings)
     assert len(events_of(patient, ev.SmsSent)) == 1
 
 
-def test_a_worker_that_died_after_handing_over_is_not_sent_twice(clinic, settings):
-    settings.REMINDERS_SEND_LEASE_SECONDS = 60
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-    from reminders.backends.locmem import LocmemBackend
-    from reminders.outbox import materialize_due
-
-    materialize_due(DAY_BEFORE)
-    _, claims, _ = dispatch.claim_batch(DAY_BEFORE, batch_size=10)
-    dispatch.hand_over(LocmemBackend(), claims)  # ...and the worker dies before recording
+def test_a_worker_that_died_after_handing_over_is_not_sent_twice(patient, claimed):
+    dispatch.hand_over(LocmemBackend(), claimed)  # ...and the worker dies before recording
 
     report = dispatch_due(now=DAY_BEFORE + dt.timedelta(minutes=2))
 
@@ -307,22 +293,29 @@ def test_a_worker_that_died_after_handing_over_is_not_sent_twice(clinic, setting
     assert sent.provider_message_id == locmem.outbox[0].sid
 
 
-def test_a_late_record_from_a_worker_whose_lease_ran_out_changes_nothing(clinic, settings):
-    settings.REMINDERS_SEND_LEASE_SECONDS = 60
-    patient = clinic.patient()
-    clinic.book(patient, VISIT)
-    clinic.reminders(patient)
-    from reminders.backends.locmem import LocmemBackend
-    from reminders.outbox import materialize_due
-
-    materialize_due(DAY_BEFORE)
-    _, claims, _ = dispatch.claim_batch(DAY_BEFORE, batch_size=10)
-    outcomes = dispatch.hand_over(LocmemBackend(), claims)
+def test_a_late_record_from_a_worker_whose_lease_ran_out_changes_nothing(patient, claimed):
+    outcomes = dispatch.hand_over(LocmemBackend(), claimed)
     dispatch_due(now=DAY_BEFORE + dt.timedelta(minutes=2))  # reconciled meanwhile
 
     dispatch.record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
 
     assert len(events_of(patient, ev.SmsSent)) == 1
+
+
+def test_a_worker_whose_claim_a_reconciler_took_over_records_nothing(patient, claimed):
+    outcomes = dispatch.hand_over(LocmemBackend(), claimed)
+    # The lease ran out; a reconciler took the row over and cannot reach the provider yet.
+    dispatch.reconcile_stale(_Unreachable(), DAY_BEFORE + dt.timedelta(minutes=2), batch_size=10)
+
+    dispatch.record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
+
+    assert events_of(patient, ev.SmsSent) == []  # the reconciler decides, not the late worker
+    assert OutboundMessage.objects.get().status == MessageStatus.SENDING
+
+
+class _Unreachable(LocmemBackend):
+    def find_sent(self, **kwargs):
+        raise SmsOutcomeUnknown("provider unreachable")
 
 
 def test_a_stop_confirmation_goes_out_even_though_the_number_opted_out(clinic, actor, now):
@@ -371,8 +364,6 @@ def test_a_stop_confirmation_goes_out_even_though_the_number_opted_out(clinic, a
 def test_a_help_reply_to_a_number_we_do_not_know_lands_on_the_numbers_stream(now):
     from django.db import transaction
 
-    from reminders.numbers import number_stream_id
-
     with transaction.atomic():
         enqueue_reply(
             to="+13125550177",
@@ -387,6 +378,6 @@ def test_a_help_reply_to_a_number_we_do_not_know_lands_on_the_numbers_stream(now
 
     (text,) = locmem.outbox
     assert text.body.startswith("Mensajes de citas de Harbor Clinic. Llámenos al (617) 555-0100.")
-    (sent,) = [r.event for r in eventstore.read_stream(number_stream_id("+13125550177"))]
+    (sent,) = number_events("+13125550177")
     assert isinstance(sent, ev.SmsSent) and sent.to == "+13125550177"
     assert OutboundMessage.objects.get().status == MessageStatus.SENT

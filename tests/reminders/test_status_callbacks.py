@@ -15,7 +15,6 @@ from tests.reminders.sms_webhook import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     STATUS,
-    book,
     dispatch_now,
     events_of,
     new_sid,
@@ -38,7 +37,7 @@ def _twilio(settings, monkeypatch, now):
 def sent_reminder(clinic, now):
     """A reminder the dispatcher handed over to the patient's phone."""
     patient = clinic.patient(phone="(617) 555-0134")
-    book(patient, now + dt.timedelta(days=2), now=now)
+    clinic.book(patient, now + dt.timedelta(days=2))
     dispatch_now(now + dt.timedelta(days=1, hours=2))
     message = OutboundMessage.objects.get(patient_id=patient, kind="reminder")
     assert message.provider_message_id

@@ -14,13 +14,14 @@ from crm.projections import runner
 from engagement.domain.suggestions import Kind, suggestion_id
 from engagement.handlers import suggestion_complete, suggestion_dismiss
 from engagement.models import Suggestion
+from reminders import dispatch
+from reminders.models import OutboundMessage
 from reminders.numbers import blocked_reason
 from reminders.webhooks import views
 from tests.reminders.sms_webhook import (
     AUTH_TOKEN,
     INBOUND,
     Phone,
-    book,
     dispatch_now,
     events_of,
     new_sid,
@@ -65,9 +66,11 @@ def reminder_texts(phone: Phone) -> list[str]:
 # --- STOP ----------------------------------------------------------------------------------
 
 
-def test_stop_from_a_shared_number_silences_it_for_every_patient_who_has_it(phone, household, now):
+def test_stop_from_a_shared_number_silences_it_for_every_patient_who_has_it(
+    phone, household, clinic, now
+):
     _, child = household
-    book(child, now + dt.timedelta(days=2), now=now)
+    clinic.book(child, now + dt.timedelta(days=2))
 
     phone.text("STOP")
 
@@ -106,7 +109,7 @@ def test_every_opt_out_keyword_opts_the_number_out(phone, household, keyword):
 
 def test_cancel_opts_out_and_never_cancels_an_appointment(phone, clinic, now):
     patient = clinic.patient(phone="(617) 555-0134")
-    visit = book(patient, now + dt.timedelta(days=3), now=now)
+    visit = clinic.book(patient, now + dt.timedelta(days=3))
 
     phone.text("CANCEL")
 
@@ -129,7 +132,7 @@ def test_the_opt_out_confirmation_speaks_the_patients_language(phone, clinic):
 # --- START ---------------------------------------------------------------------------------
 
 
-def test_start_lifts_the_opt_out_and_records_consent_again(phone, household, now):
+def test_start_lifts_the_opt_out_and_records_consent_again(phone, household, clinic, now):
     _, child = household
     phone.text("STOP")
 
@@ -149,7 +152,7 @@ def test_start_lifts_the_opt_out_and_records_consent_again(phone, household, now
         "opt_in_confirmation",
     ]
 
-    book(child, now + dt.timedelta(days=2), now=now)
+    clinic.book(child, now + dt.timedelta(days=2))
     dispatch_now(now + dt.timedelta(days=1, hours=2))
 
     assert len(reminder_texts(phone)) == 1  # reminders flow again
@@ -168,6 +171,18 @@ def test_start_from_a_number_that_never_opted_out_sends_no_reply(phone, househol
 
     assert phone.replies() == []
     assert number_events(HOME) == []
+
+
+def test_start_from_a_patient_who_never_agreed_to_texts_opts_in_and_confirms(phone, clinic):
+    patient = clinic.patient(phone="(617) 555-0134", consent=False)
+
+    phone.text("START")
+
+    assert [reply.kind for reply in phone.replies()] == ["opt_in_confirmation"]
+    assert [e.keyword for e in number_events(HOME)] == ["START"]
+    assert PatientProfile.objects.get(patient_id=patient).consents["sms:appointment_reminders"][
+        "granted"
+    ]
 
 
 # --- HELP ----------------------------------------------------------------------------------
@@ -200,9 +215,9 @@ def test_help_is_answered_even_after_stop(phone, household, now):
 def test_c_confirms_the_next_visit_of_the_patient_who_got_the_latest_reminder(phone, clinic, now):
     sibling = clinic.patient(first_name="Avery", phone="(617) 555-0134", consent=False)
     patient = clinic.patient(first_name="Jordan", phone="(617) 555-0134")
-    siblings_visit = book(sibling, now + dt.timedelta(days=2), now=now)
-    first = book(patient, now + dt.timedelta(days=2, hours=1), now=now)
-    later = book(patient, now + dt.timedelta(days=9), now=now)
+    siblings_visit = clinic.book(sibling, now + dt.timedelta(days=2))
+    first = clinic.book(patient, now + dt.timedelta(days=2, hours=1))
+    later = clinic.book(patient, now + dt.timedelta(days=9))
     dispatch_now(now + dt.timedelta(days=1, hours=2))
     assert len(reminder_texts(phone)) == 1  # the reminder went to Jordan
     clock = now + dt.timedelta(days=1, hours=3)
@@ -223,7 +238,7 @@ def test_c_confirms_the_next_visit_of_the_patient_who_got_the_latest_reminder(ph
 
 def test_c_with_no_reminder_sent_is_free_text_for_an_agent_to_call_back(phone, clinic, now):
     patient = clinic.patient(phone="(617) 555-0134")
-    book(patient, now + dt.timedelta(days=5), now=now)
+    clinic.book(patient, now + dt.timedelta(days=5))
 
     phone.text("C")
 
@@ -233,7 +248,7 @@ def test_c_with_no_reminder_sent_is_free_text_for_an_agent_to_call_back(phone, c
 
 def test_r_asks_an_agent_to_find_a_new_time_and_changes_nothing_itself(phone, clinic, now):
     patient = clinic.patient(phone="(617) 555-0134")
-    visit = book(patient, now + dt.timedelta(days=5), now=now)
+    visit = clinic.book(patient, now + dt.timedelta(days=5))
 
     phone.text("R")
 
@@ -262,7 +277,7 @@ def test_a_free_text_stop_request_holds_texts_until_an_agent_resolves_the_review
     phone, clinic, now
 ):
     patient = clinic.patient(phone="(617) 555-0134")
-    book(patient, now + dt.timedelta(days=2), now=now)
+    clinic.book(patient, now + dt.timedelta(days=2))
 
     phone.text("please stop texting me")
 
@@ -300,6 +315,20 @@ def test_a_stop_request_from_a_shared_number_waits_for_every_patients_review(pho
     assert blocked_reason(HOME) is None
 
 
+def test_a_stop_request_holds_a_reminder_the_schedule_has_not_caught_up_with(phone, clinic, now):
+    patient = clinic.patient(phone="(617) 555-0134")
+    clinic.book(patient, now + dt.timedelta(days=2))
+    clinic.reminders(patient)  # scheduled before the text came in; consent still granted
+    phone.text("please stop texting me")
+
+    report = dispatch.dispatch_due(now=now + dt.timedelta(days=1), catch_up=False)
+
+    assert report.sent == 0 and reminder_texts(phone) == []
+    row = OutboundMessage.objects.get(patient_id=patient, kind="reminder")
+    assert (row.status, row.reason) == ("blocked", blocked_reason(HOME))
+    assert row.reason.startswith("Texts held since")
+
+
 def test_start_lifts_a_hold_as_well(phone, clinic):
     clinic.patient(phone="(617) 555-0134")
     phone.text("don't text me anymore")
@@ -334,7 +363,7 @@ def test_a_stop_from_an_unknown_number_holds_when_the_number_later_belongs_to_a_
     assert [type(e) for e in number_events(UNKNOWN)] == [ev.SmsReceived, ev.SmsNumberOptedOut]
 
     patient = clinic.patient(phone="(617) 555-0199")
-    book(patient, now + dt.timedelta(days=2), now=now)
+    clinic.book(patient, now + dt.timedelta(days=2))
     dispatch_now(now + dt.timedelta(days=1, hours=2))
 
     assert blocked_reason(UNKNOWN) is not None
@@ -384,7 +413,7 @@ def test_a_malformed_text_gets_a_400_naming_the_field_and_records_nothing(
 @pytest.mark.parametrize("stopped", [True, False])
 def test_a_stop_one_second_before_a_dispatch_blocks_that_dispatch(phone, clinic, now, stopped):
     patient = clinic.patient(phone="(617) 555-0134")
-    book(patient, now + dt.timedelta(days=1, seconds=1), now=now)
+    clinic.book(patient, now + dt.timedelta(days=1, seconds=1))
     due = now + dt.timedelta(seconds=1)  # the 24 h reminder falls due one second from now
     clinic.reminders(patient)  # the schedule knows the reminder
 
@@ -440,18 +469,25 @@ def _stop_review_of(patient_id):
 AGENT = Actor(name="agent.kim", channel="api", role="agent")
 
 
+def _close_review(patient_id, review, outcome, at):
+    """The agent closes the review with `outcome`, or dismisses it (outcome None)."""
+    if outcome is None:
+        reason = "Meant a different clinic; confirmed by phone"
+        suggestion_dismiss(
+            patient_id=patient_id, suggestion_id=review, reason=reason, actor=AGENT, now=at
+        )
+    else:
+        suggestion_complete(
+            patient_id=patient_id, suggestion_id=review, outcome=outcome, actor=AGENT, now=at
+        )
+
+
 def test_an_agent_who_keeps_texts_after_the_review_releases_the_number(phone, clinic, now):
     patient = clinic.patient(phone="(617) 555-0134")
     phone.text("don't text me, call me instead")
     review = _stop_review_of(patient)
 
-    suggestion_complete(
-        patient_id=patient,
-        suggestion_id=review,
-        outcome="keeps_texts",
-        actor=AGENT,
-        now=now + dt.timedelta(hours=1),
-    )
+    _close_review(patient, review, "keeps_texts", now + dt.timedelta(hours=1))
 
     assert blocked_reason(HOME) is None
 
@@ -461,13 +497,7 @@ def test_an_agent_who_confirms_the_opt_out_blocks_the_number_for_good(phone, cli
     phone.text("please stop texting me")
     review = _stop_review_of(patient)
 
-    suggestion_complete(
-        patient_id=patient,
-        suggestion_id=review,
-        outcome="opted_out",
-        actor=AGENT,
-        now=now + dt.timedelta(hours=1),
-    )
+    _close_review(patient, review, "opted_out", now + dt.timedelta(hours=1))
 
     assert "opted out" in (blocked_reason(HOME) or "")
     assert not PatientProfile.objects.get(patient_id=patient).consents["sms:appointment_reminders"][
@@ -480,13 +510,7 @@ def test_an_agent_who_dismisses_the_review_releases_the_number(phone, clinic, no
     phone.text("no more texts please")
     review = _stop_review_of(patient)
 
-    suggestion_dismiss(
-        patient_id=patient,
-        suggestion_id=review,
-        reason="Meant a different clinic; confirmed by phone",
-        actor=AGENT,
-        now=now + dt.timedelta(hours=1),
-    )
+    _close_review(patient, review, None, now + dt.timedelta(hours=1))
 
     assert blocked_reason(HOME) is None
 

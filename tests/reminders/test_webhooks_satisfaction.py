@@ -9,7 +9,7 @@ import pytest
 from crm import handlers
 from crm.domain import events as ev
 from reminders.webhooks import views
-from tests.reminders.sms_webhook import AUTH_TOKEN, Phone, book, dispatch_now, events_of
+from tests.reminders.sms_webhook import AUTH_TOKEN, Phone, dispatch_now, events_of
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def visited(clinic, actor, now):
     """A patient who agreed to surveys, seen this morning; the survey text went out."""
     patient = clinic.patient(phone="(617) 555-0134")
     clinic.consent(patient, purpose=ev.ConsentPurpose.SURVEYS)
-    visit = book(patient, now + dt.timedelta(hours=1), now=now)
+    visit = clinic.book(patient, now + dt.timedelta(hours=1))
     handlers.appointment_complete(
         patient_id=patient,
         appointment_id=visit,
