@@ -22,11 +22,14 @@ from crm.admin import formatting as fmt
 from crm.admin.access import is_supervisor
 from crm.admin.forms.base import clinic_today, date_field
 from crm.selectors.metrics import (
-    MAX_RANGE_DAYS,
+    FCR_REPEAT_DAYS_BOUNDS,
     PENDING_CAP,
+    SHORT_ABANDON_SECONDS_BOUNDS,
     Figures,
+    RangeInvalid,
     SupervisorFigures,
     Thresholds,
+    check_range,
     supervisor_figures,
 )
 
@@ -38,20 +41,26 @@ class RangeForm(forms.Form):
     start = date_field("From")
     end = date_field("To")
     fcr_repeat_days = forms.IntegerField(
-        min_value=1, max_value=90, label="Repeat window (days)", required=False
+        min_value=FCR_REPEAT_DAYS_BOUNDS[0],
+        max_value=FCR_REPEAT_DAYS_BOUNDS[1],
+        label="Repeat window (days)",
+        required=False,
     )
     short_abandon_seconds = forms.IntegerField(
-        min_value=0, max_value=600, label="Short hang-up under (seconds)", required=False
+        min_value=SHORT_ABANDON_SECONDS_BOUNDS[0],
+        max_value=SHORT_ABANDON_SECONDS_BOUNDS[1],
+        label="Short hang-up under (seconds)",
+        required=False,
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end:
-            if end < start:
-                raise forms.ValidationError("The end date is before the start date.")
-            if (end - start).days + 1 > MAX_RANGE_DAYS:
-                raise forms.ValidationError(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
+            try:
+                check_range(start, end)
+            except RangeInvalid as refused:
+                raise forms.ValidationError(str(refused)) from None
         return data
 
 
@@ -79,21 +88,18 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("The dashboard is for supervisors.")
     now = timezone.now()
     today = clinic_today(now)
-    defaults = Thresholds.from_settings()
+    thresholds = Thresholds.from_settings()
     start, end = today - dt.timedelta(days=DEFAULT_DAYS - 1), today
     form = RangeForm(
         request.GET if "start" in request.GET else None,
-        initial={"start": start, "end": end, **asdict(defaults)},
+        initial={"start": start, "end": end, **asdict(thresholds)},
     )
-    thresholds = defaults
     if form.is_bound and form.is_valid():
         chosen = form.cleaned_data
         start, end = chosen["start"], chosen["end"]
-        thresholds = Thresholds(
-            fcr_repeat_days=_or(chosen["fcr_repeat_days"], defaults.fcr_repeat_days),
-            short_abandon_seconds=_or(
-                chosen["short_abandon_seconds"], defaults.short_abandon_seconds
-            ),
+        thresholds = Thresholds.from_settings(
+            fcr_repeat_days=chosen["fcr_repeat_days"],
+            short_abandon_seconds=chosen["short_abandon_seconds"],
         )
     figures = supervisor_figures(start=start, end=end, now=now, thresholds=thresholds)
     context = {
@@ -307,10 +313,6 @@ def _cell(value: object) -> str:
 
 def _days(count: int) -> str:
     return "1 day" if count == 1 else f"{count} days"
-
-
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 def _rate(rate: float | None) -> str:

@@ -55,6 +55,9 @@ MAX_RANGE_DAYS = 366
 DAILY_UP_TO_DAYS = 62
 # How far behind the log the figures may be before we stop counting exactly.
 PENDING_CAP = 1000
+# The thresholds a supervisor may try instead of the settings' (inclusive bounds).
+FCR_REPEAT_DAYS_BOUNDS = (1, 90)
+SHORT_ABANDON_SECONDS_BOUNDS = (0, 600)
 
 _QUEUED_CHANNELS = (ev.Channel.VOICE.value, ev.Channel.CHAT.value)
 _CONNECTED = ev.CallDisposition.CONNECTED.value
@@ -72,11 +75,15 @@ class Thresholds:
     short_abandon_seconds: int
 
     @classmethod
-    def from_settings(cls) -> Thresholds:
-        return cls(
-            fcr_repeat_days=settings.METRICS_FCR_REPEAT_DAYS,
-            short_abandon_seconds=settings.METRICS_SHORT_ABANDON_SECONDS,
-        )
+    def from_settings(
+        cls, *, fcr_repeat_days: int | None = None, short_abandon_seconds: int | None = None
+    ) -> Thresholds:
+        """The settings' thresholds, except those a person chose to try instead."""
+        if fcr_repeat_days is None:
+            fcr_repeat_days = settings.METRICS_FCR_REPEAT_DAYS
+        if short_abandon_seconds is None:
+            short_abandon_seconds = settings.METRICS_SHORT_ABANDON_SECONDS
+        return cls(fcr_repeat_days, short_abandon_seconds)
 
 
 @dataclass(slots=True)
@@ -203,10 +210,7 @@ def supervisor_figures(
     *, start: dt.date, end: dt.date, now: dt.datetime, thresholds: Thresholds | None = None
 ) -> SupervisorFigures:
     """The figures for clinic days `start` to `end` inclusive, as known at `now`."""
-    if end < start:
-        raise RangeInvalid("The end date is before the start date.")
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise RangeInvalid(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
+    check_range(start, end)
     limits = thresholds or Thresholds.from_settings()
     weekly = (end - start).days + 1 > DAILY_UP_TO_DAYS
     periods = list(_periods(start, end, weekly=weekly))
@@ -237,6 +241,14 @@ def supervisor_figures(
             for section in extensions.dashboard_sections()
         },
     )
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    """Refuse a range the figures cannot be shown for, saying why (RangeInvalid)."""
+    if end < start:
+        raise RangeInvalid("The end date is before the start date.")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise RangeInvalid(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
 
 
 def checked_section(key: str, figures: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,13 @@ def test_a_backwards_range_is_explained_and_the_last_four_weeks_are_shown(superv
     assert "by day." in page
 
 
+def test_a_range_longer_than_a_year_is_explained(supervisor, db):
+    page = text_of(supervisor.get(DASHBOARD, {"start": "2024-01-01", "end": "2025-03-09"}))
+
+    assert "Choose a range of at most 366 days." in page
+    assert "by day." in page  # the last four weeks instead
+
+
 def test_a_quarter_is_drawn_week_by_week(supervisor, busy_week):
     page = text_of(supervisor.get(DASHBOARD, {"start": "2025-01-06", "end": "2025-03-30"}))
 
