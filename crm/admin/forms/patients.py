@@ -50,14 +50,20 @@ def _with_current(options: list[tuple[str, str]], current: str) -> list[tuple[st
     return options
 
 
-def _e164(raw: str) -> str | None:
-    """The number as stored, or None for no number; a ValidationError when it is no number."""
-    if not raw.strip():
-        return None
-    try:
-        return normalize_phone(raw, region=settings.PHONE_DEFAULT_REGION)
-    except InvalidInput as error:
-        raise forms.ValidationError(error.detail, code="invalid") from None
+class PhoneField(forms.CharField):
+    """A phone number typed any way, cleaned to E.164 as stored ("" for no number)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, required=False, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        raw = super().to_python(value)
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw, region=settings.PHONE_DEFAULT_REGION)
+        except InvalidInput as error:
+            raise forms.ValidationError(error.detail, code="invalid") from None
 
 
 class RegisterPatientForm(CommandForm):
@@ -70,9 +76,7 @@ class RegisterPatientForm(CommandForm):
         max_length=200, required=False, help_text="What the patient likes to be called."
     )
     date_of_birth = date_field("Date of birth")
-    phone = forms.CharField(
-        max_length=40, required=False, help_text="Any format: (617) 555-0134, +1 617 555 0134."
-    )
+    phone = PhoneField(help_text="Any format: (617) 555-0134, +1 617 555 0134.")
     email = forms.CharField(max_length=254, required=False)
     language = forms.ChoiceField(choices=LANGUAGES, initial="en")
     timezone_name = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
@@ -87,14 +91,9 @@ class RegisterPatientForm(CommandForm):
         super().__init__(*args, **kwargs)
         self.possible_duplicates: list[PatientProfile] = []
 
-    def clean_phone(self) -> str:
-        raw: str = self.cleaned_data["phone"]
-        _e164(raw)
-        return raw
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        phone = _e164(data["phone"]) if data.get("phone") else None
+        phone = data.get("phone")
         born, last_name = data.get("date_of_birth"), (data.get("last_name") or "").strip()
         same = Q(phone=phone) if phone else Q(pk__in=[])
         if born and last_name:
@@ -137,9 +136,7 @@ class ContactDetailsForm(PatientActionForm):
     title = "Change contact details"
     error_fields = {"timezone": "timezone_name"}
 
-    phone = forms.CharField(
-        max_length=40, required=False, help_text="Leave empty if the patient has no phone."
-    )
+    phone = PhoneField(help_text="Leave empty if the patient has no phone.")
     email = forms.CharField(max_length=254, required=False)
     timezone_name = forms.ChoiceField(choices=TIME_ZONES, required=False, label="Time zone")
 
@@ -156,11 +153,6 @@ class ContactDetailsForm(PatientActionForm):
         field = self.fields["timezone_name"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = _with_current(TIME_ZONES, explicit)
-
-    def clean_phone(self) -> str:
-        raw: str = self.cleaned_data["phone"]
-        _e164(raw)
-        return raw
 
     def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
         data = self.cleaned_data
