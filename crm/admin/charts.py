@@ -86,30 +86,13 @@ def stacked_bars(
     value: Callable[[int, str], int],  # (period index, series key) -> count
 ) -> Chart:
     chart = Chart(key=key, title=title, caption=caption)
-    chart.legend = [(index % COLOURS, name) for index, (_, name) in enumerate(series)]
-    totals = [sum(value(i, s) for s, _ in series) for i in range(len(periods))]
-    top = _nice_ceiling(max(totals, default=0))
-    chart.y_ticks = _y_ticks(top, lambda v: f"{v:g}")
-    slot = PLOT_WIDTH / max(len(periods), 1)
-    bar = max(slot * 0.75, 1.0)
-    for index, period in enumerate(periods):
-        base = 0
-        for number, (series_key, name) in enumerate(series):
-            count = value(index, series_key)
-            if count <= 0:
-                continue
-            y_top, y_bottom = _y(base + count, top), _y(base, top)
-            chart.rects.append(
-                Rect(
-                    x=round(LEFT + index * slot + (slot - bar) / 2, 2),
-                    y=round(y_top, 2),
-                    width=round(bar, 2),
-                    height=round(y_bottom - y_top, 2),
-                    series=number % COLOURS,
-                    title=f"{period.label}: {count} by {name}",
-                )
-            )
-            base += count
+    slot = _stack(
+        chart,
+        labels=[period.label for period in periods],
+        series=[(name, [value(i, s) for i in range(len(periods))]) for s, name in series],
+        share=0.75,
+        describe=lambda label, count, name: f"{label}: {count} by {name}",
+    )
     chart.x_ticks = _x_ticks(periods, slot)
     return chart
 
@@ -125,15 +108,40 @@ def category_bars(
     """Stacked bars over named categories (suggestion kinds, reminder states...), for the
     sections other apps add to the dashboard. Labels are shown under every bar that fits."""
     chart = Chart(key=key, title=title, caption=caption)
+    slot = _stack(
+        chart,
+        labels=labels,
+        series=series,
+        share=0.6,
+        describe=lambda label, value, name: f"{label}: {value:g} {name}",
+    )
+    # Every category is named (a bar without its name says nothing), cut to fit its slot.
+    fits = max(3, int(slot / LABEL_CHAR_WIDTH))
+    chart.x_ticks = [
+        Tick(at=round(LEFT + index * slot + slot / 2, 2), label=_short(label, fits))
+        for index, label in enumerate(labels)
+    ]
+    return chart
+
+
+def _stack(
+    chart: Chart,
+    *,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],  # (name, one value per label)
+    share: float,  # of its slot a bar takes
+    describe: Callable[[str, float, str], str],  # (label, value, series name) -> tooltip
+) -> float:
+    """A bar per label, the series stacked bottom up; the legend and the value axis too.
+    Returns the width of a label's slot, for the ticks under the bars."""
     chart.legend = [(index % COLOURS, name) for index, (name, _) in enumerate(series)]
-    count = len(labels)
-    totals = [sum(values[i] or 0 for _, values in series) for i in range(count)]
+    totals = [sum(values[i] or 0 for _, values in series) for i in range(len(labels))]
     top = _nice_ceiling(max(totals, default=0))
     chart.y_ticks = _y_ticks(top, lambda v: f"{v:g}")
-    slot = PLOT_WIDTH / max(count, 1)
-    bar = max(slot * 0.6, 1.0)
+    slot = PLOT_WIDTH / max(len(labels), 1)
+    bar = max(slot * share, 1.0)
     for index, label in enumerate(labels):
-        base = 0.0
+        base: float = 0
         for number, (name, values) in enumerate(series):
             value = values[index] or 0
             if value <= 0:
@@ -146,17 +154,11 @@ def category_bars(
                     width=round(bar, 2),
                     height=round(y_bottom - y_top, 2),
                     series=number % COLOURS,
-                    title=f"{label}: {value:g} {name}",
+                    title=describe(label, value, name),
                 )
             )
             base += value
-    # Every category is named (a bar without its name says nothing), cut to fit its slot.
-    fits = max(3, int(slot / LABEL_CHAR_WIDTH))
-    chart.x_ticks = [
-        Tick(at=round(LEFT + index * slot + slot / 2, 2), label=_short(label, fits))
-        for index, label in enumerate(labels)
-    ]
-    return chart
+    return slot
 
 
 def _short(label: str, most: int) -> str:
