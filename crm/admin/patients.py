@@ -52,7 +52,9 @@ class PatientChangeList(ChangeList):
         self.result_list = shown
         ids = [profile.patient_id for profile in shown]
         now = timezone.now()
-        counted = {count.key: count.load(ids, now) if ids else {} for count in _counts()}
+        counted = {
+            count.key: count.load(ids, now) if ids else {} for count in extensions.patient_counts()
+        }
         for profile in shown:
             profile.crm_counts = {  # type: ignore[attr-defined]
                 key: per_patient.get(profile.patient_id, 0) for key, per_patient in counted.items()
@@ -61,10 +63,6 @@ class PatientChangeList(ChangeList):
         digest = query_digest(self.query.strip()) if self.query.strip() else ""
         notes = [AccessNote(p.patient_id, "search_match", digest) for p in shown]
         audit_access(request, notes or [AccessNote(None, "no_match", digest)])
-
-
-def _counts() -> list[extensions.PatientCount]:
-    return extensions.patient_counts()
 
 
 def _count_column(count: extensions.PatientCount) -> Callable[[Any], str]:
@@ -116,7 +114,8 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
         # What other apps count (open suggestions...) goes before the flags.
         base = list(super().get_list_display(request))
-        return [*base[:-1], *(_count_column(c) for c in _counts()), base[-1]]
+        counts = extensions.patient_counts()
+        return [*base[:-1], *(_count_column(c) for c in counts), base[-1]]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[PatientProfile], search_term: str
