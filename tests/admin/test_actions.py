@@ -310,6 +310,15 @@ def test_a_duration_typed_wrong_is_shown_on_its_field(desk, patient):
     assert "Type minutes, or minutes:seconds such as 4:30." in text_of(response)
 
 
+def test_seconds_past_59_are_not_taken_for_a_duration(desk, patient):
+    rowan = patient()
+
+    response = send(desk, rowan, "log-call", talk="4:75")
+
+    assert "Type minutes, or minutes:seconds such as 4:30." in text_of(response)
+    assert events_of(rowan) == ["PatientRegistered"]
+
+
 def test_the_front_desk_cannot_write_a_restricted_note_but_a_clinician_can(
     desk, clinician, patient
 ):
@@ -340,6 +349,36 @@ def test_a_crisis_contact_is_recorded_even_if_the_record_moved_meanwhile(desk, p
     assert "Crisis contact recorded" in page
     assert "Crisis · high risk" in page
     assert events_of(rowan)[-1] == "CrisisContactRecorded"
+
+
+@pytest.mark.parametrize(
+    ("action", "changes", "recorded"),
+    [
+        ("consent-revoke", {"channel": "sms", "purpose": "", "source": "verbal"}, "ConsentRevoked"),
+        ("deceased", {"confirm": "on"}, "PatientDeceased"),
+    ],
+)
+def test_an_opt_out_or_a_death_is_recorded_even_if_the_record_moved_meanwhile(
+    desk, patient, action, changes, recorded
+):
+    rowan = patient()
+    fields = open_form(desk, rowan, action)  # drawn at version 1
+    handlers.note_add(patient_id=rowan, text="Called about a bill.", actor=AGENT)
+    fields.update(changes)
+
+    page = text_of(desk.post(action_url(rowan, action), fields, follow=True))
+
+    assert "Someone else changed this patient's record" not in page
+    assert events_of(rowan) == ["PatientRegistered", "NoteAdded", recorded]
+
+
+def test_a_number_changed_from_the_page_moves_a_zone_the_old_number_gave(desk, patient):
+    rowan = patient()  # a Boston number: the profile derives the clinic's Eastern zone
+    assert open_form(desk, rowan, "contact-details")["timezone_name"] == ""
+
+    send(desk, rowan, "contact-details", phone="(206) 555-0142")
+
+    assert PatientProfile.objects.get(pk=rowan).timezone == "America/Los_Angeles"
 
 
 def test_contact_details_typed_any_way_are_stored_as_one_number(desk, patient):

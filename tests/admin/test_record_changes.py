@@ -73,6 +73,15 @@ def test_the_demographics_form_starts_from_the_record_and_unchanged_records_noth
     assert events_of(rowan) == ["PatientRegistered"]
 
 
+def test_a_language_the_list_does_not_offer_is_kept_when_the_name_is_corrected(desk, patient):
+    rowan = patient(language="de")
+
+    send(desk, rowan, "demographics", first_name="Rowen")
+
+    profile = PatientProfile.objects.get(patient_id=rowan)
+    assert (profile.first_name, profile.language) == ("Rowen", "de")
+
+
 def test_a_birth_date_in_the_future_is_refused_on_its_field_and_nothing_is_saved(
     desk, patient, clinic_now
 ):
