@@ -15,11 +15,13 @@ from rest_framework.response import Response
 from crm.api.base import ApiView
 from crm.api.fields import Day
 from crm.api.permissions import IsSupervisor
-from crm.selectors.metrics import MAX_RANGE_DAYS, Thresholds, supervisor_figures
-
-# The same bounds the dashboard's form allows when a supervisor tries other thresholds.
-FCR_REPEAT_DAYS = (1, 90)
-SHORT_ABANDON_SECONDS = (0, 600)
+from crm.selectors.metrics import (
+    FCR_REPEAT_DAYS_BOUNDS,
+    MAX_RANGE_DAYS,
+    SHORT_ABANDON_SECONDS_BOUNDS,
+    Thresholds,
+    supervisor_figures,
+)
 
 
 class SupervisorsOnly(IsSupervisor):
@@ -35,16 +37,16 @@ class MetricsQuery(serializers.Serializer[Any]):
     to = Day(help_text="The last clinic day of the range, inclusive (YYYY-MM-DD).")
     fcr_repeat_days = serializers.IntegerField(
         required=False,
-        min_value=FCR_REPEAT_DAYS[0],
-        max_value=FCR_REPEAT_DAYS[1],
+        min_value=FCR_REPEAT_DAYS_BOUNDS[0],
+        max_value=FCR_REPEAT_DAYS_BOUNDS[1],
         help_text="First-contact resolution: a contact counts as resolved when the patient "
         "makes no further contact on the same reason within this many days. Default: the "
         "METRICS_FCR_REPEAT_DAYS setting.",
     )
     short_abandon_seconds = serializers.IntegerField(
         required=False,
-        min_value=SHORT_ABANDON_SECONDS[0],
-        max_value=SHORT_ABANDON_SECONDS[1],
+        min_value=SHORT_ABANDON_SECONDS_BOUNDS[0],
+        max_value=SHORT_ABANDON_SECONDS_BOUNDS[1],
         help_text="Abandonment leaves out callers who hung up sooner than this. Default: the "
         "METRICS_SHORT_ABANDON_SECONDS setting.",
     )
@@ -181,12 +183,9 @@ class MetricsApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         query = self.validated_query(request)
-        defaults = Thresholds.from_settings()
-        thresholds = Thresholds(
-            fcr_repeat_days=query.get("fcr_repeat_days", defaults.fcr_repeat_days),
-            short_abandon_seconds=query.get(
-                "short_abandon_seconds", defaults.short_abandon_seconds
-            ),
+        thresholds = Thresholds.from_settings(
+            fcr_repeat_days=query.get("fcr_repeat_days"),
+            short_abandon_seconds=query.get("short_abandon_seconds"),
         )
         start: dt.date = query["from"]
         figures = supervisor_figures(
