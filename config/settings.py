@@ -190,6 +190,10 @@ ENGAGEMENT_ANNUAL_INTERVAL_DAYS = env_int(
 ENGAGEMENT_FOLLOW_UP_DAYS = _engagement_conf.env_days_by_type(
     "ENGAGEMENT_FOLLOW_UP_DAYS", _engagement_conf.DEFAULT_FOLLOW_UP_DAYS
 )
+# A follow-up nobody booked stays in the queue this long after it fell due.
+ENGAGEMENT_FOLLOW_UP_WINDOW_DAYS = env_int(
+    "ENGAGEMENT_FOLLOW_UP_WINDOW_DAYS", _rules.follow_up_window.days, minimum=1
+)
 ENGAGEMENT_NO_SHOW_WINDOW_DAYS = env_int(
     "ENGAGEMENT_NO_SHOW_WINDOW_DAYS", _rules.no_show_window.days, minimum=1
 )
