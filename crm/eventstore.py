@@ -208,7 +208,7 @@ def lock_and_read(stream_id: uuid.UUID, *, idempotency_key: str | None = None) -
     if connection.vendor != "postgresql":
         prior = None if idempotency_key is None else command_result(idempotency_key)
         return LockedStream(events=read_stream(stream_id), prior=prior)
-    conn = _pg()
+    conn = pg_connection()
     with (
         connection.wrap_database_errors,
         psycopg.Cursor(conn) as record,
@@ -294,6 +294,20 @@ def take_append_lock() -> None:
     _take_append_lock()
 
 
+def pg_connection() -> psycopg.Connection[Any]:
+    """Django's own psycopg connection (same session, same transaction), for what Django's
+    cursor cannot do: pipeline mode, binary rows, COPY. PostgreSQL only."""
+    connection.ensure_connection()
+    conn: psycopg.Connection[Any] = connection.connection
+    if conn.adapters.get_loader(_JSONB_OID, Format.BINARY) is not _JsonbLoader:
+        # Only binary rows use it, and only this module asks for binary rows.
+        conn.adapters.register_loader(_JSONB_OID, _JsonbLoader)
+    return conn
+
+
+_pg = pg_connection  # the name engagement/projection.py still calls
+
+
 # --- internals ---------------------------------------------------------------------------
 
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM crm_event"
@@ -315,16 +329,6 @@ def _take_append_lock() -> None:
         _pg_execute(_APPEND_LOCK_SQL, [APPEND_LOCK_KEY])
 
 
-def _pg() -> psycopg.Connection[Any]:
-    """Django's own psycopg connection: same session, same transaction."""
-    connection.ensure_connection()
-    conn: psycopg.Connection[Any] = connection.connection
-    if conn.adapters.get_loader(_JSONB_OID, Format.BINARY) is not _JsonbLoader:
-        # Only binary rows use it, and only this module asks for binary rows.
-        conn.adapters.register_loader(_JSONB_OID, _JsonbLoader)
-    return conn
-
-
 _JSONB_OID = 3802
 
 
@@ -343,7 +347,7 @@ class _JsonbLoader(Loader):
 def _pg_execute(query: str, params: Sequence[Any]) -> None:
     """Run a statement whose result nobody reads (queued when in pipeline mode)."""
     with connection.wrap_database_errors:
-        psycopg.Cursor(_pg()).execute(query, params)
+        psycopg.Cursor(pg_connection()).execute(query, params)
 
 
 def _pg_lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
@@ -355,14 +359,14 @@ def _pg_lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
 def _pg_select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:
     # A plain psycopg cursor binds on the server and reads binary rows: uuid, timestamptz
     # and jsonb come back decoded by psycopg's C loaders, not Django's text converters.
-    with connection.wrap_database_errors, psycopg.Cursor(_pg()) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(pg_connection()) as cursor:
         cursor.execute(query, params, binary=True)
         rows = cursor.fetchall()
     return [_recorded(row) for row in rows]
 
 
 def _pg_iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEvent]:
-    conn = _pg()
+    conn = pg_connection()
     cursor = psycopg.ServerCursor(conn, "crm_iter_by_stream", withhold=conn.autocommit)
     try:
         cursor.itersize = chunk_size
@@ -398,7 +402,7 @@ def _pg_insert(
     for e, values in zip(pending, data, strict=True):
         params += [e.stream_id, e.version, e.event_type, e.event.schema_version]
         params += [json.dumps(values), meta, e.occurred_at, e.recorded_at]
-    conn = _pg()
+    conn = pg_connection()
     try:
         with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
             with conn.pipeline():

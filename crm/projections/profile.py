@@ -129,7 +129,7 @@ def save_profile(state: PatientState) -> None:
     if connection.vendor == "postgresql":
         # Queued, not awaited, inside psycopg's pipeline mode (see eventstore.append).
         with connection.wrap_database_errors:
-            psycopg.Cursor(_pg()).execute(_UPSERT_SQL, _row(state))
+            psycopg.Cursor(eventstore.pg_connection()).execute(_UPSERT_SQL, _row(state))
         return
     PatientProfile.objects.bulk_create(
         [PatientProfile(patient_id=state.patient_id, **profile_values(state))],
@@ -180,7 +180,7 @@ def _copy(states: list[PatientState]) -> None:
         return
     with (
         connection.wrap_database_errors,
-        psycopg.Cursor(_pg()) as cursor,
+        psycopg.Cursor(eventstore.pg_connection()) as cursor,
         cursor.copy(_COPY_SQL) as copy,
     ):
         for state in states:
@@ -191,12 +191,6 @@ def _bulk_create(states: list[PatientState]) -> None:
     PatientProfile.objects.bulk_create(
         [PatientProfile(patient_id=s.patient_id, **profile_values(s)) for s in states]
     )
-
-
-def _pg() -> psycopg.Connection[Any]:
-    connection.ensure_connection()
-    conn: psycopg.Connection[Any] = connection.connection
-    return conn
 
 
 def _states(events: Iterable[RecordedEvent]) -> Iterator[tuple[PatientState, int]]:
