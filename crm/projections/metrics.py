@@ -16,6 +16,7 @@ import uuid
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -111,19 +112,14 @@ class MetricsProjection(CatchUpProjection):
             elif (counter := _APPOINTMENT_COUNTERS.get(type(event))) is not None:
                 visits[recorded.occurred_at.astimezone(clinic).date()][counter] += 1
         for (day, channel, direction), counts in sorted(calls.items()):
-            row, _ = DailyCallStats.objects.get_or_create(
-                day=day, channel=channel.value, direction=direction.value
-            )
-            _add(DailyCallStats, row.pk, counts)
-        for day, counts in sorted(visits.items()):
-            stats, _ = DailyAppointmentStats.objects.get_or_create(day=day)
-            _add(DailyAppointmentStats, stats.pk, counts)
-        for day, counts in sorted(satisfaction.items()):
-            answers, _ = DailySatisfactionStats.objects.get_or_create(day=day)
-            _add(DailySatisfactionStats, answers.pk, counts)
-        for day, counts in sorted(texts.items()):
-            sent, _ = DailyReminderStats.objects.get_or_create(day=day)
-            _add(DailyReminderStats, sent.pk, counts)
+            _add(DailyCallStats, counts, day=day, channel=channel.value, direction=direction.value)
+        for model, by_day in (
+            (DailyAppointmentStats, visits),
+            (DailySatisfactionStats, satisfaction),
+            (DailyReminderStats, texts),
+        ):
+            for day, counts in sorted(by_day.items()):
+                _add(model, counts, day=day)
         _save_logged_calls(logged)
         _follow_appointments(events, clinic)
 
@@ -147,8 +143,12 @@ def _opted_out_by_text(event: ev.ConsentRevoked) -> bool:
     return event.channel is ev.Channel.SMS and event.source in _OPT_OUT_COUNTERS
 
 
-def _add(model: type[DailySums], pk: int, counts: Counter[str]) -> None:
-    model.objects.filter(pk=pk).update(**{name: F(name) + value for name, value in counts.items()})
+def _add(model: type[DailySums], counts: Counter[str], **key: Any) -> None:
+    """Add `counts` to the row of `key`, created at zero if this is its first event."""
+    row, _ = model.objects.get_or_create(**key)
+    model.objects.filter(pk=row.pk).update(
+        **{name: F(name) + value for name, value in counts.items()}
+    )
 
 
 def _logged_call(recorded: RecordedEvent, event: ev.CallLogged, day: dt.date) -> LoggedCall:
@@ -241,7 +241,12 @@ def _follow_appointments(events: Sequence[RecordedEvent], clinic: zoneinfo.ZoneI
         if isinstance(recorded.event, (*_FOLLOWED, ev.SmsSent))
         and recorded.event.appointment_id is not None
     }
-    texted = {r.stream_id for r in followed if isinstance(r.event, ev.SmsSent)}
+    # Patients whose texts name no visit: their open visits are the candidates.
+    texted = {
+        r.stream_id
+        for r in followed
+        if isinstance(r.event, ev.SmsSent) and r.event.appointment_id is None
+    }
     rows = {
         row.appointment_id: row
         for row in RemindedAppointment.objects.filter(
