@@ -208,3 +208,41 @@ def test_a_command_that_decided_on_a_stale_stream_is_refused_by_the_log_and_retr
     assert [e.version for e in eventstore.read_stream(patient)] == [1, 2, 3]
     profile = PatientProfile.objects.get(patient_id=patient)
     assert (profile.version, profile.notes_count) == (3, 2)
+
+
+def _look_from_another_connection(stream: uuid.UUID) -> tuple[bool, list[int]]:
+    """(is the append lock free, the stream's versions) as another connection sees them."""
+
+    def look(i: int) -> tuple[bool, list[int]]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [eventstore.APPEND_LOCK_KEY])
+            free = cursor.fetchone()[0]
+            return free, [e.version for e in eventstore.read_stream(stream)]
+
+    (seen,) = _in_threads(1, look)
+    return seen  # type: ignore[return-value]
+
+
+def test_an_append_that_ends_the_transaction_commits_before_its_block_exits():
+    """`commit=True`, what the handlers pass: COMMIT travels with the INSERT, so other
+    commands see the events and take the append lock while this caller is still busy."""
+    stream = uuid.uuid4()
+
+    with transaction.atomic(durable=True):
+        eventstore.append(stream, [_note("Asked for a callback")], expected_version=0, commit=True)
+        seen_meanwhile = _look_from_another_connection(stream)
+
+    assert seen_meanwhile == (True, [1])
+    assert [e.version for e in eventstore.read_stream(stream)] == [1]
+
+
+def test_an_append_inside_an_enclosing_block_leaves_the_commit_to_that_block():
+    stream = uuid.uuid4()
+
+    with pytest.raises(RuntimeError, match="form was abandoned"), transaction.atomic():
+        with transaction.atomic():
+            eventstore.append(stream, [_note("Draft note")], expected_version=0, commit=True)
+        assert _look_from_another_connection(stream) == (False, [])
+        raise RuntimeError("the form was abandoned")
+
+    assert eventstore.read_stream(stream) == []

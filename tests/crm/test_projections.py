@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Sequence
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, models
 
+from crm import handlers
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
-from crm.models import DailyAppointmentStats, DailyCallStats, Event, PatientProfile
+from crm.handlers import Actor
+from crm.handlers.base import execute
+from crm.models import DailyCallStats, Event, PatientProfile, RemindedAppointment
 from crm.projections import profile, runner
 from crm.projections.metrics import MetricsProjection
 from tests.crm.history import random_history
 
-READ_MODELS: list[type[models.Model]] = [PatientProfile, DailyCallStats, DailyAppointmentStats]
+READ_MODELS: list[type[models.Model]] = [PatientProfile, *MetricsProjection.read_models]
 
 
 def dump() -> dict[str, list[tuple[str, ...]]]:
@@ -42,6 +46,7 @@ def test_rebuilding_every_read_model_reproduces_the_live_rows_exactly():
 
     assert accepted > 400 and Event.objects.count() > 450
     assert len(live["PatientProfile"]) == 40 and live["DailyCallStats"]
+    assert live["LoggedCall"] and live["RemindedAppointment"]
     for name in live:
         assert rebuilt[name] == live[name], f"{name} differs after rebuild"
 
@@ -98,7 +103,6 @@ def test_a_crash_mid_batch_replays_the_batch_without_doubling_or_skipping():
 @pytest.mark.django_db
 def test_the_metrics_count_a_clinic_day_the_way_a_supervisor_reads_it(register, actor, now):
     patient = register()
-    from crm import handlers
 
     morning = dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC)  # 09:00 in New York
     for disposition, seconds in [
@@ -124,6 +128,91 @@ def test_the_metrics_count_a_clinic_day_the_way_a_supervisor_reads_it(register, 
     assert (day.calls, day.connected, day.abandoned, day.unanswered) == (4, 2, 1, 1)
     assert day.resolved_first_contact == 1
     assert (day.talk_seconds, day.hold_seconds) == (380, 40)
+
+
+def _book(patient: uuid.UUID, starts_at: dt.datetime, actor: Actor) -> uuid.UUID:
+    visit = uuid.uuid4()
+    booked = starts_at - dt.timedelta(days=14)
+    handlers.appointment_schedule(
+        patient_id=patient,
+        appointment_id=visit,
+        appointment_type=ev.AppointmentType.FOLLOW_UP,
+        starts_at=starts_at,
+        provider="Dr. Priya Fernhurst",
+        location="Main Street Clinic",
+        actor=actor,
+        now=booked,
+        occurred_at=booked,
+    )
+    return visit
+
+
+def _reminder_texted(patient: uuid.UUID, sent_at: dt.datetime) -> None:
+    """A reminder text as recorded before texts named their visit (no appointment_id)."""
+    execute(
+        patient_id=patient,
+        decide=lambda state: [
+            ev.SmsSent(
+                message_id=uuid.uuid4(),
+                to=state.phone or "",
+                body="Reminder of your visit. Reply C to confirm.",
+                purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
+                reminder_id=uuid.uuid4(),
+            )
+        ],
+        actor=Actor.system("reminders"),
+        occurred_at=sent_at,
+    )
+
+
+def _reminded() -> dict[uuid.UUID, tuple[dt.datetime | None, dt.datetime | None]]:
+    runner.catch_up_all()
+    return {
+        row.appointment_id: (row.first_reminder_at, row.confirmed_by_text_at)
+        for row in RemindedAppointment.objects.all()
+    }
+
+
+@pytest.mark.django_db
+def test_a_reminder_naming_no_visit_counts_for_the_visit_moved_ahead_of_the_others(
+    register, actor, now
+):
+    patient = register()
+    moved_up = _book(patient, now + dt.timedelta(days=10), actor)
+    next_week = _book(patient, now + dt.timedelta(days=5), actor)
+    handlers.appointment_reschedule(
+        patient_id=patient,
+        appointment_id=moved_up,
+        starts_at=now + dt.timedelta(days=2),
+        actor=actor,
+        now=now,
+        occurred_at=now,
+    )
+    runner.catch_up_all()  # the visits are followed already when the text comes, as live
+    sent_at = now + dt.timedelta(hours=1)
+    _reminder_texted(patient, sent_at)
+
+    assert _reminded() == {moved_up: (sent_at, None), next_week: (None, None)}
+
+
+@pytest.mark.django_db
+def test_a_text_confirmation_before_any_reminder_is_not_credited_to_a_reminder(
+    register, actor, now
+):
+    patient = register()
+    visit = _book(patient, now + dt.timedelta(days=3), actor)
+    handlers.appointment_confirm(
+        patient_id=patient,
+        appointment_id=visit,
+        via=ev.Channel.SMS,
+        actor=Actor.system("sms"),
+        now=now,
+        occurred_at=now,
+    )
+    sent_at = now + dt.timedelta(days=2)
+    _reminder_texted(patient, sent_at)
+
+    assert _reminded() == {visit: (sent_at, None)}
 
 
 @pytest.mark.postgres
