@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing as mp
-import os
 import tempfile
 import time
 import uuid
@@ -37,7 +36,7 @@ from engagement.passes import (
     postgres_pass,
     run_pass,
 )
-from engagement.projection import NAME, refresh, row
+from engagement.projection import NAME, agenda_row, refresh, row
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +56,10 @@ def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
         runner._lock(NAME)
         upto = eventstore.last_position()
         if connection.vendor == "postgresql":
-            passes = _postgres_passes(upto, now, config, processes)
-            _replace_with_copy(passes)
+            # The COPY files go with the directory, whether the pass succeeds or not.
+            with tempfile.TemporaryDirectory(prefix="engagement-bulk-") as directory:
+                passes = _postgres_passes(upto, now, config, processes, directory)
+                _replace_with_copy(passes)
         else:
             passes = [_orm_pass(upto, now, config)]
         deferred = [pid for one in passes for pid in one.deferred]
@@ -93,14 +94,7 @@ def _orm_pass(upto: int, now: dt.datetime, config: RuleConfig) -> Pass:
 
     def emit(evaluation: Evaluation, position: int) -> None:
         suggestions.extend(row(found, now) for found in evaluation.suggestions)
-        agendas.append(
-            PatientAgenda(
-                patient_id=evaluation.patient_id,
-                next_evaluation_at=evaluation.next_change_at,
-                evaluated_at=now,
-                position=position,
-            )
-        )
+        agendas.append(agenda_row(evaluation, position))
         if len(suggestions) >= 5000:
             flush()
 
@@ -132,11 +126,12 @@ def _orm_pass(upto: int, now: dt.datetime, config: RuleConfig) -> Pass:
 # --- PostgreSQL: worker processes, COPY ------------------------------------------------------
 
 
-def _postgres_passes(upto: int, now: dt.datetime, config: RuleConfig, processes: int) -> list[Pass]:
+def _postgres_passes(
+    upto: int, now: dt.datetime, config: RuleConfig, processes: int, directory: str
+) -> list[Pass]:
     params = dict(connection.get_connection_params())
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    directory = tempfile.mkdtemp(prefix="engagement-bulk-")
     step = (1 << 128) // processes
     shares = [
         Share(
@@ -174,4 +169,3 @@ def _replace_with_copy(passes: list[Pass]) -> None:
                 with cursor.copy(statement) as copy, open(path, encoding="utf-8") as source:
                     while block := source.read(1 << 20):
                         copy.write(block)
-                os.remove(path)

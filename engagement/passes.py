@@ -19,17 +19,26 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from crm.domain.events import DomainEvent, deserialize, event_class
+from crm.domain.events import (
+    DomainEvent,
+    PatientMergedInto,
+    PatientsMerged,
+    deserialize,
+    event_class,
+)
 from crm.domain.recorded import RecordedEvent
 from engagement.domain.config import RuleConfig
 from engagement.domain.evaluate import evaluate
 from engagement.domain.state import fold_engagement
 from engagement.domain.suggestions import Evaluation
+from engagement.domain.suggestions import Suggestion as Found
 
-_MERGE_TYPES = frozenset({"PatientsMerged", "PatientMergedInto"})
+# Either side of a merge: such a stream's history is not its own.
+MERGES: tuple[type[DomainEvent], ...] = (PatientsMerged, PatientMergedInto)
+_MERGE_TYPES = frozenset(cls.event_type for cls in MERGES)
 # Events no rule reads (neither the engagement fold nor the parts of crm's state the rules
 # use): the pass does not even decode them. A rule that starts reading one of these must
-# take it off this list; the bulk-versus-projection test would catch a mismatch.
+# take it off this list; tests/engagement/test_projection.py folds them in to catch that.
 UNREAD = frozenset(
     {"NoteAdded", "DemographicsChanged", "SmsSent", "SmsDelivered", "SatisfactionRecorded"}
 )
@@ -184,7 +193,7 @@ def copy_writer(
                 f"{_text(f.reason)}\t{_moment(f.closed_at)}\t{f.closed_by}\t"
                 f"{_text(f.closed_reason)}\t{_text(f.paused_reason)}\t{_text(f.outcome)}\t"
                 f"{_text(f.assignee)}\t{_moment(f.claimed_until)}\t{_moment(f.snoozed_until)}\t"
-                f"{_text(json.dumps(_evidence(f)))}\t{_text(json.dumps(f.payload))}\t"
+                f"{_text(json.dumps(evidence_json(f)))}\t{_text(json.dumps(f.payload))}\t"
                 f"{evaluated}\n"
             )
         suggestions.writelines(lines)
@@ -211,7 +220,8 @@ def _text(text: str) -> str:
     return text
 
 
-def _evidence(found: Any) -> list[dict[str, Any]]:
+def evidence_json(found: Found) -> list[dict[str, Any]]:
+    """A suggestion's evidence as stored in its row (and shown by the API)."""
     return [
         {
             "patient_id": str(e.patient_id),

@@ -46,9 +46,11 @@ from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import PatientAgenda, Suggestion
 from engagement.passes import (
     AGENDA_COLUMNS,
+    MERGES,
     SUGGESTION_COLUMNS,
     UNREAD,
     copy_writer,
+    evidence_json,
     fast_deserialize,
 )
 
@@ -66,7 +68,6 @@ _COLUMNS = (
 )
 # Merges of merges are followed this deep; real chains are one or two long.
 _MAX_MERGE_DEPTH = 8
-_MERGES = (ev.PatientsMerged, ev.PatientMergedInto)
 # Folded states a follower keeps between batches: about 12 kB each for a patient with 30
 # events (measured with tracemalloc), so about 120 MB when full.
 CACHE_SIZE = 10_000
@@ -126,7 +127,7 @@ class SuggestionsProjection(CatchUpProjection):
         kept: dict[uuid.UUID, Folded] = {}
         for pid, own in by_patient.items():
             folded = self.cache.take(pid, checkpoint=checkpoint, upto=upto)
-            if folded is not None and not any(isinstance(r.event, _MERGES) for r in own):
+            if folded is not None and not any(isinstance(r.event, MERGES) for r in own):
                 kept[pid] = folded
         if kept:
             # The rows on record must come from that same fold; when they don't (another
@@ -373,18 +374,6 @@ def history_of(
     return [r for sid in history_ids(patient_id, streams) for r in streams.get(sid, [])]
 
 
-def evaluate_patients(
-    streams: dict[uuid.UUID, list[RecordedEvent]],
-    patient_ids: Iterable[uuid.UUID],
-    *,
-    now: dt.datetime,
-    config: RuleConfig,
-) -> list[Evaluation]:
-    return [
-        evaluate(fold_engagement(pid, history_of(pid, streams)), now, config) for pid in patient_ids
-    ]
-
-
 # --- writing rows --------------------------------------------------------------------------
 
 
@@ -424,7 +413,7 @@ def _refold(
         if (
             history == [pid]
             and at is not None
-            and not any(isinstance(r.event, _MERGES) for r in streams.get(pid, []))
+            and not any(isinstance(r.event, MERGES) for r in streams.get(pid, []))
         ):
             own[pid] = Folded(state, upto, positions[pid], at)
     return evaluations, positions, own
@@ -445,16 +434,7 @@ def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) 
     Suggestion.objects.bulk_create(rows, batch_size=1000)
     PatientAgenda.objects.filter(patient_id__in=patients).delete()
     PatientAgenda.objects.bulk_create(
-        [
-            PatientAgenda(
-                patient_id=e.patient_id,
-                next_evaluation_at=e.next_change_at,
-                evaluated_at=e.now,
-                position=positions.get(e.patient_id, 0),
-            )
-            for e in evaluations
-        ],
-        batch_size=1000,
+        [agenda_row(e, positions.get(e.patient_id, 0)) for e in evaluations], batch_size=1000
     )
 
 
@@ -483,6 +463,15 @@ def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID
                 copy.write(text.getvalue())
 
 
+def agenda_row(evaluation: Evaluation, position: int) -> PatientAgenda:
+    return PatientAgenda(
+        patient_id=evaluation.patient_id,
+        next_evaluation_at=evaluation.next_change_at,
+        evaluated_at=evaluation.now,
+        position=position,
+    )
+
+
 def row(found: Found, now: dt.datetime) -> Suggestion:
     return Suggestion(
         suggestion_id=found.suggestion_id,
@@ -505,18 +494,6 @@ def row(found: Found, now: dt.datetime) -> Suggestion:
         payload=found.payload,
         evaluated_at=now,
     )
-
-
-def evidence_json(found: Found) -> list[dict[str, Any]]:
-    return [
-        {
-            "patient_id": str(e.patient_id),
-            "version": e.version,
-            "event_type": e.event_type,
-            "occurred_at": e.occurred_at.astimezone(dt.UTC).isoformat(),
-        }
-        for e in found.evidence
-    ]
 
 
 # --- the clock's part ----------------------------------------------------------------------
@@ -544,13 +521,6 @@ def reevaluate_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
             total += refresh(due, upto=upto, now=moment, config=config)
         if len(due) < limit:
             return total
-
-
-def evaluate_now(patient_ids: Collection[uuid.UUID], *, now: dt.datetime) -> int:
-    """Re-evaluate these patients at `now` as of the checkpoint (tests, the command)."""
-    with transaction.atomic():
-        runner._lock(NAME)
-        return refresh(patient_ids, upto=runner.checkpoint_of(NAME), now=now, config=rule_config())
 
 
 def grouped(rows: Iterable[Suggestion]) -> dict[uuid.UUID, list[Suggestion]]:

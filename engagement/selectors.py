@@ -18,7 +18,8 @@ from engagement.domain.state import fold_engagement
 from engagement.domain.suggestions import LABEL, Kind, Status
 from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import Suggestion
-from engagement.projection import evidence_json, history_of, load_streams
+from engagement.passes import evidence_json
+from engagement.projection import history_of, load_streams
 
 ACTIONABLE = (Status.OPEN.value, Status.CLAIMED.value)
 
