@@ -131,18 +131,24 @@ def test_a_second_agent_is_told_who_holds_the_suggestion_even_before_the_queue_c
     assert "agent.avery is working on this suggestion" in second["detail"]
 
 
-def test_an_expired_claim_lets_another_agent_take_the_suggestion(front_desk, register):
+def test_an_expired_claim_lets_another_agent_take_the_suggestion(front_desk, register, monkeypatch):
     patient = register()
     callback = missed_call(patient, ago=dt.timedelta(hours=2))
+    claimed_at = timezone.now() - dt.timedelta(minutes=20)
     suggestion_handlers.suggestion_claim(
         patient_id=patient,
         suggestion_id=callback,
         actor=Actor(name="agent.gone", channel="api"),
-        now=timezone.now() - dt.timedelta(minutes=20),
+        now=claimed_at,
     )
+    # The queue was last evaluated while the claim held; the re-evaluation job has not
+    # run since.
+    monkeypatch.setattr(PROJECTION, "clock", lambda: claimed_at)
     catch_up()
+    assert Suggestion.objects.get(suggestion_id=callback).status == "claimed"
 
-    row = front_desk.get(QUEUE, {"patient": str(patient)}).json()["results"][0]
+    queue = front_desk.get(QUEUE, {"patient": str(patient)}).json()["results"]
+    row = next(r for r in queue if r["suggestion_id"] == callback)
     assert row["status"] == "open"  # the claim ran out, whatever the row last said
 
     response = claim(front_desk, callback)
@@ -289,6 +295,20 @@ def test_dismissing_needs_a_reason_and_closes_the_suggestion(agent, register):
     catch_up()
     row = Suggestion.objects.get(suggestion_id=callback)
     assert row.status == "dismissed" and "Wrong number dialled" in row.closed_reason
+
+
+def test_a_dismissal_reason_typed_over_several_lines_reads_back_as_typed(agent, register):
+    patient = register()
+    callback = missed_call(patient)
+    catch_up()
+    reason = "Called back from another line:\n\tsaid C:\\ drive was fine, no follow-up"
+
+    response = agent.post(f"{QUEUE}{callback}/dismiss/", {"reason": reason}, format="json")
+
+    assert response.status_code == 200
+    catch_up()
+    shown = agent.get(QUEUE, {"patient": str(patient), "status": "dismissed"}).json()["results"]
+    assert [s["closed_reason"] for s in shown] == [f"Dismissed by agent.avery: {reason}"]
 
 
 def test_a_snoozed_suggestion_leaves_the_queue_until_the_time_given(agent, register):

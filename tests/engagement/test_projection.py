@@ -3,14 +3,16 @@ opens what the clock brings due, and is rebuilt from the log row for row (I5, I6
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
+import uuid
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
-from crm import handlers
+from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.domain.errors import DomainError
 from crm.handlers import Actor
@@ -18,7 +20,11 @@ from crm.models import Event, PatientProfile, ProjectionCheckpoint
 from crm.projections import runner
 from engagement import bulk
 from engagement import handlers as suggestions
+from engagement.conf import rule_config
+from engagement.domain.evaluate import evaluate
+from engagement.domain.state import fold_engagement
 from engagement.models import PatientAgenda, Suggestion
+from engagement.passes import UNREAD
 from engagement.projection import PROJECTION, reevaluate_due
 from tests.crm.history import random_history
 from tests.engagement.conftest import of_kind, rows
@@ -117,6 +123,26 @@ def test_a_merged_records_suggestions_move_to_the_surviving_record(register, now
     moved = rows(survivor)[f"no_show_follow_up.{visit}"]
     assert moved.status == "open"
     assert moved.evidence[0]["patient_id"] == str(duplicate)
+
+
+def test_a_merge_split_over_two_batches_moves_the_suggestions_all_the_same(register, now, catch_up):
+    survivor = register(first_name="Rowan")
+    duplicate = register(first_name="Ro", phone="(617) 555-0199")
+    visit = _therapy(duplicate, now)
+    handlers.appointment_no_show(
+        patient_id=duplicate, appointment_id=visit, actor=AGENT, now=now, occurred_at=now
+    )
+    catch_up()
+    handlers.patients_merge(
+        surviving_patient_id=survivor, duplicate_patient_id=duplicate, actor=AGENT, now=now
+    )
+
+    # One event a batch: the survivor takes the duplicate's history (and its suggestion)
+    # a batch before the duplicate's own stream says it was merged away.
+    assert runner.catch_up(PROJECTION, batch_size=1) == 2
+
+    assert rows(duplicate) == {}
+    assert rows(survivor)[f"no_show_follow_up.{visit}"].status == "open"
 
 
 def test_a_patient_recorded_as_deceased_has_nothing_left_open(register, now, clock, catch_up):
@@ -234,6 +260,53 @@ def test_the_bulk_re_evaluation_gives_the_same_rows_as_the_projection(clock):
     assert ProjectionCheckpoint.objects.get(name="suggestions").position == result.position
     assert rows(duplicate) == {} and rows(survivor)
     assert dump() == live
+
+
+def test_the_events_the_queue_does_not_decode_would_change_no_suggestion(clock):
+    """The projection, the handlers and the bulk pass skip the events in UNREAD without
+    decoding them; folded in, those events must leave every suggestion as it was."""
+    the_end = dt.datetime(2025, 9, 1, 12, 0, tzinfo=dt.UTC)
+    random_history(seed=13, patients=16, commands=300)
+    message = uuid.uuid4()
+    skipped = [
+        ev.NoteAdded(note_id=uuid.uuid4(), text="Asked about parking", author="agent.avery"),
+        ev.DemographicsChanged(
+            first_name="Rowan",
+            last_name="Example",
+            date_of_birth=dt.date(1980, 1, 2),
+            language="es",
+        ),
+        ev.SmsSent(
+            message_id=message,
+            to="+12025550142",
+            body="Reply C to confirm",
+            purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
+        ),
+        ev.SmsDelivered(message_id=message),
+        ev.SatisfactionRecorded(score=1, channel=ev.Channel.VOICE),
+    ]
+    assert {type(e).event_type for e in skipped} == UNREAD
+    config = rule_config()
+    suggestions_seen = 0
+    for patient_id in PatientProfile.objects.values_list("patient_id", flat=True):
+        stream = eventstore.read_stream(patient_id)
+        read = [r for r in stream if r.event_type not in UNREAD]
+        # After every event, each skipped kind of event, at the same moment.
+        everything = [
+            read[0],
+            *(
+                dataclasses.replace(r, event=extra)
+                for r in read[1:]
+                for extra in [r.event, *skipped]
+            ),
+        ]
+
+        as_read = evaluate(fold_engagement(patient_id, read), the_end, config)
+        with_skipped = evaluate(fold_engagement(patient_id, everything), the_end, config)
+
+        assert with_skipped == as_read
+        suggestions_seen += len(as_read.suggestions)
+    assert suggestions_seen > 20
 
 
 def test_evaluate_suggestions_command_reports_what_it_did(register, now, clock):
