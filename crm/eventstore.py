@@ -305,9 +305,6 @@ def pg_connection() -> psycopg.Connection[Any]:
     return conn
 
 
-_pg = pg_connection  # the name engagement/projection.py still calls
-
-
 # --- internals ---------------------------------------------------------------------------
 
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM crm_event"

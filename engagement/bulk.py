@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from crm import eventstore
-from crm.models import Event, ProjectionCheckpoint
+from crm.models import Event
 from crm.projections import runner
 from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
@@ -53,7 +53,7 @@ def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
     started = time.monotonic()
     config = rule_config()
     with transaction.atomic():
-        runner._lock(NAME)
+        runner.lock(NAME)
         upto = eventstore.last_position()
         if connection.vendor == "postgresql":
             # The COPY files go with the directory, whether the pass succeeds or not.
@@ -64,7 +64,7 @@ def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
             passes = [_orm_pass(upto, now, config)]
         deferred = [pid for one in passes for pid in one.deferred]
         merged = _evaluate_merged(deferred, upto, now, config)
-        ProjectionCheckpoint.objects.update_or_create(name=NAME, defaults={"position": upto})
+        runner.set_checkpoint(NAME, upto)
     return BulkResult(
         patients=sum(p.patients for p in passes) + len(deferred),
         events=sum(p.events for p in passes),

@@ -312,7 +312,7 @@ def _stream_rows(
         if recorded_until is not None:
             query += " AND recorded_at <= %s"
             params.append(recorded_until)
-        with connection.wrap_database_errors, psycopg.Cursor(eventstore._pg()) as cursor:
+        with connection.wrap_database_errors, psycopg.Cursor(eventstore.pg_connection()) as cursor:
             cursor.execute(query + " ORDER BY stream_id, version", params, binary=True)
             return cursor.fetchall()
     rows = Event.objects.filter(stream_id__in=wanted)
@@ -508,7 +508,7 @@ def reevaluate_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            if not runner._try_lock(NAME):
+            if not runner.try_lock(NAME):
                 return total  # a catch-up batch is running; the next minute's run goes on
             upto = runner.checkpoint_of(NAME)
             due = list(

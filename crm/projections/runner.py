@@ -58,7 +58,7 @@ def run_once(projection: CatchUpProjection, *, batch_size: int | None = None) ->
     another worker holds this projection right now."""
     size = batch_size or settings.PROJECTION_BATCH_SIZE
     with transaction.atomic():
-        if not _try_lock(projection.name):
+        if not try_lock(projection.name):
             return 0
         checkpoint, _ = ProjectionCheckpoint.objects.select_for_update().get_or_create(
             name=projection.name
@@ -99,11 +99,9 @@ def rebuild(
 ) -> int:
     """Drop the projection's rows and replay the whole log into them."""
     with transaction.atomic():
-        _lock(projection.name)
+        lock(projection.name)
         projection.reset()
-        ProjectionCheckpoint.objects.update_or_create(
-            name=projection.name, defaults={"position": 0}
-        )
+        set_checkpoint(projection.name, 0)
     return catch_up(projection, batch_size=batch_size, progress=progress)
 
 
@@ -111,7 +109,16 @@ def _lock_key(name: str) -> int:
     return zlib.crc32(f"crm.projection.{name}".encode())
 
 
-def _try_lock(name: str) -> bool:
+def set_checkpoint(name: str, position: int) -> None:
+    """Move `name`'s checkpoint; only inside the transaction that wrote its rows (I6)."""
+    ProjectionCheckpoint.objects.update_or_create(name=name, defaults={"position": position})
+
+
+def try_lock(name: str) -> bool:
+    """Hold projection `name` until this transaction ends, unless another worker has it.
+
+    Anything that writes a projection's rows outside `run_once` (a bulk pass, a job on
+    the clock) takes it too, so only one writer at a time touches them."""
     if connection.vendor != "postgresql":
         return True  # SQLite serializes writers at BEGIN IMMEDIATE
     with connection.cursor() as cursor:
@@ -120,7 +127,8 @@ def _try_lock(name: str) -> bool:
     return bool(row and row[0])
 
 
-def _lock(name: str) -> None:
+def lock(name: str) -> None:
+    """Hold projection `name` until this transaction ends, waiting for it if need be."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(name)])
