@@ -85,6 +85,14 @@ DATABASES = {
 # screen pop's queries do (docs/benchmarks.md, "API lookup"). Leave 0 with runserver, which
 # starts a thread per request and would leave a connection behind for each.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# Django turns psycopg's prepared statements off so connection poolers keep working; with
+# PostgreSQL reached directly they spare it re-planning the hot statements (README).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get(
+    "DATABASE_PREPARE_THRESHOLD"
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = env_int(
+        "DATABASE_PREPARE_THRESHOLD", 5, minimum=0
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -94,6 +102,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# Patients' folded states each process keeps between commands (crm.handlers.states), so a
+# command reads only the events since; 0 reads every stream whole.
+COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 1000, minimum=0)
 
 # How many events a catch-up projection takes per transaction.
 PROJECTION_BATCH_SIZE = env_int("PROJECTION_BATCH_SIZE", 500, minimum=1)
@@ -130,7 +142,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024,
 REST_FRAMEWORK = {
     # Token first: its "WWW-Authenticate: Token" makes anonymous requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.IsClinicStaff"],

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import json
 import os
-import typing
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,8 +21,7 @@ from crm.domain.events import (
     DomainEvent,
     PatientMergedInto,
     PatientsMerged,
-    deserialize,
-    event_class,
+    load_stored,
 )
 from crm.domain.recorded import RecordedEvent
 from engagement.domain.config import RuleConfig
@@ -104,7 +101,7 @@ def run_pass(
                 position=item[0],
                 stream_id=item[1],
                 version=item[2],
-                event=fast_deserialize(item[3], item[4], _data(item[5])),
+                event=load_stored(item[3], item[4], _data(item[5])),
                 occurred_at=item[6],
                 recorded_at=item[7],
             )
@@ -231,45 +228,6 @@ def evidence_json(found: Found) -> list[dict[str, Any]]:
         }
         for e in found.evidence
     ]
-
-
-_FAST: dict[str, tuple[type[DomainEvent], dict[str, Callable[[Any], Any]]]] = {}
-
-
-def fast_deserialize(event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
-    """`crm.domain.events.deserialize` without re-validating what `append` validated when
-    it stored the event: only the conversions (times, ids, enums). Older schema versions
-    and unknown types take the full path, which upcasts or fails loudly."""
-    fast = _FAST.get(event_type)
-    if fast is None:
-        cls = event_class(event_type)
-        _FAST[event_type] = fast = (cls, _conversions(cls))
-    cls, conversions = fast
-    if schema_version != cls.schema_version:
-        return deserialize(event_type, schema_version, data)
-    values = {
-        key: (value if value is None else conversions[key](value)) if key in conversions else value
-        for key, value in data.items()
-    }
-    return cls(**values)
-
-
-def _conversions(cls: type[DomainEvent]) -> dict[str, Callable[[Any], Any]]:
-    conversions: dict[str, Callable[[Any], Any]] = {}
-    for name, hint in typing.get_type_hints(cls).items():
-        if name.startswith("_") or typing.get_origin(hint) is typing.ClassVar:
-            continue
-        options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-        kind = options[0]
-        if kind is dt.datetime:
-            conversions[name] = dt.datetime.fromisoformat
-        elif kind is dt.date:
-            conversions[name] = dt.date.fromisoformat
-        elif kind is uuid.UUID:
-            conversions[name] = uuid.UUID
-        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
-            conversions[name] = kind
-    return conversions
 
 
 def _data(value: Any) -> Any:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from crm import eventstore
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore import records
 from crm.models import Event
 from crm.projections import runner
 from crm.projections.runner import CatchUpProjection
@@ -51,7 +52,6 @@ from engagement.passes import (
     UNREAD,
     copy_writer,
     evidence_json,
-    fast_deserialize,
 )
 
 NAME = "suggestions"
@@ -277,7 +277,7 @@ def load_streams(
             streams.last_position[stream_id] = position
             streams.last_recorded_at[stream_id] = row[8]
             if event_type not in UNREAD:
-                loaded[stream_id].append(_recorded(row))
+                loaded[stream_id].append(records.recorded(row))
         streams.update(loaded)
         wanted = {
             linked
@@ -335,19 +335,6 @@ def _links(event: ev.DomainEvent) -> Iterable[uuid.UUID]:
         yield event.merged_patient_id
     elif isinstance(event, ev.PatientMergedInto):
         yield event.surviving_patient_id
-
-
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    position, stream_id, version, event_type, schema_version, data, meta, occurred, recorded = row
-    return RecordedEvent(
-        position=position,
-        stream_id=stream_id,
-        version=version,
-        event=fast_deserialize(event_type, schema_version, data),
-        occurred_at=occurred,
-        recorded_at=recorded,
-        metadata=meta if meta is not None else {},
-    )
 
 
 def history_ids(

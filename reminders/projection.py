@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
-from crm.domain.events import deserialize
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore import records
 from crm.models import Event, PatientProfile
 from crm.projections.runner import CatchUpProjection
 from reminders import rules
@@ -46,31 +46,10 @@ def read_streams(
     if until_position is not None:
         rows = rows.filter(position__lte=until_position)
     streams: dict[uuid.UUID, list[RecordedEvent]] = defaultdict(list)
-    columns = (
-        "position",
-        "stream_id",
-        "version",
-        "event_type",
-        "schema_version",
-        "data",
-        "metadata",
-        "occurred_at",
-        "recorded_at",
-    )
-    for position, stream_id, version, kind, schema, data, meta, occurred, recorded in (
-        rows.order_by("stream_id", "version").values_list(*columns).iterator(chunk_size=2000)
-    ):
-        streams[stream_id].append(
-            RecordedEvent(
-                position=position,
-                stream_id=stream_id,
-                version=version,
-                event=deserialize(kind, schema, data),
-                occurred_at=occurred,
-                recorded_at=recorded,
-                metadata=meta,
-            )
-        )
+    ordered = rows.order_by("stream_id", "version").values_list(*records.COLUMNS)
+    for row in ordered.iterator(chunk_size=2000):
+        event = records.recorded(row)
+        streams[event.stream_id].append(event)
     return streams
 
 

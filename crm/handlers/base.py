@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from crm.domain.events import DomainEvent
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
 from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.handlers import states
 from crm.projections.profile import save_profile
 
 # Commands without an explicit expected version re-decide on a fresh state this many times
@@ -27,6 +29,9 @@ from crm.projections.profile import save_profile
 CONFLICT_RETRIES = 3
 
 Decide = Callable[[PatientState], list[DomainEvent]]
+
+# Folded states this process keeps between commands (crm.handlers.states).
+kept_states = states.StateCache(settings.COMMAND_STATE_CACHE_SIZE)
 
 
 class CommandOptions(TypedDict, total=False):
@@ -106,9 +111,15 @@ def _execute_once(
     expected_version: int | None,
     idempotency_key: str | None,
 ) -> CommandResult:
+    kept = kept_states.take(patient_id)
     with transaction.atomic(durable=True):
-        # Queue behind other commands on this patient, then read: one round trip.
-        locked = eventstore.lock_and_read(patient_id, idempotency_key=idempotency_key)
+        # Queue behind other commands on this patient, then read (only what came after
+        # the kept state, if any): one round trip.
+        locked = eventstore.lock_and_read(
+            patient_id,
+            idempotency_key=idempotency_key,
+            from_version=kept.state.version if kept is not None else 1,
+        )
         if locked.prior is not None:
             if locked.prior.stream_id != patient_id:
                 raise eventstore.IdempotencyKeyReused(
@@ -116,7 +127,9 @@ def _execute_once(
                     "another patient's command."
                 )
             return _result(locked.prior)
-        state = fold(patient_id, locked.events)
+        state = states.resume(patient_id, kept, locked.events)
+        if state is None:  # the kept state does not match the log: start over
+            state = fold(patient_id, eventstore.read_stream(patient_id))
         if expected_version is not None and expected_version != state.version:
             raise ConcurrencyConflict(patient_id, expected_version, state.version)
         new_events = decide(state)
@@ -137,7 +150,12 @@ def _execute_once(
             inline=project,
             commit=True,  # nothing follows the append in this transaction
         )
-        return _result(appended)
+    # Committed: `state` now stands at the appended events (the inline projection
+    # applied them), or, if the command decided nothing, at what was read.
+    seen = appended.events or locked.events
+    if seen:
+        kept_states.put(state, seen[-1])
+    return _result(appended)
 
 
 def _result(appended: eventstore.AppendResult) -> CommandResult:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.eventstore import NewEvent
+from crm.handlers.base import kept_states
 from crm.models import Event, PatientProfile
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -156,7 +157,7 @@ def test_a_subscriber_sees_every_committed_event_exactly_once_in_order():
 
 def test_without_the_append_lock_the_same_subscriber_loses_events(monkeypatch):
     """The control: proves the test above would catch the bigserial trap."""
-    monkeypatch.setattr(eventstore, "_take_append_lock", lambda: None)
+    monkeypatch.setattr(eventstore.postgres, "take_append_lock", lambda: None)
     for _ in range(5):
         seen, stored = _tail_while_writing(writers=8, appends_each=40)
         if set(seen) != set(stored):
@@ -191,6 +192,7 @@ def test_a_command_that_decided_on_a_stale_stream_is_refused_by_the_log_and_retr
     unique index refuses the INSERT sent with its COMMIT, and the handler decides again."""
     patient = register()
     handlers.note_add(patient_id=patient, text="first", actor=actor)
+    kept_states.clear()  # so the command reads (and is misled about) the whole stream
     real = eventstore.lock_and_read
     reads: list[int] = []
 

@@ -335,3 +335,29 @@ def test_the_profile_records_when_its_last_event_was_stored(register, actor):
     profile = PatientProfile.objects.get(patient_id=patient)
     assert profile.updated_at == result.events[-1].recorded_at
     assert profile.updated_at == eventstore.read_stream(patient)[-1].recorded_at
+
+
+# --- reading the whole log ----------------------------------------------------------------
+
+
+def test_the_whole_log_comes_stream_by_stream_in_version_order_across_chunks(register):
+    patients = sorted(register(first_name=f"P{n}") for n in range(5))
+    for patient in patients:
+        _append(patient, "a", "b", expected=1)
+
+    events = list(eventstore.iter_by_stream(chunk_size=2))
+
+    assert [(e.stream_id, e.version) for e in events] == [
+        (patient, version) for patient in patients for version in (1, 2, 3)
+    ]
+
+
+def test_a_reader_that_stops_early_leaves_the_connection_usable(register):
+    for n in range(4):
+        register(first_name=f"P{n}")
+
+    with transaction.atomic():
+        reader = eventstore.iter_by_stream(chunk_size=1)
+        first = next(reader)
+        reader.close()
+        assert eventstore.read_stream(first.stream_id)[0].version == 1

@@ -5,6 +5,7 @@ from crm.domain.events.base import (
     EventDataInvalid,
     deserialize,
     event_class,
+    load_stored,
     registered_types,
     serialize,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "EventDataInvalid",
     "deserialize",
     "event_class",
+    "load_stored",
     "registered_types",
     "serialize",
     *_catalogue,

@@ -8,94 +8,58 @@ and holds it until commit, so positions are handed out in commit order and a rea
 IMMEDIATE already serializes writers. See docs/event-store.md.
 
 On PostgreSQL the hot paths (reading a stream, appending, the command's first round trip)
-run as plain SQL on Django's psycopg connection, in pipeline mode where several statements
-can travel together, and read rows in binary format; SQLite goes through the ORM.
+run as plain SQL on Django's psycopg connection (crm.eventstore.postgres); SQLite goes
+through the ORM. crm.eventstore.records holds what both hand back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from django.db import IntegrityError, connection
 from django.utils import timezone
-from psycopg.abc import Buffer
-from psycopg.adapt import Loader
-from psycopg.pq import Format
 
-from crm.domain.events import DomainEvent, deserialize
 from crm.domain.events.base import build
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore import postgres
+from crm.eventstore.postgres import APPEND_LOCK_KEY, pg_connection
+from crm.eventstore.records import (
+    COLUMNS,
+    AppendResult,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    InlineProjection,
+    LockedStream,
+    NewEvent,
+    recorded,
+)
 from crm.models import CommandRecord, Event
 
-# Any fixed 64-bit number works; it only has to differ from other advisory locks we take.
-APPEND_LOCK_KEY = 0x63726D5F617070  # "crm_app"
-# Two-key advisory locks live in their own key space, apart from the one-key append lock.
-_PATIENT_LOCK_CLASS = 0x63726D  # "crm"
-
-_COLUMNS = (
-    "position",
-    "stream_id",
-    "version",
-    "event_type",
-    "schema_version",
-    "data",
-    "metadata",
-    "occurred_at",
-    "recorded_at",
-)
-
-# Called with the events about to be appended, in the append's transaction, before the
-# append lock is taken. Their positions are not known yet (0): an inline projection that
-# needs only the stream's versions and times (the profile) can be written outside the
-# serialized section.
-InlineProjection = Callable[[list[RecordedEvent]], object]
-
-
-class ConcurrencyConflict(Exception):
-    """The stream moved since the caller read it (I2)."""
-
-    def __init__(self, stream_id: uuid.UUID, expected: int, actual: int | None) -> None:
-        found = "another writer got there first" if actual is None else f"it is at {actual}"
-        super().__init__(
-            f"Stream {stream_id} was expected at version {expected}, but {found}. "
-            "Reload and try again."
-        )
-        self.stream_id = stream_id
-        self.expected = expected
-        self.actual = actual
-
-
-class IdempotencyKeyReused(Exception):
-    """An idempotency key came back with a command for another patient."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    event: DomainEvent
-    occurred_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    stream_id: uuid.UUID
-    version: int  # the stream's version after the append
-    events: list[RecordedEvent] = field(default_factory=list)
-    duplicate: bool = False  # True when an idempotency key matched an earlier command
-
-
-@dataclass(frozen=True, slots=True)
-class LockedStream:
-    """A stream read under its command lock, and the earlier result of the command's key."""
-
-    events: list[RecordedEvent]
-    prior: AppendResult | None = None  # set when the idempotency key was used before
+__all__ = [
+    "APPEND_LOCK_KEY",
+    "AppendResult",
+    "ConcurrencyConflict",
+    "IdempotencyKeyReused",
+    "InlineProjection",
+    "LockedStream",
+    "NewEvent",
+    "append",
+    "command_result",
+    "current_version",
+    "iter_by_stream",
+    "last_position",
+    "lock_and_read",
+    "lock_streams",
+    "pg_connection",
+    "read_all",
+    "read_latest",
+    "read_stream",
+    "take_append_lock",
+]
 
 
 def append(
@@ -166,7 +130,7 @@ def append(
     if connection.vendor == "postgresql":
         # Django's own record of open atomic blocks: only the caller's, no savepoint.
         outermost = len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
-        positions = _pg_insert(pending, data, inline, commit=commit and outermost)
+        positions = postgres.insert(pending, data, inline, commit=commit and outermost)
     else:
         if inline is not None:
             inline(pending)
@@ -202,12 +166,18 @@ def command_result(idempotency_key: str) -> AppendResult | None:
     return None if record is None else _result_of(record)
 
 
-def lock_and_read(stream_id: uuid.UUID, *, idempotency_key: str | None = None) -> LockedStream:
+def lock_and_read(
+    stream_id: uuid.UUID, *, idempotency_key: str | None = None, from_version: int = 1
+) -> LockedStream:
     """What a command starts with: `lock_streams(stream_id)`, the earlier result of its
-    idempotency key if any, and `read_stream(stream_id)`. One round trip on PostgreSQL."""
+    idempotency key if any, and the stream's events from `from_version` on (a caller that
+    kept the state up to some version reads only what came after). One round trip on
+    PostgreSQL."""
     if connection.vendor != "postgresql":
         prior = None if idempotency_key is None else command_result(idempotency_key)
-        return LockedStream(events=read_stream(stream_id), prior=prior)
+        stored = Event.objects.filter(stream_id=stream_id, version__gte=from_version)
+        events = [recorded(row) for row in stored.order_by("version").values_list(*COLUMNS)]
+        return LockedStream(events=events, prior=prior)
     conn = pg_connection()
     with (
         connection.wrap_database_errors,
@@ -215,14 +185,14 @@ def lock_and_read(stream_id: uuid.UUID, *, idempotency_key: str | None = None) -
         psycopg.Cursor(conn) as stream,
     ):
         with conn.pipeline():
-            _pg_lock_streams([stream_id])
+            postgres.lock_streams([stream_id])
             if idempotency_key is not None:
-                record.execute(_RECORD_SQL, [idempotency_key])
-            stream.execute(_STREAM_SQL, [stream_id], binary=True)
+                record.execute(postgres.RECORD_SQL, [idempotency_key])
+            stream.execute(postgres.STREAM_FROM_SQL, [stream_id, from_version], binary=True)
         rows = stream.fetchall()
         found = record.fetchone() if idempotency_key is not None else None
     prior = None if found is None else _result_of(_command_record(found))
-    return LockedStream(events=[_recorded(row) for row in rows], prior=prior)
+    return LockedStream(events=[recorded(row) for row in rows], prior=prior)
 
 
 def read_stream(
@@ -231,12 +201,20 @@ def read_stream(
     """A stream's events in version order; with `recorded_until`, as the store knew it then."""
     if connection.vendor == "postgresql":
         if recorded_until is None:
-            return _pg_select(_STREAM_SQL, [stream_id])
-        return _pg_select(_STREAM_UNTIL_SQL, [stream_id, recorded_until])
+            return postgres.select(postgres.STREAM_SQL, [stream_id])
+        return postgres.select(postgres.STREAM_UNTIL_SQL, [stream_id, recorded_until])
     rows = Event.objects.filter(stream_id=stream_id)
     if recorded_until is not None:
         rows = rows.filter(recorded_at__lte=recorded_until)
-    return [_recorded(row) for row in rows.order_by("version").values_list(*_COLUMNS)]
+    return [recorded(row) for row in rows.order_by("version").values_list(*COLUMNS)]
+
+
+def read_latest(stream_id: uuid.UUID, *, up_to_version: int, limit: int) -> list[RecordedEvent]:
+    """The last `limit` events of a stream up to `up_to_version`, newest first."""
+    if connection.vendor == "postgresql":
+        return postgres.select(postgres.LATEST_SQL, [stream_id, up_to_version, limit])
+    rows = Event.objects.filter(stream_id=stream_id, version__lte=up_to_version)
+    return [recorded(row) for row in rows.order_by("-version").values_list(*COLUMNS)[:limit]]
 
 
 def read_all(after_position: int, limit: int) -> list[RecordedEvent]:
@@ -247,13 +225,13 @@ def read_all(after_position: int, limit: int) -> list[RecordedEvent]:
     never filled and never waited for.
     """
     if connection.vendor == "postgresql":
-        return _pg_select(_ALL_SQL, [after_position, limit])
+        return postgres.select(postgres.ALL_SQL, [after_position, limit])
     rows = (
         Event.objects.filter(position__gt=after_position)
         .order_by("position")
-        .values_list(*_COLUMNS)[:limit]
+        .values_list(*COLUMNS)[:limit]
     )
-    return [_recorded(row) for row in rows]
+    return [recorded(row) for row in rows]
 
 
 def iter_by_stream(
@@ -265,12 +243,12 @@ def iter_by_stream(
     `with_metadata=False`: every event then carries `{}` and the log is read faster.
     """
     if connection.vendor == "postgresql":
-        yield from _pg_iter_by_stream(chunk_size, with_metadata)
+        yield from postgres.iter_by_stream(chunk_size, with_metadata)
         return
-    columns = _COLUMNS if with_metadata else _COLUMNS[:6] + _COLUMNS[7:]
+    columns = COLUMNS if with_metadata else COLUMNS[:6] + COLUMNS[7:]
     rows = Event.objects.order_by("stream_id", "version").values_list(*columns)
     for row in rows.iterator(chunk_size=chunk_size):
-        yield _recorded(row) if with_metadata else _recorded((*row[:6], {}, *row[6:]))
+        yield recorded(row) if with_metadata else recorded((*row[:6], {}, *row[6:]))
 
 
 def last_position() -> int:
@@ -286,7 +264,7 @@ def lock_streams(*stream_ids: uuid.UUID) -> None:
     cannot deadlock. SQLite needs nothing: it already runs one writer at a time.
     """
     if connection.vendor == "postgresql":
-        _pg_lock_streams(stream_ids)
+        postgres.lock_streams(stream_ids)
 
 
 def take_append_lock() -> None:
@@ -294,128 +272,9 @@ def take_append_lock() -> None:
     _take_append_lock()
 
 
-def pg_connection() -> psycopg.Connection[Any]:
-    """Django's own psycopg connection (same session, same transaction), for what Django's
-    cursor cannot do: pipeline mode, binary rows, COPY. PostgreSQL only."""
-    connection.ensure_connection()
-    conn: psycopg.Connection[Any] = connection.connection
-    if conn.adapters.get_loader(_JSONB_OID, Format.BINARY) is not _JsonbLoader:
-        # Only binary rows use it, and only this module asks for binary rows.
-        conn.adapters.register_loader(_JSONB_OID, _JsonbLoader)
-    return conn
-
-
-# --- internals ---------------------------------------------------------------------------
-
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM crm_event"
-_STREAM_SQL = f"{_SELECT} WHERE stream_id = %s ORDER BY version"
-_STREAM_UNTIL_SQL = f"{_SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
-_ALL_SQL = f"{_SELECT} WHERE position > %s ORDER BY position LIMIT %s"
-_BY_STREAM_SQL = f"{_SELECT} ORDER BY stream_id, version"
-_BY_STREAM_NO_META_SQL = _BY_STREAM_SQL.replace("metadata", "'{}'::jsonb AS metadata", 1)
-_RECORD_SQL = (
-    "SELECT key, stream_id, first_version, last_version, recorded_at "
-    "FROM crm_command_record WHERE key = %s"
-)
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
-_APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
-
-
 def _take_append_lock() -> None:
     if connection.vendor == "postgresql":
-        _pg_execute(_APPEND_LOCK_SQL, [APPEND_LOCK_KEY])
-
-
-_JSONB_OID = 3802
-
-
-class _JsonbLoader(Loader):
-    """jsonb in binary format: a version byte, then the JSON text. Decoding the text to
-    `str` before `json.loads` spares it guessing the encoding of bytes, row after row."""
-
-    format = Format.BINARY
-
-    def load(self, data: Buffer) -> Any:
-        if data[:1] != b"\x01":
-            raise psycopg.DataError("unknown jsonb binary format")
-        return json.loads(str(data[1:], "utf-8"))
-
-
-def _pg_execute(query: str, params: Sequence[Any]) -> None:
-    """Run a statement whose result nobody reads (queued when in pipeline mode)."""
-    with connection.wrap_database_errors:
-        psycopg.Cursor(pg_connection()).execute(query, params)
-
-
-def _pg_lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
-    for stream_id in sorted(set(stream_ids)):
-        key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
-        _pg_execute(_LOCK_SQL, [_PATIENT_LOCK_CLASS, key])
-
-
-def _pg_select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:
-    # A plain psycopg cursor binds on the server and reads binary rows: uuid, timestamptz
-    # and jsonb come back decoded by psycopg's C loaders, not Django's text converters.
-    with connection.wrap_database_errors, psycopg.Cursor(pg_connection()) as cursor:
-        cursor.execute(query, params, binary=True)
-        rows = cursor.fetchall()
-    return [_recorded(row) for row in rows]
-
-
-def _pg_iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEvent]:
-    conn = pg_connection()
-    cursor = psycopg.ServerCursor(conn, "crm_iter_by_stream", withhold=conn.autocommit)
-    try:
-        cursor.itersize = chunk_size
-        with connection.wrap_database_errors:
-            cursor.execute(_BY_STREAM_SQL if with_metadata else _BY_STREAM_NO_META_SQL, binary=True)
-        for row in cursor:
-            yield _recorded(row)
-    finally:
-        cursor.close()
-
-
-@functools.lru_cache(maxsize=32)
-def _insert_sql(rows: int) -> str:
-    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * rows)
-    return (
-        "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, "
-        f"metadata, occurred_at, recorded_at) VALUES {values} RETURNING version, position"
-    )
-
-
-def _pg_insert(
-    pending: list[RecordedEvent],
-    data: list[dict[str, Any]],
-    inline: InlineProjection | None,
-    *,
-    commit: bool,
-) -> dict[int, int]:
-    """The inline projection, the append lock, one multi-row INSERT and, with `commit`,
-    COMMIT: sent together, in one round trip. Returns each version's position.
-    """
-    params: list[Any] = []
-    meta = json.dumps(pending[0].metadata)
-    for e, values in zip(pending, data, strict=True):
-        params += [e.stream_id, e.version, e.event_type, e.event.schema_version]
-        params += [json.dumps(values), meta, e.occurred_at, e.recorded_at]
-    conn = pg_connection()
-    try:
-        with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
-            with conn.pipeline():
-                if inline is not None:
-                    inline(pending)
-                # From here to COMMIT every append in the database waits on us: keep it short.
-                _take_append_lock()
-                cursor.execute(_insert_sql(len(pending)), params)
-                if commit:
-                    psycopg.Cursor(conn).execute("COMMIT")
-            rows = cursor.fetchall()
-    except IntegrityError:
-        # No savepoint: the transaction is doomed either way, and the caller's atomic
-        # block rolls it back as this exception passes through it.
-        raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
-    return dict(rows)
+        postgres.take_append_lock()
 
 
 def _orm_insert(pending: list[RecordedEvent], data: list[dict[str, Any]]) -> dict[int, int]:
@@ -499,24 +358,11 @@ def _result_of(record: CommandRecord) -> AppendResult:
             version__lte=record.last_version,
         )
         .order_by("version")
-        .values_list(*_COLUMNS)
+        .values_list(*COLUMNS)
     )
     return AppendResult(
         stream_id=record.stream_id,
         version=record.last_version,
-        events=[_recorded(row) for row in rows],
+        events=[recorded(row) for row in rows],
         duplicate=True,
-    )
-
-
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    position, stream_id, version, event_type, schema_version, data, meta, occurred, recorded = row
-    return RecordedEvent(
-        position=position,
-        stream_id=stream_id,
-        version=version,
-        event=deserialize(event_type, schema_version, data),
-        occurred_at=occurred,
-        recorded_at=recorded,
-        metadata=meta,
     )

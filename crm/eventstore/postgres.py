@@ -1,0 +1,183 @@
+"""The event store's PostgreSQL statements, run as plain SQL on Django's own psycopg
+connection (same session, same transaction), in pipeline mode where several statements
+travel together, reading rows in binary format."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from django.db import IntegrityError, connection
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+
+from crm.domain.recorded import RecordedEvent
+from crm.eventstore.records import COLUMNS, ConcurrencyConflict, InlineProjection, recorded
+
+# Any fixed 64-bit number works; it only has to differ from other advisory locks we take.
+APPEND_LOCK_KEY = 0x63726D5F617070  # "crm_app"
+# Two-key advisory locks live in their own key space, apart from the one-key append lock.
+PATIENT_LOCK_CLASS = 0x63726D  # "crm"
+
+
+def pg_connection() -> psycopg.Connection[Any]:
+    """Django's own psycopg connection (same session, same transaction), for what Django's
+    cursor cannot do: pipeline mode, binary rows, COPY. PostgreSQL only."""
+    connection.ensure_connection()
+    conn: psycopg.Connection[Any] = connection.connection
+    if conn.adapters.get_loader(_JSONB_OID, Format.BINARY) is not _JsonbLoader:
+        # Only binary rows use it, and only this module asks for binary rows.
+        conn.adapters.register_loader(_JSONB_OID, _JsonbLoader)
+    return conn
+
+
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM crm_event"
+STREAM_SQL = f"{SELECT} WHERE stream_id = %s ORDER BY version"
+STREAM_FROM_SQL = f"{SELECT} WHERE stream_id = %s AND version >= %s ORDER BY version"
+STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
+LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"
+ALL_SQL = f"{SELECT} WHERE position > %s ORDER BY position LIMIT %s"
+BY_STREAM_SQL = f"{SELECT} ORDER BY stream_id, version"
+BY_STREAM_NO_META_SQL = BY_STREAM_SQL.replace("metadata", "'{}'::jsonb AS metadata", 1)
+RECORD_SQL = (
+    "SELECT key, stream_id, first_version, last_version, recorded_at "
+    "FROM crm_command_record WHERE key = %s"
+)
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
+APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+
+
+_JSONB_OID = 3802
+
+
+class _JsonbLoader(Loader):
+    """jsonb in binary format: a version byte, then the JSON text. Decoding the text to
+    `str` before `json.loads` spares it guessing the encoding of bytes, row after row."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> Any:
+        if data[:1] != b"\x01":
+            raise psycopg.DataError("unknown jsonb binary format")
+        return json.loads(str(data[1:], "utf-8"))
+
+
+def take_append_lock() -> None:
+    """Hold off every other append until this transaction ends (I4)."""
+    execute(APPEND_LOCK_SQL, [APPEND_LOCK_KEY])
+
+
+def execute(query: str, params: Sequence[Any]) -> None:
+    """Run a statement whose result nobody reads (queued when in pipeline mode)."""
+    with connection.wrap_database_errors:
+        psycopg.Cursor(pg_connection()).execute(query, params)
+
+
+def lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
+    for stream_id in sorted(set(stream_ids)):
+        key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
+        execute(LOCK_SQL, [PATIENT_LOCK_CLASS, key])
+
+
+def select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:
+    # A plain psycopg cursor binds on the server and reads binary rows: uuid, timestamptz
+    # and jsonb come back decoded by psycopg's C loaders, not Django's text converters.
+    with connection.wrap_database_errors, psycopg.Cursor(pg_connection()) as cursor:
+        cursor.execute(query, params, binary=True)
+        rows = cursor.fetchall()
+    return [recorded(row) for row in rows]
+
+
+def iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEvent]:
+    """The whole log through a server-side cursor. A helper thread fetches the next chunk
+    while the caller works through this one, so PostgreSQL reading the log and Python
+    folding it overlap instead of taking turns (docs/benchmarks.md, "rebuild")."""
+    conn = pg_connection()
+    cursor = psycopg.ServerCursor(conn, "crm_iter_by_stream", withhold=conn.autocommit)
+    chunks: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        # psycopg serializes the connection's use, so the caller may write (COPY) on it
+        # meanwhile; Django's `connection` is per thread and is not touched here.
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(chunk_size)
+                chunks.put(rows)
+                if not rows:
+                    return
+        except BaseException as error:  # handed to the caller, raised there
+            chunks.put(error)
+
+    with connection.wrap_database_errors:
+        cursor.execute(BY_STREAM_SQL if with_metadata else BY_STREAM_NO_META_SQL, binary=True)
+    fetcher = threading.Thread(target=fetch, name="crm-iter-by-stream", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            chunk = chunks.get()
+            if isinstance(chunk, BaseException):
+                with connection.wrap_database_errors:
+                    raise chunk
+            if not chunk:
+                return
+            for row in chunk:
+                yield recorded(row)
+    finally:
+        stop.set()
+        while fetcher.is_alive():  # unblock a fetcher waiting for room in the queue
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.1)
+        fetcher.join()
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_sql(rows: int) -> str:
+    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * rows)
+    return (
+        "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, "
+        f"metadata, occurred_at, recorded_at) VALUES {values} RETURNING version, position"
+    )
+
+
+def insert(
+    pending: list[RecordedEvent],
+    data: list[dict[str, Any]],
+    inline: InlineProjection | None,
+    *,
+    commit: bool,
+) -> dict[int, int]:
+    """The inline projection, the append lock, one multi-row INSERT and, with `commit`,
+    COMMIT: sent together, in one round trip. Returns each version's position.
+    """
+    params: list[Any] = []
+    meta = json.dumps(pending[0].metadata)
+    for e, values in zip(pending, data, strict=True):
+        params += [e.stream_id, e.version, e.event_type, e.event.schema_version]
+        params += [json.dumps(values), meta, e.occurred_at, e.recorded_at]
+    conn = pg_connection()
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
+            with conn.pipeline():
+                if inline is not None:
+                    inline(pending)
+                # From here to COMMIT every append in the database waits on us: keep it short.
+                take_append_lock()
+                cursor.execute(_insert_sql(len(pending)), params)
+                if commit:
+                    psycopg.Cursor(conn).execute("COMMIT")
+            rows = cursor.fetchall()
+    except IntegrityError:
+        # No savepoint: the transaction is doomed either way, and the caller's atomic
+        # block rolls it back as this exception passes through it.
+        raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
+    return dict(rows)

@@ -1,0 +1,84 @@
+"""What the event store hands back and refuses with, and how a stored row becomes a
+`RecordedEvent`: shared by the store's ORM and PostgreSQL paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm.domain.events import DomainEvent, load_stored
+from crm.domain.recorded import RecordedEvent
+
+COLUMNS = (
+    "position",
+    "stream_id",
+    "version",
+    "event_type",
+    "schema_version",
+    "data",
+    "metadata",
+    "occurred_at",
+    "recorded_at",
+)
+
+# Called with the events about to be appended, in the append's transaction, before the
+# append lock is taken. Their positions are not known yet (0): an inline projection that
+# needs only the stream's versions and times (the profile) can be written outside the
+# serialized section.
+InlineProjection = Callable[[list[RecordedEvent]], object]
+
+
+class ConcurrencyConflict(Exception):
+    """The stream moved since the caller read it (I2)."""
+
+    def __init__(self, stream_id: uuid.UUID, expected: int, actual: int | None) -> None:
+        found = "another writer got there first" if actual is None else f"it is at {actual}"
+        super().__init__(
+            f"Stream {stream_id} was expected at version {expected}, but {found}. "
+            "Reload and try again."
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyKeyReused(Exception):
+    """An idempotency key came back with a command for another patient."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event: DomainEvent
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    stream_id: uuid.UUID
+    version: int  # the stream's version after the append
+    events: list[RecordedEvent] = field(default_factory=list)
+    duplicate: bool = False  # True when an idempotency key matched an earlier command
+
+
+@dataclass(frozen=True, slots=True)
+class LockedStream:
+    """A stream read under its command lock, and the earlier result of the command's key."""
+
+    events: list[RecordedEvent]
+    prior: AppendResult | None = None  # set when the idempotency key was used before
+
+
+def recorded(row: tuple[Any, ...]) -> RecordedEvent:
+    position, stream_id, version, event_type, schema_version, data, meta, occurred, recorded = row
+    return RecordedEvent(
+        position=position,
+        stream_id=stream_id,
+        version=version,
+        event=load_stored(event_type, schema_version, data),
+        occurred_at=occurred,
+        recorded_at=recorded,
+        metadata=meta if meta is not None else {},
+    )
