@@ -3,11 +3,16 @@ per lookup whatever it found. Rows hold identifiers and outcomes, never the data
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -18,6 +23,8 @@ from crm.api.roles import role_label
 from crm.models import AccessAction, AccessLogEntry
 
 _DIGEST_SALT = "crm.api.audit.query"
+# Far below the bind-parameter limits of PostgreSQL (65,535) and SQLite (32,766).
+_ROWS_PER_INSERT = 500
 
 # Outcomes by HTTP status when a view did not name one itself.
 _OUTCOMES = {
@@ -85,28 +92,56 @@ def record(
     user_id = getattr(user, "pk", None)
     username = getattr(user, "get_username", lambda: "")()
     role = role_label(user)
-    rows = [
-        AccessLogEntry(
-            at=at,
-            user_id=user_id,
-            username=username,
-            role=role,
-            patient_id=note.patient_id,
-            action=action,
-            endpoint=endpoint,
-            source_address=address,
-            outcome=note.outcome,
-            status_code=status_code,
-            query_digest=note.query_digest,
-        )
-        for note in notes
-    ]
-    if len(rows) == 1:
-        # One INSERT; bulk_create would wrap even a single row in BEGIN ... COMMIT, two
-        # more round trips on every screen pop (docs/benchmarks.md, "API lookup").
-        rows[0].save(force_insert=True)
-    else:
-        AccessLogEntry.objects.bulk_create(rows)
+    values = {
+        "at": at,
+        "user_id": user_id,
+        "username": username,
+        "role": role,
+        "action": action,
+        "endpoint": endpoint,
+        "source_address": address,
+        "status_code": status_code,
+    }
+    _insert(
+        [
+            {
+                **values,
+                "patient_id": n.patient_id,
+                "outcome": n.outcome,
+                "query_digest": n.query_digest,
+            }
+            for n in notes
+        ]
+    )
+
+
+def _insert(rows: list[dict[str, object]]) -> None:
+    """One INSERT statement for all rows: atomic on its own, so in autocommit (a read
+    request) it costs one round trip, where the ORM's save or bulk_create would add model
+    signals or a BEGIN ... COMMIT around it (docs/benchmarks.md, "API lookup")."""
+    fields = _fields()
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Autocommit makes one statement atomic; several need a transaction around them.
+    atomic = transaction.atomic() if len(rows) > _ROWS_PER_INSERT else contextlib.nullcontext()
+    with atomic, connection.cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            params = [
+                f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields
+            ]
+            cursor.execute(_insert_sql() + ", ".join([marks] * len(chunk)), params)
+
+
+@functools.cache
+def _fields() -> list[Field[Any, Any]]:
+    return [f for f in AccessLogEntry._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _insert_sql() -> str:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(str(f.column)) for f in _fields())
+    return f"INSERT INTO {qn(AccessLogEntry._meta.db_table)} ({columns}) VALUES "
 
 
 def source_address(request: Request | HttpRequest) -> str | None:

@@ -3,6 +3,7 @@ the access audit written before the response leaves."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -55,7 +56,7 @@ class ApiMixin:
     def query_parameters(self) -> set[str]:
         names: set[str] = set()
         if self.query_serializer_class is not None:
-            names |= set(self.query_serializer_class().fields)
+            names |= _field_names(self.query_serializer_class)
         filterset_class = getattr(self, "filterset_class", None)
         if filterset_class is not None:
             names |= set(filterset_class.base_filters)
@@ -102,6 +103,12 @@ class ApiMixin:
             status_code=response.status_code,
             notes=notes,
         )
+
+
+@functools.cache
+def _field_names(serializer_class: type[Serializer[Any]]) -> frozenset[str]:
+    # A serializer copies its declared fields each time one is made: once per class will do.
+    return frozenset(serializer_class().fields)
 
 
 class ApiView(ApiMixin, APIView):

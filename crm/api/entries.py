@@ -66,14 +66,24 @@ def from_recorded(recorded: RecordedEvent, *, restricted_visible: bool) -> dict[
 def timeline_entry(
     row: Event, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
 ) -> dict[str, Any]:
-    event = deserialize(row.event_type, row.schema_version, row.data)
-    entry = recorded_entry(
-        version=row.version,
-        event=event,
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
-        metadata=row.metadata or {},
+    return recorded_timeline_entry(
+        RecordedEvent(
+            position=row.position,
+            stream_id=row.stream_id,
+            version=row.version,
+            event=deserialize(row.event_type, row.schema_version, row.data),
+            occurred_at=row.occurred_at,
+            recorded_at=row.recorded_at,
+            metadata=row.metadata or {},
+        ),
+        zone=zone,
         restricted_visible=restricted_visible,
     )
-    entry["summary"] = summarize(event, zone=zone, restricted_visible=restricted_visible)
+
+
+def recorded_timeline_entry(
+    recorded: RecordedEvent, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+) -> dict[str, Any]:
+    entry = from_recorded(recorded, restricted_visible=restricted_visible)
+    entry["summary"] = summarize(recorded.event, zone=zone, restricted_visible=restricted_visible)
     return entry

@@ -28,6 +28,11 @@ def roles_of(user: Any) -> frozenset[str]:
     return cached
 
 
+def remember_roles(user: Any, roles: frozenset[str]) -> None:
+    """Roles read along with the user (crm.api.authentication): roles_of needs no query."""
+    setattr(user, _CACHE_ATTRIBUTE, roles)
+
+
 def role_label(user: Any) -> str:
     """The user's roles as one stable string for event metadata and the audit."""
     return ",".join(sorted(roles_of(user)))

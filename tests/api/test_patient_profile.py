@@ -112,9 +112,9 @@ def test_an_unknown_patient_is_a_404_naming_the_id(agent):
     assert body["type"].endswith("/patient-not-found")
 
 
-def test_reading_a_profile_takes_four_queries(agent, patient, booked, django_assert_num_queries):
-    # token, roles, profile, audit row
-    with django_assert_num_queries(4):
+def test_reading_a_profile_takes_three_queries(agent, patient, booked, django_assert_num_queries):
+    # the token with its user and roles, the profile, the audit row
+    with django_assert_num_queries(3):
         agent.get(url(patient))
 
 

@@ -3,6 +3,7 @@ pop by caller number."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm import handlers
+from crm import eventstore, handlers
 from crm.api import entries, profiles
 from crm.api.audit import AccessNote, query_digest
 from crm.api.base import ApiGenericView, ApiView
@@ -24,6 +25,7 @@ from crm.api.filtersets import PatientFilter, SearchTermField
 from crm.api.headers import etag
 from crm.api.pagination import PatientPagination
 from crm.api.problems import PatientMissing
+from crm.api.rendering import Convert, compile_output
 from crm.api.roles import may_read_restricted_notes
 from crm.api.serializers import (
     LookupSerializer,
@@ -36,8 +38,9 @@ from crm.domain.state import fold
 from crm.extensions import screen_pop_sections
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
-from crm.models import AccessAction, Event, PatientProfile
+from crm.models import AccessAction, PatientProfile
 from crm.projections.profile import profile_values
+from crm.selectors import rows
 
 LOOKUP_MAX_CANDIDATES = 20
 LOOKUP_TIMELINE_ENTRIES = 10
@@ -210,20 +213,15 @@ class PatientLookupApi(ApiView):
         query = self.validated_query(request)
         e164 = normalize_phone(query["phone"], region=settings.PHONE_DEFAULT_REGION)
         digest = query_digest(e164)
-        matches = PatientProfile.objects.filter(phone=e164, merged_into__isnull=True)
         picked = query.get("patient")
-        if picked is not None:
-            matches = matches.filter(patient_id=picked)
-        shown = list(
-            matches.order_by("last_name", "first_name", "date_of_birth", "patient_id")[
-                : LOOKUP_MAX_CANDIDATES + 1
-            ]
-        )
+        shown = _matches(e164, picked)
         if not shown:
             self.access_notes = [AccessNote(None, "no_match", digest)]
             whom = f"Patient {picked} does not have" if picked else "No patient has"
             raise PatientMissing(f"{whom} the number {e164}.", normalized_phone=e164)
-        count = len(shown) if len(shown) <= LOOKUP_MAX_CANDIDATES else matches.count()
+        count = len(shown)
+        if count > LOOKUP_MAX_CANDIDATES:
+            count = PatientProfile.objects.filter(phone=e164, merged_into__isnull=True).count()
         shown = shown[:LOOKUP_MAX_CANDIDATES]
         body: dict[str, Any] = {
             "phone": e164,
@@ -246,7 +244,7 @@ class PatientLookupApi(ApiView):
             self.access_notes = [AccessNote(profile.patient_id, outcome, digest)]
         else:
             self.access_notes = [AccessNote(p.patient_id, "several_matches", digest) for p in shown]
-        return Response(LookupSerializer(body).data, headers=headers)
+        return Response(_render_lookup()(body), headers=headers)
 
 
 class PatientLookupAliasApi(PatientLookupApi):
@@ -255,15 +253,41 @@ class PatientLookupAliasApi(PatientLookupApi):
     schema = None
 
 
+# Plain SQL (crm.selectors.rows): this is the screen pop's hottest query.
+_MATCHES = (
+    "WHERE phone = %s AND merged_into IS NULL{picked} "
+    f"ORDER BY last_name, first_name, date_of_birth, patient_id LIMIT {LOOKUP_MAX_CANDIDATES + 1}"
+)
+
+
+def _matches(e164: str, picked: uuid.UUID | None) -> list[PatientProfile]:
+    """The patients with this number (or the one picked among them), in the order shown,
+    one more than are shown so the view knows there are more."""
+    if picked is None:
+        return rows.fetch(PatientProfile, _MATCHES.format(picked=""), [e164])
+    clause = _MATCHES.format(picked=" AND patient_id = %s")
+    return rows.fetch(
+        PatientProfile, clause, [e164, rows.prep(PatientProfile, "patient_id", picked)]
+    )
+
+
 def _recent_timeline(request: Request, profile: PatientProfile) -> list[dict[str, Any]]:
     # Capped at the profile's version, so the timeline never runs ahead of the profile.
-    rows = Event.objects.filter(stream_id=profile.patient_id, version__lte=profile.version)
+    recent = eventstore.read_latest(
+        profile.patient_id, up_to_version=profile.version, limit=LOOKUP_TIMELINE_ENTRIES
+    )
     zone = entries.zone_of(profile.timezone)
     visible = may_read_restricted_notes(request.user)
     return [
-        entries.timeline_entry(row, zone=zone, restricted_visible=visible)
-        for row in rows.order_by("-version")[:LOOKUP_TIMELINE_ENTRIES]
+        entries.recorded_timeline_entry(event, zone=zone, restricted_visible=visible)
+        for event in recent
     ]
+
+
+@functools.cache
+def _render_lookup() -> Convert:
+    # LookupSerializer's output (its schema is the contract), made once, not per response.
+    return compile_output(LookupSerializer())
 
 
 def _no_patient(patient_id: uuid.UUID) -> PatientMissing:

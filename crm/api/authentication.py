@@ -1,0 +1,62 @@
+"""Token authentication that reads the user's clinic roles in the same query as the token.
+
+Every API request needs both (the permission check asks for a role), so the token, its
+user and the user's roles come back in one round trip of plain SQL instead of two ORM
+queries (whose building cost more than the database's work: docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
+
+from crm.api.roles import ROLES, remember_roles
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication (same header, same errors), with the roles joined in."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        user_model = get_user_model()
+        sql, user_columns = _query()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key])
+            rows = cursor.fetchall()
+        if not rows:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        first = rows[0]
+        user = user_model.from_db(connection.alias, user_columns, first[2 : 2 + len(user_columns)])
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = Token.from_db(
+            connection.alias, ["key", "user_id", "created"], [key, user.pk, first[1]]
+        )
+        token.user = user
+        remember_roles(user, frozenset(row[-1] for row in rows if row[-1] in ROLES))
+        return (user, token)
+
+
+@functools.cache
+def _query() -> tuple[str, list[str]]:
+    user_model = get_user_model()
+    memberships = user_model.groups.through
+    columns = [field.attname for field in user_model._meta.concrete_fields]
+    qn = connection.ops.quote_name
+    user_table = qn(user_model._meta.db_table)
+    selected = ", ".join(f"u.{qn(str(field.column))}" for field in user_model._meta.concrete_fields)
+    sql = (
+        f"SELECT t.key, t.created, {selected}, g.name "
+        f"FROM {qn(Token._meta.db_table)} t "
+        f"JOIN {user_table} u ON u.{qn(str(user_model._meta.pk.column))} = t.user_id "
+        f"LEFT JOIN {qn(memberships._meta.db_table)} m ON m.user_id = t.user_id "
+        f"LEFT JOIN {qn(Group._meta.db_table)} g ON g.id = m.group_id "
+        "WHERE t.key = %s"
+    )
+    return sql, columns
