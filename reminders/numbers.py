@@ -27,14 +27,13 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from crm.domain import events as ev
-from crm.domain.events import deserialize
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore import records
 from crm.models import Event, PatientProfile
 from crm.projections.runner import CatchUpProjection, checkpoint_of
 from reminders.models.numbers import SmsNumber, SmsNumberHold
@@ -54,16 +53,6 @@ _NUMBER_TYPES = (
 )
 _CONSENT_TYPES = (ev.ConsentRevoked.event_type, ev.ConsentRecorded.event_type)
 _SUGGESTION_TYPES = (ev.SuggestionCompleted.event_type, ev.SuggestionDismissed.event_type)
-_COLUMNS = (
-    "position",
-    "stream_id",
-    "version",
-    "event_type",
-    "schema_version",
-    "data",
-    "occurred_at",
-    "recorded_at",
-)
 
 
 def number_stream_id(phone: str) -> uuid.UUID:
@@ -256,21 +245,9 @@ def _tail(after_position: int) -> list[RecordedEvent]:
             | Q(event_type__in=_SUGGESTION_TYPES, data__kind=STOP_REVIEW_KIND)
         )
         .order_by("position")
-        .values_list(*_COLUMNS)
+        .values_list(*records.COLUMNS)
     )
-    return [_recorded(row) for row in rows]
-
-
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    position, stream_id, version, event_type, schema_version, data, occurred, recorded = row
-    return RecordedEvent(
-        position=position,
-        stream_id=stream_id,
-        version=version,
-        event=deserialize(event_type, schema_version, data),
-        occurred_at=occurred,
-        recorded_at=recorded,
-    )
+    return [records.recorded(row) for row in rows]
 
 
 def _reason(status: NumberStatus, zone: zoneinfo.ZoneInfo) -> str | None:

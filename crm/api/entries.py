@@ -11,7 +11,7 @@ from django.conf import settings
 
 from crm.api.summaries import summarize
 from crm.domain import events as ev
-from crm.domain.events import deserialize
+from crm.domain.events import load_stored
 from crm.domain.recorded import RecordedEvent
 from crm.models import Event
 
@@ -71,7 +71,7 @@ def timeline_entry(
             position=row.position,
             stream_id=row.stream_id,
             version=row.version,
-            event=deserialize(row.event_type, row.schema_version, row.data),
+            event=load_stored(row.event_type, row.schema_version, row.data),
             occurred_at=row.occurred_at,
             recorded_at=row.recorded_at,
             metadata=row.metadata or {},

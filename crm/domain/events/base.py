@@ -36,6 +36,7 @@ class DomainEvent:
     schema_version: ClassVar[int]
     _upcasters: ClassVar[Mapping[int, Upcaster]]
     _converters: ClassVar[dict[str, Converter]]
+    _loaders: ClassVar[dict[str, Converter]]  # stored data: conversions only (load_stored)
     _required: ClassVar[frozenset[str]]
 
     def to_data(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def registered(
         cls._upcasters = chain
         hints = typing.get_type_hints(cls)
         converters: dict[str, Converter] = {}
+        loaders: dict[str, Converter] = {}
         required: set[str] = set()
         for field in dataclasses.fields(cls):
             no_default = (
@@ -78,9 +80,13 @@ def registered(
             converters[field.name] = _converter(
                 hints[field.name], field.name, allow_blank=allow_blank
             )
+            loader = _loader(hints[field.name])
+            if loader is not None:
+                loaders[field.name] = loader
             if no_default:
                 required.add(field.name)
         cls._converters = converters
+        cls._loaders = loaders
         cls._required = frozenset(required)
         _REGISTRY[name] = cls
         return cls
@@ -126,45 +132,22 @@ def deserialize(event_type: str, schema_version: int, data: Mapping[str, Any]) -
     return build(cls, current)
 
 
-_FAST: dict[str, tuple[type[DomainEvent], dict[str, Callable[[Any], Any]]]] = {}
-
-
 def load_stored(event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
     """An event as the store holds it: `deserialize` without re-validating what `append`
     validated (and stored in canonical form: stripped text, times in UTC) before the row
     could exist; rows are never changed after (I1). Only the conversions are done (times,
     ids, enums). Older schema versions and unknown types take the full path, which
     upcasts or fails loudly."""
-    fast = _FAST.get(event_type)
-    if fast is None:
-        cls = event_class(event_type)
-        _FAST[event_type] = fast = (cls, _conversions(cls))
-    cls, conversions = fast
+    cls = event_class(event_type)
     if schema_version != cls.schema_version:
         return deserialize(event_type, schema_version, data)
-    values = {
-        key: (value if value is None else conversions[key](value)) if key in conversions else value
-        for key, value in data.items()
-    }
-    return cls(**values)
-
-
-def _conversions(cls: type[DomainEvent]) -> dict[str, Callable[[Any], Any]]:
-    conversions: dict[str, Callable[[Any], Any]] = {}
-    for name, hint in typing.get_type_hints(cls).items():
-        if name.startswith("_") or typing.get_origin(hint) is typing.ClassVar:
-            continue
-        options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-        kind = options[0]
-        if kind is dt.datetime:
-            conversions[name] = dt.datetime.fromisoformat
-        elif kind is dt.date:
-            conversions[name] = dt.date.fromisoformat
-        elif kind is uuid.UUID:
-            conversions[name] = uuid.UUID
-        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
-            conversions[name] = kind
-    return conversions
+    loaders = cls._loaders
+    return cls(
+        **{
+            key: value if value is None or key not in loaders else loaders[key](value)
+            for key, value in data.items()
+        }
+    )
 
 
 def serialize(event: DomainEvent) -> dict[str, Any]:
@@ -211,6 +194,21 @@ def _converter(hint: Any, field: str, *, allow_blank: bool) -> Converter:
     if hint in simple:
         return simple[hint]
     raise TypeError(f"{field}: unsupported type {hint!r}")
+
+
+def _loader(hint: Any) -> Converter | None:
+    """How stored JSON becomes the field's type, for `load_stored`; None: as stored."""
+    options = [arg for arg in typing.get_args(hint) if arg is not type(None)] or [hint]
+    kind = options[0]
+    if kind is dt.datetime:
+        return dt.datetime.fromisoformat
+    if kind is dt.date:
+        return dt.date.fromisoformat
+    if kind is uuid.UUID:
+        return uuid.UUID
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind
+    return None
 
 
 def _text_converter(field: str, *, allow_blank: bool) -> Converter:
