@@ -37,7 +37,7 @@ from urllib.parse import quote
 import psycopg
 
 from bench import dataset, report
-from bench.database import PROJECT_DIR, conninfo, django_env
+from bench.database import PROJECT_DIR, conninfo, django_env, tuning
 from bench.report import Report, Table, Target
 
 TARGET_P99_MS = 50.0
@@ -415,8 +415,7 @@ def _report(
         else "no access-audit rows were written in the lookup windows"
     )
     table.notes.append(
-        f"DEBUG=0, DATABASE_CONN_MAX_AGE={options.conn_max_age}, DATABASE_PREPARE_THRESHOLD="
-        f"{django_env('')['DATABASE_PREPARE_THRESHOLD'] or 'off'}, API_THROTTLE_RATE="
+        f"DEBUG=0, DATABASE_CONN_MAX_AGE={options.conn_max_age}, {tuning()}, API_THROTTLE_RATE="
         f"{options.throttle_rate} (the throttle runs, in the local-memory cache, but never "
         f"refuses); wrk -t{options.wrk_threads}; load average at the end "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench import report
-from bench.database import django_env, prepare
+from bench.database import prepare, tuning
 from bench.load import LoadResult, ensure_raw_table, run_load
 from bench.report import Report, Table, Target
 from bench.seed import seed
@@ -124,11 +124,7 @@ def _report(
     table.notes.append(
         "conflicts: commands still refused after the handler's retries (not counted as done)"
     )
-    env = django_env("")
-    table.notes.append(
-        f"DATABASE_PREPARE_THRESHOLD={env['DATABASE_PREPARE_THRESHOLD'] or 'off'}, "
-        f"COMMAND_STATE_CACHE_SIZE={env.get('COMMAND_STATE_CACHE_SIZE') or 'default (1000)'}"
-    )
+    table.notes.append(tuning())
     result = Report("commands", [table])
     if TARGET_CLIENTS in summary:
         cmd_rate, share = summary[TARGET_CLIENTS]

@@ -81,6 +81,18 @@ def django_env(url: str) -> dict[str, str]:
     return env
 
 
+def tuning() -> str:
+    """The settings benchmark processes run with that change the figures, for the reports."""
+    env = django_env("")
+    return ", ".join(
+        f"{name}={env.get(name) or unset}"
+        for name, unset in (
+            ("DATABASE_PREPARE_THRESHOLD", "off"),
+            ("COMMAND_STATE_CACHE_SIZE", "the default"),
+        )
+    )
+
+
 def migrate(url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],

@@ -104,7 +104,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 # Patients' folded states each process keeps between commands (crm.handlers.states), so a
-# command reads only the events since; 0 reads every stream whole.
+# command reads only the events since; 0 reads every stream whole. About 12 kB each; a
+# contact center works a record in bursts (lookup, call, booking): the recent ones pay.
 COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 1000, minimum=0)
 
 # How many events a catch-up projection takes per transaction.

@@ -3,7 +3,6 @@ per lookup whatever it found. Rows hold identifiers and outcomes, never the data
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import ipaddress
 import uuid
@@ -11,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,8 +22,6 @@ from crm.api.roles import role_label
 from crm.models import AccessAction, AccessLogEntry
 
 _DIGEST_SALT = "crm.api.audit.query"
-# Far below the bind-parameter limits of PostgreSQL (65,535) and SQLite (32,766).
-_ROWS_PER_INSERT = 500
 
 # Outcomes by HTTP status when a view did not name one itself.
 _OUTCOMES = {
@@ -92,7 +89,7 @@ def record(
     user_id = getattr(user, "pk", None)
     username = getattr(user, "get_username", lambda: "")()
     role = role_label(user)
-    values = {
+    shared = {
         "at": at,
         "user_id": user_id,
         "username": username,
@@ -102,34 +99,19 @@ def record(
         "source_address": address,
         "status_code": status_code,
     }
-    _insert(
-        [
-            {
-                **values,
-                "patient_id": n.patient_id,
-                "outcome": n.outcome,
-                "query_digest": n.query_digest,
-            }
-            for n in notes
-        ]
-    )
-
-
-def _insert(rows: list[dict[str, object]]) -> None:
-    """One INSERT statement for all rows: atomic on its own, so in autocommit (a read
-    request) it costs one round trip, where the ORM's save or bulk_create would add model
-    signals or a BEGIN ... COMMIT around it (docs/benchmarks.md, "API lookup")."""
+    rows = [
+        {**shared, "patient_id": n.patient_id, "outcome": n.outcome, "query_digest": n.query_digest}
+        for n in notes
+    ]
+    # One INSERT for every row: atomic on its own, so a read request (in autocommit) pays one
+    # round trip, where Model.save adds signals and bulk_create a BEGIN ... COMMIT around
+    # it (docs/benchmarks.md). Notes come from one page of a list (at most a few hundred
+    # patients), far below the bind-parameter limits of PostgreSQL and SQLite.
     fields = _fields()
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Autocommit makes one statement atomic; several need a transaction around them.
-    atomic = transaction.atomic() if len(rows) > _ROWS_PER_INSERT else contextlib.nullcontext()
-    with atomic, connection.cursor() as cursor:
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            params = [
-                f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields
-            ]
-            cursor.execute(_insert_sql() + ", ".join([marks] * len(chunk)), params)
+    params = [f.get_db_prep_save(row[f.attname], connection) for row in rows for f in fields]
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql() + values, params)
 
 
 @functools.cache

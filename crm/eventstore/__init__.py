@@ -201,7 +201,7 @@ def read_stream(
     """A stream's events in version order; with `recorded_until`, as the store knew it then."""
     if connection.vendor == "postgresql":
         if recorded_until is None:
-            return postgres.select(postgres.STREAM_SQL, [stream_id])
+            return postgres.select(postgres.STREAM_FROM_SQL, [stream_id, 1])
         return postgres.select(postgres.STREAM_UNTIL_SQL, [stream_id, recorded_until])
     rows = Event.objects.filter(stream_id=stream_id)
     if recorded_until is not None:
@@ -268,17 +268,14 @@ def lock_streams(*stream_ids: uuid.UUID) -> None:
 
 
 def take_append_lock() -> None:
-    """Hold off every append until the current transaction ends (used by rebuilds)."""
-    _take_append_lock()
-
-
-def _take_append_lock() -> None:
+    """Hold off every other append until the current transaction ends (appends and
+    rebuilds take it; on SQLite, BEGIN IMMEDIATE already does)."""
     if connection.vendor == "postgresql":
         postgres.take_append_lock()
 
 
 def _orm_insert(pending: list[RecordedEvent], data: list[dict[str, Any]]) -> dict[int, int]:
-    _take_append_lock()
+    take_append_lock()
     rows = [
         Event(
             stream_id=e.stream_id,

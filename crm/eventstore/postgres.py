@@ -40,7 +40,6 @@ def pg_connection() -> psycopg.Connection[Any]:
 
 
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM crm_event"
-STREAM_SQL = f"{SELECT} WHERE stream_id = %s ORDER BY version"
 STREAM_FROM_SQL = f"{SELECT} WHERE stream_id = %s AND version >= %s ORDER BY version"
 STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
 LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"

@@ -22,10 +22,6 @@ from dataclasses import dataclass
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
 
-# About 12 kB each: 12 MB per process at most. A contact center works a patient's record
-# in bursts (the lookup, the call, the booking), so the recent ones are what pays.
-CAPACITY = 1000
-
 
 @dataclass(frozen=True, slots=True)
 class Kept:
@@ -48,7 +44,7 @@ class Kept:
 class StateCache:
     """Least recently used states, at most `capacity`; safe across threads."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._kept: OrderedDict[uuid.UUID, Kept] = OrderedDict()
         self._lock = threading.Lock()
