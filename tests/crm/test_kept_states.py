@@ -42,11 +42,8 @@ def _note_by_another_writer(patient_id: uuid.UUID, version: int) -> None:
         )
 
 
-def test_a_command_after_another_writer_decides_on_the_events_that_writer_added(
-    register, actor, now
-):
-    patient = register()
-    booked = handlers.appointment_schedule(
+def _book(patient: uuid.UUID, actor, now: dt.datetime):  # type: ignore[no-untyped-def]
+    return handlers.appointment_schedule(
         patient_id=patient,
         appointment_type=ev.AppointmentType.FOLLOW_UP,
         starts_at=now + dt.timedelta(days=3),
@@ -55,8 +52,35 @@ def test_a_command_after_another_writer_decides_on_the_events_that_writer_added(
         actor=actor,
         now=now,
     )
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every read a command makes: ("tail", from_version) or ("whole", 1)."""
+    seen: list[tuple[str, int]] = []
+    lock_and_read, read_stream = eventstore.lock_and_read, eventstore.read_stream
+
+    def tail(stream_id, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(("tail", kwargs.get("from_version", 1)))
+        return lock_and_read(stream_id, **kwargs)
+
+    def whole(stream_id, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(("whole", 1))
+        return read_stream(stream_id, **kwargs)
+
+    monkeypatch.setattr(eventstore, "lock_and_read", tail)
+    monkeypatch.setattr(eventstore, "read_stream", whole)
+    return seen
+
+
+def test_a_command_after_another_writer_decides_on_the_events_that_writer_added(
+    register, actor, now, reads
+):
+    patient = register()
+    booked = _book(patient, actor, now)
     assert patient in kept_states  # kept after the booking...
     _note_by_another_writer(patient, booked.version)  # ...then the log moves on without it
+    reads.clear()
 
     cancelled = handlers.appointment_cancel(
         patient_id=patient,
@@ -66,6 +90,9 @@ def test_a_command_after_another_writer_decides_on_the_events_that_writer_added(
         actor=actor,
     )
 
+    # One read of what came after the kept state, decided right the first time: no
+    # conflict, no retry, no whole-stream read.
+    assert reads == [("tail", booked.version)]
     assert [e.version for e in cancelled.events] == [booked.version + 2]
     profile = PatientProfile.objects.get(patient_id=patient)
     assert profile.notes_count == 1
@@ -73,7 +100,7 @@ def test_a_command_after_another_writer_decides_on_the_events_that_writer_added(
     assert profile.version == booked.version + 2
 
 
-def test_a_kept_state_that_is_not_the_one_in_the_log_is_thrown_away(register, actor):
+def test_a_kept_state_that_is_not_the_one_in_the_log_is_thrown_away(register, actor, reads):
     patient = register()
     stream = eventstore.read_stream(patient)
     # What a rolled-back transaction or a restored database would leave behind: a state
@@ -82,9 +109,11 @@ def test_a_kept_state_that_is_not_the_one_in_the_log_is_thrown_away(register, ac
     wrong.first_name = "Someone Else"
     wrong.deceased = True
     kept_states.put(wrong, dataclasses.replace(stream[-1], position=stream[-1].position + 999))
+    reads.clear()
 
     result = handlers.note_add(patient_id=patient, text="Asked about parking", actor=actor)
 
+    assert reads == [("tail", 1), ("whole", 1)]
     assert result.version == 2
     profile = PatientProfile.objects.get(patient_id=patient)
     assert (profile.first_name, profile.deceased, profile.notes_count) == ("Rowan", False, 1)
@@ -97,15 +126,7 @@ def test_a_refused_command_leaves_nothing_half_applied_behind(register, actor, n
     )
 
     with pytest.raises(DomainError):
-        handlers.appointment_schedule(
-            patient_id=patient,
-            appointment_type=ev.AppointmentType.FOLLOW_UP,
-            starts_at=now + dt.timedelta(days=3),
-            provider="Dr. Lee",
-            location="Main St",
-            actor=actor,
-            now=now,
-        )
+        _book(patient, actor, now)
 
     assert patient not in kept_states
     again = handlers.note_add(patient_id=patient, text="Family called", actor=actor)

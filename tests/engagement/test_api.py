@@ -15,8 +15,10 @@ from crm.handlers import Actor
 from crm.handlers.base import execute
 from crm.projections import runner
 from engagement import handlers as suggestion_handlers
+from engagement import screens
 from engagement.models import Suggestion
 from engagement.projection import PROJECTION
+from engagement.selectors import ACTIONABLE, with_status
 from tests.api.conftest import problem, stream
 
 pytestmark = pytest.mark.django_db
@@ -381,6 +383,44 @@ def test_the_screen_pop_shows_the_callers_open_suggestions(agent, register):
     assert callback in [s["suggestion_id"] for s in pop]
     assert all(s["status"] in ("open", "claimed") for s in pop)
     assert "Missed call" in next(s for s in pop if s["suggestion_id"] == callback)["reason"]
+
+
+def test_the_screen_pop_offers_exactly_what_the_queue_counts_as_actionable(register):
+    # The screen pop reads its section in plain SQL; the queue's ORM filter is the rule.
+    patients = [register(first_name=name) for name in ("Ash", "Bo", "Cy", "Di")]
+    claimed, snoozed, dismissed, untouched = (missed_call(p) for p in patients)
+    catch_up()
+    now = timezone.now()
+    suggestion_handlers.suggestion_claim(
+        patient_id=patients[0], suggestion_id=claimed, actor=DESK, now=now
+    )
+    suggestion_handlers.suggestion_snooze(
+        patient_id=patients[1],
+        suggestion_id=snoozed,
+        until=now + dt.timedelta(hours=2),
+        actor=DESK,
+        now=now,
+    )
+    suggestion_handlers.suggestion_dismiss(
+        patient_id=patients[2],
+        suggestion_id=dismissed,
+        reason="Spoke at the desk",
+        actor=DESK,
+        now=now,
+    )
+    catch_up()
+    rows = Suggestion.objects.filter(patient_id__in=patients)
+
+    shown = {}
+    for moment in (now, now + dt.timedelta(hours=3)):  # the claim and the snooze have run out
+        found = screens.open_suggestions(patients, moment)
+        shown[moment] = {s["suggestion_id"] for docs in found.values() for s in docs}
+        actionable = with_status(rows, ACTIONABLE, moment)
+        assert shown[moment] == set(actionable.values_list("suggestion_id", flat=True))
+
+    assert {claimed, untouched} <= shown[now] and not {snoozed, dismissed} & shown[now]
+    later = shown[now + dt.timedelta(hours=3)]
+    assert {claimed, snoozed, untouched} <= later and dismissed not in later
 
 
 def test_the_queue_is_in_the_schema_with_its_headers_and_the_screen_pop_section(agent):
