@@ -11,7 +11,7 @@ from crm.models.metrics import (
     RemindedAppointment,
 )
 from crm.models.profile import PatientProfile
-from crm.models.projections import ProjectionCheckpoint
+from crm.models.projections import ParkedStream, ProjectionCheckpoint
 
 __all__ = [
     "AccessAction",
@@ -23,6 +23,7 @@ __all__ = [
     "DailySatisfactionStats",
     "Event",
     "LoggedCall",
+    "ParkedStream",
     "PatientProfile",
     "ProjectionCheckpoint",
     "RemindedAppointment",
