@@ -252,7 +252,7 @@ def _touch_upcoming(story: _Story, appointment: _Appointment) -> None:
                 to=story.phone,
                 body="Reminder: you have an appointment. Reply C to confirm, R to reschedule.",
                 purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
-                provider_message_id=f"SM{rng.getrandbits(64):016x}",
+                provider_message_id="SM" + f"{rng.getrandbits(64):016x}" * 2,  # one draw, as before
                 reminder_id=_uuid(rng),
             )
         )

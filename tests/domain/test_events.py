@@ -16,7 +16,7 @@ import pytest
 
 from crm.domain import events as ev
 from crm.domain.errors import InvalidInput, UnknownEventType
-from crm.domain.events.base import MAX_TEXT, build, registered
+from crm.domain.events.base import MAX_TEXT, bounds_of, build, registered
 
 from .support import CALL_ID, read_back
 
@@ -43,8 +43,13 @@ def _sample_value(hint: Any, name: str) -> Any:
 
 def _sample(cls: type[ev.DomainEvent]) -> ev.DomainEvent:
     hints = typing.get_type_hints(cls)
+    shapes = typing.get_type_hints(cls, include_extras=True)
     values = {
-        field.name: _sample_value(hints[field.name], field.name)
+        field.name: next(
+            (bound.example for bound in bounds_of(shapes[field.name]) if bound.example),
+            None,
+        )
+        or _sample_value(hints[field.name], field.name)
         for field in dataclasses.fields(cls)  # type: ignore[arg-type]
     }
     return cls(**values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 import types
 import typing
 import uuid
@@ -27,6 +28,30 @@ MAX_TEXT = 10_000
 
 class EventDataInvalid(InvalidInput):
     """An event's data does not fit its schema (bad type, missing or unknown field)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Bounded:
+    """What a text field may hold beyond `MAX_TEXT`, as `Annotated[str, Bounded(...)]`:
+    no more than the read models that keep it can hold, and (with `pattern`) only values
+    of one form, matched whole. Checked whenever an event is built from data and before it
+    is stored, so no door can record a value some projection could not write."""
+
+    max_length: int
+    pattern: str = ""  # a regular expression over ASCII, matched against the whole value
+    shape: str = ""  # what a value looks like, for the error: "a Twilio id such as SM..."
+    example: str = ""  # one value that fits
+
+    def problem(self, text: str) -> str | None:
+        """Why `text` does not fit, or None when it does."""
+        if len(text) > self.max_length:
+            return f"must be at most {self.max_length} characters."
+        if self.pattern and re.fullmatch(self.pattern, text, re.ASCII) is None:
+            return f"must be {self.shape or 'of the form ' + self.pattern}."
+        if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
+            # Neither can be stored (PostgreSQL's jsonb, UTF-8): refused, never altered.
+            return "must not hold NUL or unpaired surrogate characters."
+        return None
 
 
 class DomainEvent:
@@ -68,6 +93,7 @@ def registered(
         cls.schema_version = version
         cls._upcasters = chain
         hints = typing.get_type_hints(cls)
+        shapes = typing.get_type_hints(cls, include_extras=True)
         converters: dict[str, Converter] = {}
         loaders: dict[str, Converter] = {}
         required: set[str] = set()
@@ -77,8 +103,10 @@ def registered(
                 and field.default_factory is dataclasses.MISSING
             )
             allow_blank = not no_default and field.default == ""
-            converters[field.name] = _converter(
-                hints[field.name], field.name, allow_blank=allow_blank
+            converters[field.name] = _bounded(
+                _converter(hints[field.name], field.name, allow_blank=allow_blank),
+                field.name,
+                bounds_of(shapes[field.name]),
             )
             loader = _loader(hints[field.name])
             if loader is not None:
@@ -194,6 +222,26 @@ def _converter(hint: Any, field: str, *, allow_blank: bool) -> Converter:
     if hint in simple:
         return simple[hint]
     raise TypeError(f"{field}: unsupported type {hint!r}")
+
+
+def bounds_of(hint: Any) -> list[Bounded]:
+    """The `Bounded` marks of a field's full type hint (`include_extras=True`)."""
+    return [mark for mark in getattr(hint, "__metadata__", ()) if isinstance(mark, Bounded)]
+
+
+def _bounded(convert: Converter, field: str, bounds: list[Bounded]) -> Converter:
+    if not bounds:
+        return convert
+
+    def check(value: Any) -> Any:
+        text = convert(value)
+        for bound in bounds if text else ():  # a blank default is no value to check
+            problem = bound.problem(text)
+            if problem is not None:
+                raise EventDataInvalid(field, problem)
+        return text
+
+    return check
 
 
 def _loader(hint: Any) -> Converter | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.domain.events.base import DomainEvent, EventDataInvalid, registered
+from crm.domain.events.messaging import ErrorCode, InboundBody, Phone, ProviderSid
 
 __all__ = [
     "AppointmentCancelled",
@@ -352,7 +353,7 @@ class SmsSent(DomainEvent):
     to: str
     body: str
     purpose: ConsentPurpose
-    provider_message_id: str = ""
+    provider_message_id: ProviderSid = ""
     reminder_id: uuid.UUID | None = None
     appointment_id: uuid.UUID | None = None  # the visit a reminder is about
 
@@ -361,14 +362,14 @@ class SmsSent(DomainEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SmsDelivered(DomainEvent):
     message_id: uuid.UUID
-    provider_message_id: str = ""
+    provider_message_id: ProviderSid = ""
 
 
 @registered("SmsFailed")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SmsFailed(DomainEvent):
     message_id: uuid.UUID
-    error_code: str
+    error_code: ErrorCode
     error_message: str
     permanent: bool
     reminder_id: uuid.UUID | None = None
@@ -378,9 +379,9 @@ class SmsFailed(DomainEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SmsReceived(DomainEvent):
     message_id: uuid.UUID
-    from_number: str
-    body: str = ""
-    provider_message_id: str = ""
+    from_number: Phone
+    body: InboundBody = ""
+    provider_message_id: ProviderSid = ""
     intent: SmsIntent = SmsIntent.UNREAD
 
 

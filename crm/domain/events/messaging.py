@@ -3,6 +3,10 @@
 The number-level events live on a stream of their own per phone number (see
 `reminders.numbers.number_stream_id`): a STOP must hold for the number whoever it belongs
 to, today or later, and a number we do not know must never create a patient.
+
+What the SMS provider tells us (ids, numbers, error codes, texts) has the bounded types
+below, shared with the SMS events of the catalogue: an event is forever, so a value no
+read model can hold is refused whichever door it comes through.
 """
 
 from __future__ import annotations
@@ -10,15 +14,50 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
-from crm.domain.events.base import DomainEvent, registered
+from crm.domain.events.base import Bounded, DomainEvent, registered
 
 __all__ = [
+    "ErrorCode",
+    "InboundBody",
+    "Keyword",
+    "Phone",
+    "ProviderSid",
     "SmsNumberOptedIn",
     "SmsNumberOptedOut",
     "SmsStatus",
     "SmsStatusReported",
 ]
+
+# Twilio's ids: two letters for the kind (SM, MM, AC...) and 32 hex digits.
+PROVIDER_SID = Bounded(
+    34,
+    r"[A-Z]{2}[0-9a-fA-F]{32}",
+    shape="a Twilio id: two capital letters and 32 hex digits",
+    example="SM0123456789abcdef0123456789abcdef",
+)
+ProviderSid = Annotated[str, PROVIDER_SID]
+# E.164, as crm.domain.phones writes it: at most 15 digits (the number tables hold 20).
+PHONE = Bounded(
+    16,
+    r"\+[1-9][0-9]{1,14}",
+    shape="a phone number in E.164 form such as +16175550134",
+    example="+16175550134",
+)
+Phone = Annotated[str, PHONE]
+# A provider's code (Twilio's 30003) or our own word for a failure ("undelivered",
+# "connection"); the reminder and outbox tables hold 32 characters.
+ERROR_CODE = Bounded(
+    32, r"[A-Za-z0-9_]+", shape="an error code such as 30003 or undelivered", example="30003"
+)
+ErrorCode = Annotated[str, ERROR_CODE]
+# Twilio's longest message body.
+INBOUND_BODY = Bounded(1600, example="C")
+InboundBody = Annotated[str, INBOUND_BODY]
+# The opt-out and opt-in keywords of reminders.inbound; the number table holds 16.
+KEYWORD = Bounded(16, r"[A-Z]+", shape="an SMS keyword such as STOP", example="STOP")
+Keyword = Annotated[str, KEYWORD]
 
 
 class SmsStatus(enum.StrEnum):
@@ -35,7 +74,7 @@ class SmsStatusReported(DomainEvent):
 
     message_id: uuid.UUID
     status: SmsStatus
-    provider_message_id: str = ""
+    provider_message_id: ProviderSid = ""
 
 
 @registered("SmsNumberOptedOut")
@@ -43,9 +82,9 @@ class SmsStatusReported(DomainEvent):
 class SmsNumberOptedOut(DomainEvent):
     """The number texted an opt-out keyword: no text of any kind until it opts back in."""
 
-    phone: str
-    keyword: str
-    provider_message_id: str = ""
+    phone: Phone
+    keyword: Keyword
+    provider_message_id: ProviderSid = ""
 
 
 @registered("SmsNumberOptedIn")
@@ -53,6 +92,6 @@ class SmsNumberOptedOut(DomainEvent):
 class SmsNumberOptedIn(DomainEvent):
     """The number texted START, YES or UNSTOP: its opt-out and any hold are lifted."""
 
-    phone: str
-    keyword: str
-    provider_message_id: str = ""
+    phone: Phone
+    keyword: Keyword
+    provider_message_id: ProviderSid = ""
