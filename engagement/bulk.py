@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from crm import eventstore
 from crm.models import Event
-from crm.projections import runner
+from crm.projections import parking, runner
 from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
 from engagement.domain.suggestions import Evaluation
@@ -36,7 +36,7 @@ from engagement.passes import (
     postgres_pass,
     run_pass,
 )
-from engagement.projection import NAME, agenda_row, refresh, row
+from engagement.projection import NAME, agenda_row, refresh_apart, row
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,13 @@ def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
                 _replace_with_copy(passes)
         else:
             passes = [_orm_pass(upto, now, config)]
+        # Like a rebuild, the pass starts over: it parks anew what it could not evaluate.
+        parking.clear(NAME)
+        for one in passes:
+            for stream_id, position, event_type, error in one.parked:
+                parking.park_at(
+                    NAME, stream_id, position=position, event_type=event_type, error=error[:2000]
+                )
         deferred = [pid for one in passes for pid in one.deferred]
         merged = _evaluate_merged(deferred, upto, now, config)
         runner.set_checkpoint(NAME, upto)
@@ -79,7 +86,7 @@ def _evaluate_merged(
 ) -> int:
     if not patient_ids:
         return 0
-    refresh(patient_ids, upto=upto, now=now, config=config)
+    refresh_apart(patient_ids, upto=upto, now=now, config=config)
     return Suggestion.objects.filter(patient_id__in=patient_ids).count()
 
 

@@ -55,6 +55,8 @@ class Pass:
     events: int = 0
     suggestions: int = 0
     deferred: list[uuid.UUID] = dataclasses.field(default_factory=list)
+    # Streams that could not be read or evaluated: (stream, position, event type, error).
+    parked: list[tuple[uuid.UUID, int, str, str]] = dataclasses.field(default_factory=list)
     suggestion_file: str = ""
     agenda_file: str = ""
 
@@ -96,23 +98,32 @@ def run_pass(
         if any(item[3] in _MERGE_TYPES for item in stream):
             result.deferred.append(stream_id)
             continue
-        recorded = [
-            RecordedEvent(
-                position=item[0],
-                stream_id=item[1],
-                version=item[2],
-                event=load_stored(item[3], item[4], _data(item[5])),
-                occurred_at=item[6],
-                recorded_at=item[7],
-            )
-            for item in stream
-            if item[3] not in UNREAD
-        ]
-        evaluation = evaluate(fold_engagement(stream_id, recorded), now, config)
+        item = stream[0]
+        try:
+            recorded = []
+            for item in stream:
+                if item[3] not in UNREAD:
+                    recorded.append(_recorded(item))
+            item = stream[0]  # a failing fold holds back the whole stream
+            evaluation = evaluate(fold_engagement(stream_id, recorded), now, config)
+        except Exception as exc:  # one stream's failure is parked, never the pass's (I11)
+            result.parked.append((stream_id, item[0], item[3], f"{type(exc).__name__}: {exc}"))
+            continue
         result.patients += 1
         result.suggestions += len(evaluation.suggestions)
         emit(evaluation, stream[-1][0])
     return result
+
+
+def _recorded(item: Row) -> RecordedEvent:
+    return RecordedEvent(
+        position=item[0],
+        stream_id=item[1],
+        version=item[2],
+        event=load_stored(item[3], item[4], _data(item[5])),
+        occurred_at=item[6],
+        recorded_at=item[7],
+    )
 
 
 def postgres_pass(share: Share, conn: Any = None) -> Pass:

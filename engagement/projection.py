@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -36,7 +37,7 @@ from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore import records
 from crm.models import Event
-from crm.projections import runner
+from crm.projections import parking, runner
 from crm.projections.runner import CatchUpProjection
 from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
@@ -53,6 +54,8 @@ from engagement.passes import (
     copy_writer,
     evidence_json,
 )
+
+logger = logging.getLogger(__name__)
 
 NAME = "suggestions"
 _COLUMNS = (
@@ -143,6 +146,9 @@ class SuggestionsProjection(CatchUpProjection):
     def reset(self) -> None:
         self.cache.clear()
         super().reset()
+
+    def forget(self) -> None:
+        self.cache.clear()
 
 
 def _agenda_positions(
@@ -500,14 +506,45 @@ def reevaluate_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
             upto = runner.checkpoint_of(NAME)
             due = list(
                 PatientAgenda.objects.filter(next_evaluation_at__lte=moment)
+                .exclude(patient_id__in=parking.parked_streams(NAME))
                 .order_by("next_evaluation_at")
                 .values_list("patient_id", flat=True)[:limit]
             )
             if not due:
                 return total
-            total += refresh(due, upto=upto, now=moment, config=config)
+            total += refresh_apart(due, upto=upto, now=moment, config=config)
         if len(due) < limit:
             return total
+
+
+def refresh_apart(due: list[uuid.UUID], *, upto: int, now: dt.datetime, config: RuleConfig) -> int:
+    """`refresh`, and if that fails, one patient at a time: a patient whose evaluation
+    fails is parked (I11) instead of holding back everyone else's clock."""
+    try:
+        with transaction.atomic():
+            return refresh(due, upto=upto, now=now, config=config)
+    except runner.TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        PROJECTION.forget()
+    done = 0
+    for pid in due:
+        try:
+            with transaction.atomic():
+                done += refresh([pid], upto=upto, now=now, config=config)
+        except runner.TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("suggestions: re-evaluating patient %s failed; parking it", pid)
+            position = (
+                PatientAgenda.objects.filter(patient_id=pid)
+                .values_list("position", flat=True)
+                .first()
+            )
+            parking.park_at(
+                NAME, pid, position=position or 1, event_type="", error=records.describe(exc)
+            )
+    return done
 
 
 def grouped(rows: Iterable[Suggestion]) -> dict[uuid.UUID, list[Suggestion]]:

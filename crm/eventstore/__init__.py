@@ -35,7 +35,9 @@ from crm.eventstore.records import (
     InlineProjection,
     LockedStream,
     NewEvent,
+    UnreadableEvent,
     recorded,
+    recorded_or_unreadable,
 )
 from crm.models import CommandRecord, Event
 
@@ -47,6 +49,7 @@ __all__ = [
     "InlineProjection",
     "LockedStream",
     "NewEvent",
+    "UnreadableEvent",
     "append",
     "command_result",
     "current_version",
@@ -56,8 +59,10 @@ __all__ = [
     "lock_streams",
     "pg_connection",
     "read_all",
+    "read_for_followers",
     "read_latest",
     "read_stream",
+    "read_stream_for_followers",
     "take_append_lock",
 ]
 
@@ -234,10 +239,45 @@ def read_all(after_position: int, limit: int) -> list[RecordedEvent]:
     return [recorded(row) for row in rows]
 
 
+def read_for_followers(after_position: int, limit: int) -> list[RecordedEvent | UnreadableEvent]:
+    """`read_all` for a catch-up projection: a row this code cannot read comes back as an
+    `UnreadableEvent` in its place, so one bad row parks one stream, not the follower."""
+    if connection.vendor == "postgresql":
+        rows = postgres.select_rows(postgres.ALL_SQL, [after_position, limit])
+    else:
+        rows = list(
+            Event.objects.filter(position__gt=after_position)
+            .order_by("position")
+            .values_list(*COLUMNS)[:limit]
+        )
+    return [recorded_or_unreadable(row) for row in rows]
+
+
+def read_stream_for_followers(
+    stream_id: uuid.UUID, *, from_position: int, upto_position: int
+) -> list[RecordedEvent | UnreadableEvent]:
+    """A stream's events with positions in [from_position, upto_position], read like
+    `read_for_followers`: what a parked stream's retry replays."""
+    if connection.vendor == "postgresql":
+        rows = postgres.select_rows(
+            postgres.STREAM_BETWEEN_SQL, [stream_id, from_position, upto_position]
+        )
+    else:
+        rows = list(
+            Event.objects.filter(
+                stream_id=stream_id, position__gte=from_position, position__lte=upto_position
+            )
+            .order_by("position")
+            .values_list(*COLUMNS)
+        )
+    return [recorded_or_unreadable(row) for row in rows]
+
+
 def iter_by_stream(
     chunk_size: int = 5000, *, with_metadata: bool = True
-) -> Iterator[RecordedEvent]:
-    """Every event, stream by stream in version order, streamed with constant memory.
+) -> Iterator[RecordedEvent | UnreadableEvent]:
+    """Every event, stream by stream in version order, streamed with constant memory; a
+    row this code cannot read comes back as an `UnreadableEvent` (a rebuild parks it).
 
     A reader that never looks at who recorded what (the profile rebuild) passes
     `with_metadata=False`: every event then carries `{}` and the log is read faster.
@@ -248,7 +288,7 @@ def iter_by_stream(
     columns = COLUMNS if with_metadata else COLUMNS[:6] + COLUMNS[7:]
     rows = Event.objects.order_by("stream_id", "version").values_list(*columns)
     for row in rows.iterator(chunk_size=chunk_size):
-        yield recorded(row) if with_metadata else recorded((*row[:6], {}, *row[6:]))
+        yield recorded_or_unreadable(row if with_metadata else (*row[:6], {}, *row[6:]))
 
 
 def last_position() -> int:

@@ -20,7 +20,14 @@ from psycopg.adapt import Loader
 from psycopg.pq import Format
 
 from crm.domain.recorded import RecordedEvent
-from crm.eventstore.records import COLUMNS, ConcurrencyConflict, InlineProjection, recorded
+from crm.eventstore.records import (
+    COLUMNS,
+    ConcurrencyConflict,
+    InlineProjection,
+    UnreadableEvent,
+    recorded,
+    recorded_or_unreadable,
+)
 
 # Any fixed 64-bit number works; it only has to differ from other advisory locks we take.
 APPEND_LOCK_KEY = 0x63726D5F617070  # "crm_app"
@@ -44,6 +51,9 @@ STREAM_FROM_SQL = f"{SELECT} WHERE stream_id = %s AND version >= %s ORDER BY ver
 STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
 LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"
 ALL_SQL = f"{SELECT} WHERE position > %s ORDER BY position LIMIT %s"
+STREAM_BETWEEN_SQL = (
+    f"{SELECT} WHERE stream_id = %s AND position >= %s AND position <= %s ORDER BY position"
+)
 BY_STREAM_SQL = f"{SELECT} ORDER BY stream_id, version"
 BY_STREAM_NO_META_SQL = BY_STREAM_SQL.replace("metadata", "'{}'::jsonb AS metadata", 1)
 RECORD_SQL = (
@@ -87,15 +97,20 @@ def lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
 
 
 def select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:
+    return [recorded(row) for row in select_rows(query, params)]
+
+
+def select_rows(query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     # A plain psycopg cursor binds on the server and reads binary rows: uuid, timestamptz
     # and jsonb come back decoded by psycopg's C loaders, not Django's text converters.
     with connection.wrap_database_errors, psycopg.Cursor(pg_connection()) as cursor:
         cursor.execute(query, params, binary=True)
-        rows = cursor.fetchall()
-    return [recorded(row) for row in rows]
+        return cursor.fetchall()
 
 
-def iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEvent]:
+def iter_by_stream(
+    chunk_size: int, with_metadata: bool
+) -> Iterator[RecordedEvent | UnreadableEvent]:
     """The whole log through a server-side cursor. A helper thread fetches the next chunk
     while the caller works through this one, so PostgreSQL reading the log and Python
     folding it overlap instead of taking turns (docs/benchmarks.md, "rebuild")."""
@@ -129,7 +144,7 @@ def iter_by_stream(chunk_size: int, with_metadata: bool) -> Iterator[RecordedEve
             if not chunk:
                 return
             for row in chunk:
-                yield recorded(row)
+                yield recorded_or_unreadable(row)
     finally:
         stop.set()
         while fetcher.is_alive():  # unblock a fetcher waiting for room in the queue

@@ -64,6 +64,18 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableEvent:
+    """A stored row this code cannot turn into an event (unknown type or schema version,
+    data the event class refuses): a follower parks its stream instead of stopping."""
+
+    position: int
+    stream_id: uuid.UUID
+    version: int
+    event_type: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class LockedStream:
     """A stream read under its command lock, and the earlier result of the command's key."""
 
@@ -82,3 +94,17 @@ def recorded(row: tuple[Any, ...]) -> RecordedEvent:
         recorded_at=recorded,
         metadata=meta if meta is not None else {},
     )
+
+
+def recorded_or_unreadable(row: tuple[Any, ...]) -> RecordedEvent | UnreadableEvent:
+    try:
+        return recorded(row)
+    except Exception as exc:  # any decoding failure is this row's, not the reader's
+        position, stream_id, version, event_type = row[:4]
+        return UnreadableEvent(position, stream_id, version, event_type, describe(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as an operator reads it: its type and its message, bounded."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:1997] + "..."

@@ -20,7 +20,10 @@ from crm import eventstore
 from crm.domain.phones import timezone_for_phone
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState
+from crm.eventstore import UnreadableEvent
+from crm.eventstore.records import describe
 from crm.models import PatientProfile
+from crm.projections import parking
 
 NAME = "profile"
 _FIELDS = [f.name for f in PatientProfile._meta.concrete_fields if f.name != "patient_id"]
@@ -151,6 +154,7 @@ def rebuild(*, progress: Callable[[int], object] | None = None, batch_size: int 
     with transaction.atomic():
         eventstore.take_append_lock()
         PatientProfile.objects.all().delete()
+        parking.clear(NAME)
         batch: list[PatientState] = []
         for state, events_read in _states(eventstore.iter_by_stream(with_metadata=False)):
             count += events_read
@@ -193,19 +197,49 @@ def _bulk_create(states: list[PatientState]) -> None:
     )
 
 
-def _states(events: Iterable[RecordedEvent]) -> Iterator[tuple[PatientState, int]]:
-    """Fold consecutive events of each stream; yield each state with its event count."""
-    state: PatientState | None = None
+def _states(
+    events: Iterable[RecordedEvent | UnreadableEvent],
+) -> Iterator[tuple[PatientState, int]]:
+    """Fold consecutive events of each stream; yield each state with its event count. A
+    stream with an event that cannot be read or applied is parked (I11): its profile is
+    what the events before that one made it."""
     current: uuid.UUID | None = None
+    stream: list[RecordedEvent] = []
+    failed: UnreadableEvent | RecordedEvent | None = None
+    error = ""
     seen = 0
-    for recorded in events:
-        if recorded.stream_id != current:
-            if state is not None:
-                yield state, seen
-            current, seen = recorded.stream_id, 0
-            state = PatientState(patient_id=recorded.stream_id)
-        assert state is not None
-        state.apply(recorded)
+    for item in events:
+        if item.stream_id != current:
+            if current is not None:
+                yield _folded(current, stream, failed, error), seen
+            current, stream, failed, seen = item.stream_id, [], None, 0
         seen += 1
-    if state is not None:
-        yield state, seen
+        if failed is not None:
+            continue
+        if isinstance(item, UnreadableEvent):
+            failed, error = item, item.error
+        else:
+            stream.append(item)
+    if current is not None:
+        yield _folded(current, stream, failed, error), seen
+
+
+def _folded(
+    stream_id: uuid.UUID,
+    stream: list[RecordedEvent],
+    failed: UnreadableEvent | RecordedEvent | None,
+    error: str,
+) -> PatientState:
+    state = PatientState(patient_id=stream_id)
+    for index, recorded in enumerate(stream):
+        try:
+            state.apply(recorded)
+        except Exception as exc:  # folded again below, without the half-applied event
+            failed, error = recorded, describe(exc)
+            stream = stream[:index]
+            state = PatientState(patient_id=stream_id)
+            state.apply_all(stream)
+            break
+    if failed is not None:
+        parking.park(NAME, failed, error)
+    return state

@@ -4,22 +4,33 @@ A batch of events, the read-model rows it produces and the checkpoint move commi
 transaction (I6): a crash anywhere in between rolls all three back, so the batch is
 replayed, never skipped or applied twice. On PostgreSQL a transaction-scoped advisory lock
 per projection lets any number of workers run this while exactly one advances each
-checkpoint at a time.
+checkpoint at a time. An event a projection cannot apply parks its stream and the batch
+goes on without it (I11, crm.projections.parking).
 """
 
 from __future__ import annotations
 
 import abc
+import uuid
+import logging
 import zlib
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 
 from crm import eventstore
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore import UnreadableEvent
 from crm.models import ProjectionCheckpoint
+from crm.projections import parking
+
+logger = logging.getLogger(__name__)
+
+# The database went away or a lock timed out: nothing is wrong with the events, so the
+# batch is rolled back and tried again later rather than parking anything.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 class CatchUpProjection(abc.ABC):
@@ -33,6 +44,9 @@ class CatchUpProjection(abc.ABC):
     def reset(self) -> None:
         for model in self.read_models:
             model._default_manager.all().delete()
+
+    def forget(self) -> None:  # noqa: B027  # most projections keep nothing
+        """Drop what the projection keeps in memory between batches (after a rollback)."""
 
 
 _REGISTRY: dict[str, CatchUpProjection] = {}
@@ -63,13 +77,61 @@ def run_once(projection: CatchUpProjection, *, batch_size: int | None = None) ->
         checkpoint, _ = ProjectionCheckpoint.objects.select_for_update().get_or_create(
             name=projection.name
         )
-        events = eventstore.read_all(checkpoint.position, size)
-        if not events:
+        batch = eventstore.read_for_followers(checkpoint.position, size)
+        if not batch:
             return 0
-        projection.handle(events)
-        checkpoint.position = events[-1].position
+        waiting = parking.parked_streams(projection.name)
+        apply(projection, [e for e in batch if e.stream_id not in waiting], waiting)
+        checkpoint.position = batch[-1].position
         checkpoint.save(update_fields=["position", "updated_at"])
-        return len(events)
+        return len(batch)
+
+
+def apply(
+    projection: CatchUpProjection,
+    batch: Sequence[RecordedEvent | UnreadableEvent],
+    parked: set[uuid.UUID],
+) -> None:
+    """Hand `batch` to the projection; if that fails, go event by event in position order
+    and park the stream of each event that fails, with every later event of it."""
+    if not batch:
+        return
+    if not any(isinstance(e, UnreadableEvent) for e in batch):
+        try:
+            with transaction.atomic():
+                projection.handle(batch)  # type: ignore[arg-type]  # all readable
+            return
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            projection.forget()
+            logger.warning("projection %s: a batch failed; isolating", projection.name)
+    for item in batch:
+        if item.stream_id in parked:
+            continue
+        error = item.error if isinstance(item, UnreadableEvent) else _try(projection, item)
+        if error is not None:
+            parking.park(projection.name, item, error)
+            parked.add(item.stream_id)
+
+
+def _try(projection: CatchUpProjection, recorded: RecordedEvent) -> str | None:
+    try:
+        with transaction.atomic():
+            projection.handle([recorded])
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        projection.forget()
+        logger.exception(
+            "projection %s cannot apply event #%s (%s) of stream %s; parking the stream",
+            projection.name,
+            recorded.position,
+            recorded.event_type,
+            recorded.stream_id,
+        )
+        return eventstore.records.describe(exc)
+    return None
 
 
 def catch_up(
@@ -88,7 +150,51 @@ def catch_up(
 
 
 def catch_up_all() -> dict[str, int]:
-    return {name: catch_up(projection) for name, projection in _REGISTRY.items()}
+    """Catch up every projection; one that fails (the database went away under it) is
+    logged and the others still run, whatever their order."""
+    handled: dict[str, int] = {}
+    failed: list[str] = []
+    for name, projection in _REGISTRY.items():
+        try:
+            handled[name] = catch_up(projection)
+        except Exception:
+            logger.exception("projection %s could not catch up", name)
+            failed.append(name)
+    if failed:
+        raise ProjectionsFailed(failed, handled)
+    return handled
+
+
+class ProjectionsFailed(Exception):
+    def __init__(self, names: list[str], handled: dict[str, int]) -> None:
+        super().__init__(f"projections that could not catch up: {', '.join(names)}")
+        self.names = names
+        self.handled = handled
+
+
+def retry(projection: CatchUpProjection, stream_id: object) -> bool:
+    """Replay a parked stream's waiting events (those the checkpoint has passed) and
+    release it; the events after the checkpoint follow in the next batch as usual.
+    Returns True when the stream is released, False when it fails again (still parked,
+    with the new reason)."""
+    with transaction.atomic():
+        lock(projection.name)
+        parked = parking.take(projection.name, stream_id)
+        if parked is None:
+            return True
+        waiting = eventstore.read_stream_for_followers(
+            parked.stream_id,
+            from_position=parked.position,
+            upto_position=checkpoint_of(projection.name),
+        )
+        projection.forget()
+        still: set[uuid.UUID] = set()
+        apply(projection, waiting, still)
+        if still:
+            parking.failed_again(parked)
+            return False
+        parking.release(parked)
+        return True
 
 
 def rebuild(
@@ -97,10 +203,11 @@ def rebuild(
     batch_size: int | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """Drop the projection's rows and replay the whole log into them."""
+    """Drop the projection's rows (and its parked streams) and replay the whole log."""
     with transaction.atomic():
         lock(projection.name)
         projection.reset()
+        parking.clear(projection.name)
         set_checkpoint(projection.name, 0)
     return catch_up(projection, batch_size=batch_size, progress=progress)
 
