@@ -108,6 +108,10 @@ STATIC_ROOT = VAR_DIR / "static"
 # contact center works a record in bursts (lookup, call, booking): the recent ones pay.
 COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 1000, minimum=0)
 
+# How far ahead an appointment may be booked or a test fall due (crm.domain.times): a booking
+# further out is almost always a typo in the year.
+APPOINTMENT_HORIZON_DAYS = env_int("APPOINTMENT_HORIZON_DAYS", 731, minimum=1)
+
 # How many events a catch-up projection takes per transaction.
 PROJECTION_BATCH_SIZE = env_int("PROJECTION_BATCH_SIZE", 500, minimum=1)
 
@@ -160,6 +164,10 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# A key stops working this long after it was issued (create_api_token --rotate issues the
+# next one); supervisors can revoke one sooner in the admin ("API tokens").
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 90 * 24, minimum=1)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Patient engagement CRM: agent desktop API",

@@ -2,7 +2,8 @@
 
 Every API request needs both (the permission check asks for a role), so the token, its
 user and the user's roles come back in one round trip of plain SQL instead of two ORM
-queries (whose building cost more than the database's work: docs/benchmarks.md).
+queries (whose building cost more than the database's work: docs/benchmarks.md). The same
+row says whether the token has outlived API_TOKEN_TTL_HOURS (crm.api.tokens).
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from crm.api import tokens
 from crm.api.roles import ROLES, remember_roles
 
 
@@ -26,15 +30,22 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user_model = get_user_model()
         sql, user_columns = _query()
+        issued_after = connection.ops.adapt_datetimefield_value(timezone.now() - tokens.lifetime())
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
+            cursor.execute(sql, [issued_after, key])
             rows = cursor.fetchall()
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         first = rows[0]
-        user = user_model.from_db(connection.alias, user_columns, first[2 : 2 + len(user_columns)])
+        user = user_model.from_db(connection.alias, user_columns, first[3 : 3 + len(user_columns)])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if not first[2]:
+            raise exceptions.AuthenticationFailed(
+                f"Token expired: keys stop working {settings.API_TOKEN_TTL_HOURS} hours after "
+                "they are issued. Ask a supervisor for a new one "
+                "(manage.py create_api_token --rotate)."
+            )
         token = Token.from_db(
             connection.alias, ["key", "user_id", "created"], [key, user.pk, first[1]]
         )
@@ -52,7 +63,7 @@ def _query() -> tuple[str, list[str]]:
     user_table = qn(user_model._meta.db_table)
     selected = ", ".join(f"u.{qn(str(field.column))}" for field in user_model._meta.concrete_fields)
     sql = (
-        f"SELECT t.key, t.created, {selected}, g.name "
+        f"SELECT t.key, t.created, t.created > %s, {selected}, g.name "
         f"FROM {qn(Token._meta.db_table)} t "
         f"JOIN {user_table} u ON u.{qn(str(user_model._meta.pk.column))} = t.user_id "
         f"LEFT JOIN {qn(memberships._meta.db_table)} m ON m.user_id = t.user_id "
