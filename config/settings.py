@@ -114,6 +114,11 @@ APPOINTMENT_HORIZON_DAYS = env_int("APPOINTMENT_HORIZON_DAYS", 731, minimum=1)
 
 # How many events a catch-up projection takes per transaction.
 PROJECTION_BATCH_SIZE = env_int("PROJECTION_BATCH_SIZE", 500, minimum=1)
+# The pipeline's health (GET /api/v1/health/projections/, the dashboard's panel, /readyz):
+# lag past this many seconds turns the panel red; a projection that has not advanced for
+# this long while events wait makes /readyz answer 503.
+PIPELINE_LAG_ALERT_SECONDS = env_int("PIPELINE_LAG_ALERT_SECONDS", 120, minimum=1)
+READY_STALL_SECONDS = env_int("READY_STALL_SECONDS", 600, minimum=1)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER: dict[str, object] = {

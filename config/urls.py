@@ -4,9 +4,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from crm import probes
 from crm.api.views.fallback import EndpointNotFoundApi
 
 urlpatterns = [
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("api/v1/", include("engagement.api.urls")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from crm.api.views import appointments, audit, contacts, metrics, patients, timeline
+from crm.api.views import appointments, audit, contacts, health, metrics, patients, timeline
 
 app_name = "api"
 
@@ -67,4 +67,5 @@ urlpatterns = [
     ),
     path("audit/", audit.AccessAuditApi.as_view(), name="audit"),
     path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
+    path("health/projections/", health.PipelineHealthApi.as_view(), name="pipeline-health"),
 ]

@@ -19,7 +19,7 @@ from django.db import connection, models, transaction
 from crm import eventstore
 from crm.domain.phones import timezone_for_phone
 from crm.domain.recorded import RecordedEvent
-from crm.domain.state import PatientState
+from crm.domain.state import PatientState, fold
 from crm.eventstore import UnreadableEvent
 from crm.eventstore.records import describe
 from crm.models import PatientProfile
@@ -243,3 +243,26 @@ def _folded(
     if failed is not None:
         parking.park(NAME, failed, error)
     return state
+
+
+def retry(stream_id: uuid.UUID) -> bool:
+    """Fold a stream the rebuild parked and write its profile; True when it is released."""
+    with transaction.atomic():
+        parked = parking.take(NAME, stream_id)
+        if parked is None:
+            return True
+        try:
+            with transaction.atomic():
+                save_profile(fold(stream_id, eventstore.read_stream(stream_id)))
+        except Exception as exc:
+            parking.park_at(
+                NAME,
+                stream_id,
+                position=parked.position,
+                event_type=parked.event_type,
+                error=describe(exc),
+            )
+            parking.failed_again(parked)
+            return False
+        parking.release(parked)
+        return True

@@ -11,8 +11,8 @@ goes on without it (I11, crm.projections.parking).
 from __future__ import annotations
 
 import abc
-import uuid
 import logging
+import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from typing import ClassVar

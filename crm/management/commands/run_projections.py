@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.projections import runner
 
@@ -23,7 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            handled = runner.catch_up_all()
+            try:
+                handled = runner.catch_up_all()
+            except runner.ProjectionsFailed as failed:
+                if not options["follow"]:
+                    raise CommandError(str(failed)) from None
+                # Logged with the cause; the database may be back by the next poll.
+                handled = failed.handled
+                time.sleep(options["interval"])
             if not options["follow"]:
                 for name, count in handled.items():
                     self.stdout.write(f"{name}: {count} events")
