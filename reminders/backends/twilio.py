@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import http.client
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -28,6 +29,8 @@ PERMANENT_CODES = {
     "21614": "the number is not a mobile number",
     "21635": "the number cannot receive texts",
 }
+_ERROR_CODE = re.compile(r"[0-9]{1,5}")  # Twilio's error codes: 21211, 20429...
+MESSAGE_LIMIT = 500
 LIST_PAGE_SIZE = 100
 LIST_PAGE_LIMIT = 10
 
@@ -142,8 +145,14 @@ class TwilioBackend(BaseSmsBackend):
 
 
 def _error(status: int, payload: dict[str, Any]) -> SmsError:
-    code = str(payload.get("code") or status)
-    message = str(payload.get("message") or f"HTTP {status}")
+    # What Twilio answers is bounded like its webhooks are: the code and message end up in
+    # SmsFailed and the outbox, whose error code holds 32 characters.
+    code = str(payload.get("code") or "")
+    if not _ERROR_CODE.fullmatch(code):
+        code = str(status)
+    message = str(payload.get("message") or f"HTTP {status}")[:MESSAGE_LIMIT]
+    # JSON may carry NUL and unpaired surrogates (a "\ud800" escape); neither can be stored.
+    message = message.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     if status == 429 or status >= 500 or status in (401, 403):
         # Busy, down, or credentials being rotated: the text itself is fine.
         return SmsError(code, message, permanent=False)

@@ -2,10 +2,12 @@
 
 Not part of the staff API: no session or token, no CSRF. Every request must carry a valid
 `X-Twilio-Signature` (HMAC of the exact URL Twilio called and the form, keyed by our Auth
-Token); anything else gets a 403 problem and records nothing. A malformed form gets a 400
-problem naming the field, and records nothing (I10). Replies are never written into the
-TwiML answer: they go through the outbox (`reminders.outbox.enqueue_reply`), so they are
-sent exactly once, recorded as SmsSent and pass through the same backend as every text.
+Token); anything else gets a 403 problem and records nothing. A form that is not what
+Twilio sends (`reminders.webhooks.forms`) gets a short 400 problem naming the fields, and
+records and sends nothing (I10, I11); Twilio logs it and does not retry. Replies are never
+written into the TwiML answer: they go through the outbox (`reminders.outbox.enqueue_reply`),
+so they are sent exactly once, recorded as SmsSent and pass through the same backend as
+every text.
 """
 
 from __future__ import annotations
@@ -26,11 +28,9 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
     RequestValidator,
 )
 
-from crm.domain.errors import InvalidInput
-from crm.domain.events.base import MAX_TEXT
-from crm.domain.phones import normalize_phone
 from reminders.handlers_inbound import InboundSms, sms_receive
-from reminders.inbound_status import CallbackStatus, StatusCallback, sms_status_report
+from reminders.inbound_status import StatusCallback, sms_status_report
+from reminders.webhooks import forms
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ def clock() -> dt.datetime:
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/api/problems/"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-# Progress states that say nothing new to us (we record queued, sent and the outcomes).
-_IGNORED_STATUSES = {"accepted", "scheduled", "sending", "receiving", "received", "read"}
 
 
 @csrf_exempt
@@ -54,28 +52,25 @@ def inbound(request: HttpRequest) -> HttpResponse:
     refused = _refuse_unsigned(request)
     if refused is not None:
         return refused
-    form = request.POST
-    sid = form.get("MessageSid", "").strip()
-    if not sid:
-        return _invalid({"MessageSid": ["is required."]}, request)
     try:
-        from_number = normalize_phone(
-            form.get("From", ""), region=settings.PHONE_DEFAULT_REGION, field="From"
+        text = forms.read_inbound(
+            request.POST,
+            region=settings.PHONE_DEFAULT_REGION,
+            account_sid=settings.TWILIO_ACCOUNT_SID,
         )
-    except InvalidInput as error:
-        return _invalid({"From": [error.detail]}, request)
-    # PostgreSQL cannot store NUL in JSON text; nothing a person typed is lost with it.
-    body = form.get("Body", "").replace("\x00", "")
-    if len(body) > MAX_TEXT:
-        return _invalid({"Body": [f"must be at most {MAX_TEXT} characters."]}, request)
+    except forms.Refused as error:
+        return _invalid(error.errors, request)
     moment = clock()
     outcome = sms_receive(
         sms=InboundSms(
-            provider_message_id=sid, from_number=from_number, body=body, received_at=moment
+            provider_message_id=text.sid,
+            from_number=text.from_number,
+            body=text.body,
+            received_at=moment,
         ),
         now=moment,
     )
-    log.info("Inbound text %s read as %s", sid, outcome.intent.value or "unread")
+    log.info("Inbound text %s read as %s", text.sid, outcome.intent.value or "unread")
     return _twiml()
 
 
@@ -85,32 +80,21 @@ def status(request: HttpRequest) -> HttpResponse:
     refused = _refuse_unsigned(request)
     if refused is not None:
         return refused
-    form = request.POST
-    sid = form.get("MessageSid", "").strip()
-    if not sid:
-        return _invalid({"MessageSid": ["is required."]}, request)
-    raw_status = form.get("MessageStatus", "").strip().lower()
-    if not raw_status:
-        return _invalid({"MessageStatus": ["is required."]}, request)
-    if raw_status in _IGNORED_STATUSES:
-        return _twiml()
     try:
-        reported = CallbackStatus(raw_status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in CallbackStatus)
-        return _invalid({"MessageStatus": [f"must be one of: {allowed}."]}, request)
-    error_code = form.get("ErrorCode", "").strip()
-    if error_code and not error_code.isdigit():
-        return _invalid({"ErrorCode": ["must be a Twilio error number such as 30003."]}, request)
+        report = forms.read_status(request.POST, account_sid=settings.TWILIO_ACCOUNT_SID)
+    except forms.Refused as error:
+        return _invalid(error.errors, request)
+    if report.tracked is None:  # progress that says nothing new to us
+        return _twiml()
     outcome = sms_status_report(
         callback=StatusCallback(
-            provider_message_id=sid,
-            status=reported,
-            error_code=error_code,
+            provider_message_id=report.sid,
+            status=report.tracked,
+            error_code=report.error_code,
             reported_at=clock(),
         )
     )
-    log.info("Status %s for %s: %s", reported.value, sid, outcome.value)
+    log.info("Status %s for %s: %s", report.status, report.sid, outcome.value)
     return _twiml()
 
 

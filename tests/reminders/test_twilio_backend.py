@@ -76,6 +76,18 @@ def test_refusals_are_told_apart_from_hiccups(twilio, status, code, permanent):
     assert twilio.count() == 0
 
 
+def test_a_refusal_too_odd_to_keep_is_kept_within_what_the_outbox_holds(twilio):
+    twilio.fail(TO, 400, 10**399, "No.\x00 \ud800" + "x" * 5000)
+
+    with pytest.raises(SmsError) as refused:
+        get_backend().send(sms())
+
+    assert refused.value.code == "400"  # the HTTP status stands in for a code of 400 digits
+    assert refused.value.message.startswith("No. ?")
+    assert len(refused.value.message) <= 500
+    assert refused.value.permanent
+
+
 def test_wrong_credentials_are_not_blamed_on_the_text(twilio, settings):
     settings.TWILIO_AUTH_TOKEN = "not-the-token"
 
