@@ -1,12 +1,17 @@
-"""The admin: the texts are editable; the schedule and the outbox are read only."""
+"""The admin: the texts and (for supervisors) the SMS-safe names are editable; the schedule
+and the outbox are read only."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from crm.admin.access import is_supervisor
 from crm.admin.readonly import ReadOnlyMixin
 from reminders.messages import PLACEHOLDERS
-from reminders.models import MessageTemplate, OutboundMessage, Reminder
+from reminders.models import MessageTemplate, OutboundMessage, Reminder, SmsAlias
 
 
 @admin.register(MessageTemplate)
@@ -22,13 +27,41 @@ class MessageTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         hint = (
             "May use only: " + ", ".join("{" + name + "}" for name in allowed) + "."
             if allowed
-            else "Reminders may use {first_name}, {date}, {time}, {location}, {clinic}, "
-            "{clinic_phone}; replies only {clinic} and {clinic_phone}."
+            else "Reminders may use {first_name}, {date}, {time}, {location}, {provider}, "
+            "{clinic}, {clinic_phone}; replies only {clinic} and {clinic_phone}."
         )
         form.base_fields["body"].help_text = (
-            hint + " Never a diagnosis, visit type, reason, provider or specialty."
+            hint + " {location} and {provider} give their SMS-safe names (see SMS-safe names). "
+            "Never a diagnosis, visit type, reason, specialty, or a location or provider "
+            "written out."
         )
         return form
+
+
+@admin.register(SmsAlias)
+class SmsAliasAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Supervisors decide what texts call a place or a person, whatever Django permissions a
+    group was given: a wrong alias reaches every patient's phone."""
+
+    list_display = ("kind", "name", "alias", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "alias")
+    fields = ("kind", "name", "alias")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_supervisor(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_supervisor(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_supervisor(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_supervisor(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_supervisor(request.user)
 
 
 @admin.register(Reminder)

@@ -80,3 +80,17 @@ def env_window(name: str, default: str) -> tuple[dt.time, dt.time]:
     raise ImproperlyConfigured(
         f"{name}={raw!r} should be a local time window such as 08:00-21:00 (start before end)."
     )
+
+
+def env_sms_safe_name(name: str, default: str) -> str:
+    """A name every text carries (the clinic's): refused when it hints at the care given."""
+    from reminders.sms_safe import clinical_words
+
+    value = " ".join(os.environ.get(name, default).split())
+    found = clinical_words(value)
+    if not value or found:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is empty or says {', '.join(found)}: every text carries it, so "
+            "it must name the clinic without hinting at the care given (e.g. Harbor Clinic)."
+        )
+    return value

@@ -40,6 +40,7 @@ from reminders.models import (
 )
 from reminders.outbox import materialize_due
 from reminders.recording import Entry
+from reminders.sms_safe import SafeNames
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ def claim_batch(now: dt.datetime, *, batch_size: int) -> tuple[int, list[Claim],
         blocked = numbers.blocked_reasons(phones)
         recent = _recent_hand_overs(phones, now)
         templates = messages.load_templates() if texts else {}
+        names = messages.load_safe_names() if texts else SafeNames()
 
         claims: list[Claim] = []
         forget: list[uuid.UUID] = []
@@ -180,6 +182,7 @@ def claim_batch(now: dt.datetime, *, batch_size: int) -> tuple[int, list[Claim],
                     recent[row.to],
                     now,
                     templates,
+                    names,
                 )
             if not verdict.status:
                 forget.append(row.message_id)
@@ -234,6 +237,7 @@ def _judge(
     recent: list[dt.datetime],
     now: dt.datetime,
     templates: Mapping[tuple[str, str], str],
+    names: SafeNames,
 ) -> _Verdict:
     """May this reminder or survey go now? I8, checked once more right before sending."""
     if reminder is None or reminder.state != ReminderState.SCHEDULED or reminder.due_at > now:
@@ -293,7 +297,11 @@ def _judge(
     first_name = profile.preferred_name or profile.first_name
     if appointment is None:
         body = messages.render(
-            "satisfaction", profile.language, {"first_name": first_name}, templates=templates
+            "satisfaction",
+            profile.language,
+            {"first_name": first_name},
+            templates=templates,
+            names=names,
         )
     else:
         context = messages.reminder_context(
@@ -301,10 +309,14 @@ def _judge(
             starts_at=reminder.appointment_starts_at,
             timezone=zone,
             location=appointment["location"],
+            provider=appointment["provider"],
             telehealth=appointment["modality"] == ev.Modality.TELEHEALTH.value,
             language=profile.language,
+            names=names,
         )
-        body = messages.render("reminder", profile.language, context, templates=templates)
+        body = messages.render(
+            "reminder", profile.language, context, templates=templates, names=names
+        )
     return _Verdict(MessageStatus.SENDING, body=body)
 
 

@@ -1,14 +1,17 @@
 """The words of our texts: editable templates, rendered with only what a text may carry.
 
 A reminder carries the first name, the date and time in the patient's zone, the clinic's
-short name and location, and how to answer. Never the visit type, reason, provider or
-specialty: the context offers no placeholder for them, and a template naming anything
-else is refused when saved.
+short name, the location and provider by their SMS-safe names only (reminders/sms_safe.py),
+and how to answer. Never the visit type, reason or specialty: the context offers no
+placeholder for them, and a template with another placeholder, a clinical word or a raw
+location or provider name is refused when saved (and replaced by the default if met when
+sending).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import string
 import zoneinfo
 from collections.abc import Mapping
@@ -16,16 +19,21 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from crm.domain.phones import format_national
+from reminders.sms_safe import LOCATION, PROVIDER, SafeNames, clinical_words, raw_names_in
 
 __all__ = [
     "DEFAULTS",
     "PLACEHOLDERS",
     "TemplateError",
     "check_template",
+    "load_safe_names",
     "load_templates",
     "reminder_context",
     "render",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 class TemplateError(ValueError):
@@ -34,7 +42,7 @@ class TemplateError(ValueError):
 
 _COMMON = ("clinic", "clinic_phone")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "reminder": ("first_name", "date", "time", "location", *_COMMON),
+    "reminder": ("first_name", "date", "time", "location", "provider", *_COMMON),
     "satisfaction": ("first_name", *_COMMON),
     "opt_out_confirmation": _COMMON,
     "opt_in_confirmation": _COMMON,
@@ -93,6 +101,9 @@ _MONTHS = {
     "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
 }
 _VIDEO = {"en": "by video", "es": "por video"}
+# Said instead of a location or provider the clinic gave no SMS-safe name: never the name.
+_IN_PERSON = {"en": "in person", "es": "en persona"}
+_CARE_TEAM = {"en": "your care team", "es": "su equipo de atención"}
 
 
 def base_language(language: str) -> str:
@@ -101,8 +112,9 @@ def base_language(language: str) -> str:
     return base if base in _DAYS else "en"
 
 
-def check_template(kind: str, body: str) -> None:
-    """Refuse a template that names anything but its kind's placeholders."""
+def check_template(kind: str, body: str, names: SafeNames | None = None) -> None:
+    """Refuse a template that names anything but its kind's placeholders, says a clinical
+    word, or writes out a location or provider the clinic gave an SMS-safe name."""
     allowed = PLACEHOLDERS.get(kind)
     if allowed is None:
         raise TemplateError(f"Unknown kind of text {kind!r}.")
@@ -124,6 +136,25 @@ def check_template(kind: str, body: str) -> None:
                 + ", ".join("{" + name + "}" for name in allowed)
                 + "."
             )
+    found = clinical_words(body)
+    if found:
+        raise TemplateError(
+            f"{', '.join(found)} hints at the care a patient gets; whoever sees the phone "
+            "reads the text, so leave it out."
+        )
+    named = raw_names_in(body, names or SafeNames())
+    if named:
+        raise TemplateError(
+            f"{', '.join(named)} has an SMS-safe name; write {{location}} or {{provider}} "
+            "instead of the name."
+        )
+
+
+def load_safe_names() -> SafeNames:
+    """Every SMS-safe name the clinic set, for rendering a whole batch with one query."""
+    from reminders.models import SmsAlias
+
+    return SafeNames.of(SmsAlias.objects.values_list("kind", "name", "alias"))
 
 
 def load_templates() -> dict[tuple[str, str], str]:
@@ -142,6 +173,7 @@ def render(
     context: Mapping[str, str],
     *,
     templates: Mapping[tuple[str, str], str] | None = None,
+    names: SafeNames | None = None,
 ) -> str:
     """The text of `kind` in the patient's language (English when we have none)."""
     wanted = base_language(language)
@@ -165,7 +197,13 @@ def render(
         "clinic_phone": format_national(settings.CLINIC_PHONE),
         **context,
     }
-    check_template(kind, body)
+    try:
+        check_template(kind, body, load_safe_names() if names is None else names)
+    except TemplateError as error:
+        # Saved before an alias or a rule existed: the default words go out instead, so a
+        # stored template never sends a name or stops the reminders.
+        logger.error("The %s text (%s) is refused, sending the default: %s", kind, wanted, error)
+        body = DEFAULTS.get((kind, wanted)) or DEFAULTS[(kind, "en")]
     return body.format_map({name: values.get(name, "") for name in PLACEHOLDERS[kind]})
 
 
@@ -175,10 +213,13 @@ def reminder_context(
     starts_at: dt.datetime,
     timezone: str,
     location: str,
+    provider: str,
     telehealth: bool,
     language: str,
+    names: SafeNames,
 ) -> dict[str, str]:
-    """What a reminder may say about a visit, in the patient's zone and language."""
+    """What a reminder may say about a visit, in the patient's zone and language: the
+    location and provider only by their SMS-safe names, never as recorded."""
     lang = base_language(language)
     local = starts_at.astimezone(zoneinfo.ZoneInfo(timezone))
     day = _DAYS[lang][local.weekday()]
@@ -194,5 +235,8 @@ def reminder_context(
         "first_name": first_name,
         "date": date,
         "time": time,
-        "location": _VIDEO[lang] if telehealth else location[:60],
+        "location": (
+            _VIDEO[lang] if telehealth else names.alias(LOCATION, location) or _IN_PERSON[lang]
+        ),
+        "provider": names.alias(PROVIDER, provider) or _CARE_TEAM[lang],
     }

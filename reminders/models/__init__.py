@@ -1,6 +1,7 @@
 """Models of the reminders app: the schedule (a read model), the outbox, the templates,
-and the number-level block list (reminders/models/numbers.py)."""
+the SMS-safe names, and the number-level block list (reminders/models/numbers.py)."""
 
+from reminders.models.aliases import SmsAlias
 from reminders.models.numbers import *  # noqa: F403
 from reminders.models.outbox import (
     REPLY_KINDS,
@@ -22,4 +23,5 @@ __all__ = [
     "Reminder",
     "ReminderKind",
     "ReminderState",
+    "SmsAlias",
 ]

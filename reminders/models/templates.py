@@ -25,9 +25,9 @@ class MessageTemplate(models.Model):
         return f"{self.get_kind_display()} ({self.language})"
 
     def clean(self) -> None:
-        from reminders.messages import TemplateError, check_template
+        from reminders.messages import TemplateError, check_template, load_safe_names
 
         try:
-            check_template(self.kind, self.body)
+            check_template(self.kind, self.body, load_safe_names())
         except TemplateError as error:
             raise ValidationError({"body": str(error)}) from None

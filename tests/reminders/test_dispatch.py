@@ -62,7 +62,7 @@ def test_a_due_reminder_is_handed_over_once_and_recorded_on_the_patients_stream(
     assert text.to == "+16175550134"
     assert text.body == (
         "Hi Rowan, reminder: your Harbor Clinic appointment is on Tue Nov 10 at 10:30 AM, "
-        "Main St clinic. Reply C to confirm, R to reschedule, STOP to opt out."
+        "in person. Reply C to confirm, R to reschedule, STOP to opt out."
     )
     (sent,) = events_of(patient, ev.SmsSent)
     reminder = clinic.reminders(patient)[0]

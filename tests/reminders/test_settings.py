@@ -54,3 +54,12 @@ def test_the_window_reads_as_two_local_times(monkeypatch):
     monkeypatch.setenv("REMINDERS_SEND_WINDOW", "09:30-20:00")
 
     assert conf.env_window("REMINDERS_SEND_WINDOW", "08:00-21:00") == (dt.time(9, 30), dt.time(20))
+
+
+def test_a_clinic_name_that_hints_at_the_care_given_stops_the_start(monkeypatch):
+    monkeypatch.setenv("CLINIC_SHORT_NAME", "Riverside Behavioral Health")
+
+    with pytest.raises(ImproperlyConfigured, match=r"CLINIC_SHORT_NAME=.* says Behavioral"):
+        conf.env_sms_safe_name("CLINIC_SHORT_NAME", "Harbor Clinic")
+    monkeypatch.setenv("CLINIC_SHORT_NAME", "  Riverside   Health ")
+    assert conf.env_sms_safe_name("CLINIC_SHORT_NAME", "Harbor Clinic") == "Riverside Health"

@@ -9,7 +9,7 @@ from crm.domain import events as ev
 from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
 from reminders.messages import TemplateError, check_template, render
-from reminders.models import MessageTemplate
+from reminders.models import MessageTemplate, SmsAlias
 from tests.reminders.conftest import local
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,7 @@ def test_a_language_we_have_no_texts_for_gets_english_and_a_regional_one_its_bas
 
 def test_an_edited_text_is_what_goes_out(clinic, settings):
     settings.REMINDERS_OFFSETS_HOURS = (24,)
+    SmsAlias.objects.create(kind="location", name="Main St clinic", alias="Main St clinic")
     MessageTemplate.objects.filter(kind="reminder", language="en").update(
         body="{first_name}: see you {date} {time} at {location}. Reply C to confirm."
     )
@@ -69,7 +70,8 @@ def test_a_reminder_never_names_the_visit_type_the_provider_or_the_reason(clinic
     ("kind", "body", "complaint"),
     [
         ("reminder", "Your {appointment_type} visit", "{appointment_type} is not allowed here"),
-        ("reminder", "Dr {provider} awaits", "{provider} is not allowed here"),
+        ("reminder", "Seen for {reason}", "{reason} is not allowed here"),
+        ("help", "Dr {provider} awaits", "{provider} is not allowed here"),
         ("reminder", "Hi {first_name.__class__}", "is not allowed here"),
         ("reminder", "Hi {first_name!r}", "{first_name!r} is not allowed here"),
         ("help", "Hi {first_name}", "{first_name} is not allowed here"),
