@@ -142,6 +142,9 @@ class _Reader:
         raw = self.text(field, required=True)
         if not raw:
             return ""
+        if not raw.isprintable():  # phonenumbers would skip a trailing NUL or newline
+            self.refuse(field, "must be a phone number, without control characters.")
+            return ""
         try:
             number = normalize_phone(raw, region=region, field=field)
         except InvalidInput as error:
