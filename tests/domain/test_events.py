@@ -245,6 +245,44 @@ def test_a_call_with_bad_data_is_refused_naming_the_field(
 
 
 @pytest.mark.parametrize(
+    ("event_class", "field", "value", "reason"),
+    [
+        (ev.SmsFailed, "error_code", "9" * 400, "at most 32 characters"),
+        (ev.SmsFailed, "error_code", "30003\x00", "must be an error code"),
+        (ev.SmsReceived, "body", "C" * 1601, "at most 1600 characters"),
+        (ev.SmsReceived, "body", "C\x00", "must not hold NUL"),
+        (ev.SmsReceived, "body", "C\ud800", "unpaired surrogate"),
+        (ev.SmsReceived, "from_number", "+1617555013400000000", "at most 16 characters"),
+        (ev.SmsReceived, "from_number", "(617) 555-0134", "E.164"),
+        (ev.SmsReceived, "provider_message_id", "SM" + "a" * 300, "at most 34 characters"),
+        (ev.SmsDelivered, "provider_message_id", "SM\x00" + "0" * 31, "a Twilio id"),
+        (ev.SmsSent, "provider_message_id", "SM" + "0" * 16, "a Twilio id"),
+        (ev.SmsStatusReported, "provider_message_id", "sm" + "0" * 32, "a Twilio id"),
+        (ev.SmsNumberOptedOut, "keyword", "STOP" * 5, "at most 16 characters"),
+        (ev.SmsNumberOptedIn, "phone", "+0123", "E.164"),
+    ],
+)
+def test_what_the_sms_provider_says_is_refused_when_a_read_model_could_not_hold_it(
+    event_class: type[ev.DomainEvent], field: str, value: str, reason: str
+) -> None:
+    data = {**_sample(event_class).to_data(), field: value}
+
+    with pytest.raises(ev.EventDataInvalid) as refused:
+        build(event_class, data)
+
+    assert refused.value.field == field
+    assert reason in refused.value.detail
+
+
+def test_a_text_with_no_provider_id_or_body_is_still_a_text() -> None:
+    data = {**_sample(ev.SmsReceived).to_data(), "provider_message_id": "", "body": ""}
+
+    received = build(ev.SmsReceived, data)
+
+    assert (received.provider_message_id, received.body) == ("", "")
+
+
+@pytest.mark.parametrize(
     ("value", "reason"),
     [
         ("17/05/1984", "must be a date as YYYY-MM-DD"),
