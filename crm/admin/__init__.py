@@ -4,9 +4,9 @@ supervisor's dashboard, and read-only views of the log, read models and job tabl
 Importing the package registers everything on the clinic's admin site (crm.admin_site).
 """
 
-from crm.admin import patients, readonly, tokens
+from crm.admin import patients, pipeline, readonly, signin, tokens
 
 readonly.register_remaining_read_only()
 tokens.register()
 
-__all__ = ["patients", "readonly", "tokens"]
+__all__ = ["patients", "pipeline", "readonly", "signin", "tokens"]

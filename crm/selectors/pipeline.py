@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from crm import eventstore
@@ -75,8 +75,14 @@ def pipeline(now: dt.datetime) -> list[ProjectionHealth]:
         row = checkpoints.get(name)
         position = row.position if row is not None else 0
         advanced_at = row.updated_at if row is not None else None
-        waiting = Event.objects.filter(position__gt=position).order_by("position")
-        oldest = waiting.values_list("recorded_at", flat=True).first()
+        # One query: the waiting events (up to the cap), how many and the oldest.
+        waiting = (
+            Event.objects.filter(position__gt=position)
+            .order_by("position")
+            .values("position", "recorded_at")[:LAG_COUNT_CAP]
+            .aggregate(count=Count("position"), oldest=Min("recorded_at"))
+        )
+        oldest = waiting["oldest"]
         lag = (now - oldest).total_seconds() if oldest is not None else 0.0
         stalled = 0.0
         if oldest is not None:
@@ -88,7 +94,7 @@ def pipeline(now: dt.datetime) -> list[ProjectionHealth]:
                 inline=False,
                 checkpoint=position,
                 log_position=log_position,
-                lag_events=waiting.values("position")[:LAG_COUNT_CAP].count(),
+                lag_events=waiting["count"],
                 lag_seconds=max(lag, 0.0),
                 stalled_seconds=stalled,
                 advanced_at=advanced_at,

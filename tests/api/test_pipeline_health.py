@@ -1,0 +1,100 @@
+"""The pipeline's health as supervisors and monitors read it: parked streams named with
+their reason, lag in events and seconds, /healthz and /readyz for the load balancer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+
+from crm import handlers
+from crm.domain import events as ev
+from crm.models import AccessLogEntry, ProjectionCheckpoint
+from crm.projections import runner
+from tests.crm.parking import FUTURE_TYPE, insert_raw
+
+pytestmark = pytest.mark.django_db
+HEALTH = "/api/v1/health/projections/"
+
+
+def crisis(patient, desk) -> None:
+    handlers.crisis_contact_record(
+        patient_id=patient,
+        risk_level=ev.RiskLevel.HIGH,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.CREATED,
+        actor=desk,
+    )
+
+
+def test_the_health_endpoint_names_the_parked_stream_while_the_crisis_reaches_the_queue(
+    supervisor, agent, register, desk
+):
+    stuck, in_crisis = register(first_name="Rowan"), register(first_name="Casey")
+    bad = insert_raw(stuck)
+    crisis(in_crisis, desk)
+    runner.catch_up_all()
+
+    queue = agent.get("/api/v1/suggestions/", {"kind": "crisis_follow_up"}).json()["results"]
+    body = supervisor.get(HEALTH).json()
+
+    assert [item["patient_id"] for item in queue] == [str(in_crisis)]
+    assert body["healthy"] is False
+    by_name = {p["name"]: p for p in body["projections"]}
+    assert set(by_name) == {"profile", *runner.registered()}
+    suggestions = by_name["suggestions"]
+    assert suggestions["alert"] is True and suggestions["lag_events"] == 0
+    [parked] = suggestions["parked"]
+    assert parked["stream_id"] == str(stuck) and parked["position"] == bad
+    assert parked["event_type"] == FUTURE_TYPE and "Unknown event type" in parked["error"]
+    assert parked["waiting"] == 1
+    read = AccessLogEntry.objects.filter(endpoint__contains="health", patient_id=stuck)
+    assert read.count() == len(runner.registered())
+
+
+def test_lag_is_counted_in_events_and_in_the_age_of_the_oldest_waiting_one(supervisor, register):
+    runner.catch_up_all()
+    register(first_name="Riley")
+    register(first_name="Rowan")
+
+    with override_settings(PIPELINE_LAG_ALERT_SECONDS=3600):
+        body = supervisor.get(HEALTH).json()
+
+    assert body["healthy"] is True
+    for projection in body["projections"]:
+        if not projection["inline"]:
+            assert projection["lag_events"] == 2
+            assert 0 <= projection["lag_seconds"] < 60
+            assert projection["checkpoint"] == projection["log_position"] - 2
+
+
+def test_only_supervisors_read_the_pipeline(agent, clinician, front_desk):
+    for client in (agent, clinician, front_desk):
+        response = client.get(HEALTH)
+        assert response.status_code == 403
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_healthz_answers_without_credentials_and_says_nothing_of_patients(client, register):
+    register()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up"}
+
+
+def test_readyz_is_503_when_a_projection_stood_still_while_events_wait(client, register):
+    runner.catch_up_all()
+    assert client.get("/readyz").status_code == 200
+    register()
+    long_ago = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ProjectionCheckpoint.objects.filter(name="metrics").update(updated_at=long_ago)
+
+    with override_settings(READY_STALL_SECONDS=0):
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert "metrics" in response.json()["stalled_projections"]
+    runner.catch_up_all()
+    with override_settings(READY_STALL_SECONDS=0):
+        assert client.get("/readyz").status_code == 200
