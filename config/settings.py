@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_filters",
+    "axes",  # sign-in lockout (see "Staff sign-in" below)
     "crm",
     "engagement",
     "reminders",
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -297,3 +300,32 @@ if TWILIO_WEBHOOK_BASE_URL and not TWILIO_WEBHOOK_BASE_URL.startswith(("https://
     )
 # A reply 1-5 counts as a satisfaction score this long after a satisfaction text.
 SATISFACTION_REPLY_WINDOW_HOURS = env_int("SATISFACTION_REPLY_WINDOW_HOURS", 72, minimum=1)
+
+# --- Staff sign-in: lockout after repeated failures (django-axes) ---------------------------
+# Axes' backend comes first: it refuses a locked-out username or address before any password
+# is checked. Failures are logged (logger "axes") and kept in the admin's "Axes" tables;
+# `manage.py axes_reset_username NAME` lifts a lockout before it expires.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "crm.signin.lockout.LockoutHandler"
+# Counted per username and per address, each on its own (a clinic's desks often share one
+# public address, so the address gets a higher limit: LOGIN_ADDRESS_FAILURE_LIMIT).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+# Never reset on success: resetting clears the address's count too, so one valid account
+# would let its holder guess everyone else's passwords without end.
+AXES_RESET_ON_SUCCESS = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# crm.admin.signin shows axes' tables read-only instead of axes' own, which can delete them.
+AXES_ENABLE_ADMIN = False
+# The log names the username and address of each failure (axes hides them by default), so
+# an operator can tell a forgetful colleague from someone guessing; codes are never logged.
+AXES_SENSITIVE_PARAMETERS = ["otp_token"]
+# The address the access audit records, believing X-Forwarded-For only as far as
+# REST_FRAMEWORK["NUM_PROXIES"] says proxies sit in front.
+AXES_CLIENT_IP_CALLABLE = "crm.api.audit.source_address"
+AXES_LOCKOUT_CALLABLE = "crm.signin.lockout.lockout_response"
