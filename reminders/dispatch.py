@@ -25,6 +25,7 @@ from django.db.models import Field, Q
 from django.utils import timezone
 
 from crm.domain import events as ev
+from crm.eventstore.records import describe
 from crm.models import PatientProfile
 from crm.projections import runner
 from reminders import messages, numbers, recording, rules
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 RECHECK = dt.timedelta(minutes=5)
 # Provider clocks and ours differ; look this far back past the claim when reconciling.
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# A text whose preparation failed (a template or a value no one foresaw) is tried again.
+UNPREPARED_RETRY = dt.timedelta(hours=1)
 _NUMBER_LOCK_CLASS = 0x736D73  # "sms": two-key advisory locks, one per number
 
 
@@ -174,16 +177,21 @@ def claim_batch(now: dt.datetime, *, batch_size: int) -> tuple[int, list[Claim],
             if row.kind in REPLY_KINDS:
                 verdict = _Verdict(MessageStatus.SENDING, body=row.body)
             else:
-                verdict = _judge(
-                    row,
-                    reminders.get(row.reminder_id) if row.reminder_id else None,
-                    profiles.get(row.patient_id) if row.patient_id else None,
-                    blocked.get(row.to),
-                    recent[row.to],
-                    now,
-                    templates,
-                    names,
-                )
+                try:
+                    verdict = _judge(
+                        row,
+                        reminders.get(row.reminder_id) if row.reminder_id else None,
+                        profiles.get(row.patient_id) if row.patient_id else None,
+                        blocked.get(row.to),
+                        recent[row.to],
+                        now,
+                        templates,
+                        names,
+                    )
+                except runner.TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:  # one text that cannot be prepared waits alone
+                    verdict = _unprepared(row, exc, now)
             if not verdict.status:
                 forget.append(row.message_id)
                 report.forgotten += 1
@@ -318,6 +326,18 @@ def _judge(
             "reminder", profile.language, context, templates=templates, names=names
         )
     return _Verdict(MessageStatus.SENDING, body=body)
+
+
+def _unprepared(row: OutboundMessage, exc: Exception, now: dt.datetime) -> _Verdict:
+    """Held, visibly, and tried again later (after a fix is deployed): never dropped in
+    silence, and never in the way of the texts behind it (I11)."""
+    log.exception("text %s could not be prepared; held", row.message_id)
+    return _wait(
+        MessageStatus.HELD,
+        now + UNPREPARED_RETRY,
+        f"Held: this text could not be prepared ({describe(exc)}); tried again at "
+        f"{rules.local_text(now + UNPREPARED_RETRY, settings.TIME_ZONE)}.",
+    )
 
 
 def _wait(status: str, until: dt.datetime, reason: str) -> _Verdict:

@@ -6,11 +6,17 @@ import datetime as dt
 import uuid
 from typing import Unpack
 
+from django.conf import settings
 from django.utils import timezone
 
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+
+
+def horizon() -> dt.timedelta:
+    """How far ahead a visit may be booked or a test fall due (APPOINTMENT_HORIZON_DAYS)."""
+    return dt.timedelta(days=settings.APPOINTMENT_HORIZON_DAYS)
 
 
 def appointment_schedule(
@@ -40,6 +46,7 @@ def appointment_schedule(
             provider=provider,
             location=location,
             now=moment,
+            horizon=horizon(),
         ),
         actor=actor,
         **options,
@@ -60,7 +67,12 @@ def appointment_reschedule(
     return execute(
         patient_id=patient_id,
         decide=lambda state: decisions.reschedule_appointment(
-            state, appointment_id=appointment_id, starts_at=starts_at, reason=reason, now=moment
+            state,
+            appointment_id=appointment_id,
+            starts_at=starts_at,
+            reason=reason,
+            now=moment,
+            horizon=horizon(),
         ),
         actor=actor,
         **options,
@@ -164,6 +176,7 @@ def test_order(
             due_by=due_by,
             ordered_by=actor.name,
             now=moment,
+            horizon=horizon(),
         ),
         actor=actor,
         **options,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm import eventstore
+from crm.domain import times
 from crm.domain.events import DomainEvent
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
@@ -134,6 +135,11 @@ def _execute_once(
             raise ConcurrencyConflict(patient_id, expected_version, state.version)
         new_events = decide(state)
         at = occurred_at or timezone.now()
+        if occurred_at is not None:
+            # Whichever door gave it, after the decision named its own fields: a time
+            # every reader can show. Whether it may be ahead of the wall clock is the
+            # decision's to say, from the `now` it was given (I7).
+            times.check_in_range("occurred_at", occurred_at)
 
         def project(pending: list[RecordedEvent]) -> None:
             # The profile is written before the append lock is taken (it needs versions

@@ -381,3 +381,28 @@ def test_a_help_reply_to_a_number_we_do_not_know_lands_on_the_numbers_stream(now
     (sent,) = number_events("+13125550177")
     assert isinstance(sent, ev.SmsSent) and sent.to == "+13125550177"
     assert OutboundMessage.objects.get().status == MessageStatus.SENT
+
+
+def test_a_text_that_cannot_be_prepared_is_held_with_why_and_the_next_patients_goes_out(
+    clinic, monkeypatch
+):
+    rowan = clinic.patient(first_name="Rowan")
+    riley = clinic.patient(first_name="Riley", phone="(617) 555-0177")
+    for patient in (rowan, riley):
+        clinic.book(patient, VISIT)
+        clinic.reminders(patient)
+    judge = dispatch._judge
+
+    def breaks_for_rowan(row, *args):  # a value nobody foresaw, in Rowan's text only
+        if row.patient_id == rowan:
+            raise UnicodeError("cannot encode this text")
+        return judge(row, *args)
+
+    monkeypatch.setattr(dispatch, "_judge", breaks_for_rowan)
+    report = dispatch_due(now=DAY_BEFORE)
+
+    assert report.sent == 1 and [text.to for text in locmem.outbox] == ["+16175550177"]
+    held = OutboundMessage.objects.get(patient_id=rowan)
+    assert held.status == MessageStatus.HELD
+    assert "could not be prepared (UnicodeError: cannot encode this text)" in held.reason
+    assert held.next_attempt_at == DAY_BEFORE + dispatch.UNPREPARED_RETRY
