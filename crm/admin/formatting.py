@@ -11,6 +11,7 @@ import phonenumbers
 from django.conf import settings
 
 from crm.domain import events as ev
+from crm.domain import times
 from crm.domain.phones import format_national
 
 _LABELS: dict[enum.Enum, str] = {
@@ -73,7 +74,7 @@ def clinic_zone() -> zoneinfo.ZoneInfo:
 
 def moment(value: dt.datetime, zone_name: str = "") -> str:
     """A moment as a person reads it, in the given zone: "Tue Nov 10, 2026, 9:30 AM EST"."""
-    local = value.astimezone(zone(zone_name))
+    local = times.in_zone(value, zone(zone_name))
     return f"{local:%a %b} {local.day}, {local.year}, {clock(local)} {local.tzname()}"
 
 
@@ -84,6 +85,11 @@ def clock(local: dt.datetime | dt.time) -> str:
 
 def day(value: dt.date) -> str:
     return f"{value:%b} {value.day}, {value.year}"
+
+
+def clinic_day(value: dt.datetime) -> str:
+    """The clinic's day of a moment: "Nov 10, 2026"."""
+    return day(times.in_zone(value, clinic_zone()).date())
 
 
 def age(born: dt.date, today: dt.date) -> int:

@@ -59,6 +59,8 @@ class PatientPage:
     to_close: list[Visit]  # start time passed, neither completed, cancelled nor a no-show
     timeline: TimelinePage
     last_crisis: str
+    last_contact: str  # the clinic's day, "" when none yet
+    registered: str
     crisis_line: str
     tests: list[OpenTest]  # ordered, not yet done
     # What other apps add (open suggestions, reminders), in their registered order.
@@ -131,6 +133,8 @@ def patient_page(
             older_than=older_than,
         ),
         last_crisis=_last_crisis(profile),
+        last_contact=fmt.clinic_day(profile.last_contact_at) if profile.last_contact_at else "",
+        registered=fmt.clinic_day(profile.registered_at),
         crisis_line=settings.CRISIS_LINE,
         tests=open_tests(profile.patient_id),
         panels=[

@@ -108,7 +108,7 @@ def timeline_page(
             .values_list("version", "event_type", "schema_version", "data")
         )
         for version, event_type, schema_version, data in referenced:
-            references.add(version, ev.deserialize(event_type, schema_version, data))
+            references.add(version, ev.load_stored(event_type, schema_version, data))
     entries = [_entry(row, references, zone_name, include_restricted) for row in page]
     return TimelinePage(entries=entries, older_than=page[-1][0] if more else None)
 
@@ -117,8 +117,10 @@ def _entry(
     row: tuple[Any, ...], refs: _References, zone_name: str, include_restricted: bool
 ) -> Entry:
     version, event_type, schema_version, data, metadata, occurred_at, recorded_at = row
+    restricted = False
     try:
-        event = ev.deserialize(event_type, schema_version, data)
+        # As stored: what append validated is not judged again by today's bounds.
+        event = ev.load_stored(event_type, schema_version, data)
     except DomainError:
         # A newer deployment wrote it; show that something is there rather than break
         # the page the front desk needs while the patient is on the phone.
@@ -129,6 +131,7 @@ def _entry(
         kind, title, detail = describe(event, version, refs)
         if kind == "restricted" and not include_restricted:
             detail = ""
+        restricted = isinstance(event, ev.NoteAdded) and event.restricted
     late = recorded_at - occurred_at > _LATE_ENTRY
     return Entry(
         version=version,
@@ -138,7 +141,7 @@ def _entry(
         when=fmt.moment(occurred_at, zone_name),
         entered=fmt.moment(recorded_at, zone_name) if late else "",
         who=_who(metadata),
-        restricted=isinstance(event, ev.NoteAdded) and event.restricted,
+        restricted=restricted,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from phonenumbers import NumberParseException
 
 from crm.domain import events as ev
+from crm.domain import times
 from crm.domain.phones import format_national
 
 
@@ -30,7 +31,7 @@ class _Context:
         self.restricted_visible = restricted_visible
 
     def time(self, value: dt.datetime) -> str:
-        local = value.astimezone(self.zone)
+        local = times.in_zone(value, self.zone)
         return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 

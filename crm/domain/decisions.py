@@ -12,10 +12,10 @@ import uuid
 import zoneinfo
 
 from crm.domain import events as ev
+from crm.domain import times
 from crm.domain.errors import CommandRefused, InvalidInput, PatientNotFound
 from crm.domain.state import AppointmentState, AppointmentStatus, PatientState
 
-CLOCK_SKEW = dt.timedelta(minutes=5)
 OLDEST_PATIENT_YEARS = 130
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -55,11 +55,6 @@ def _require_open(appointment: AppointmentState, doing: str) -> None:
         raise CommandRefused(f"Cannot {doing}: it {wording}.")
 
 
-def _check_past(value: dt.datetime, now: dt.datetime, field: str) -> None:
-    if value > now + CLOCK_SKEW:
-        raise InvalidInput(field, "is in the future.")
-
-
 def _check_demographics(
     *, first_name: str, last_name: str, date_of_birth: dt.date, language: str, now: dt.datetime
 ) -> None:
@@ -67,6 +62,7 @@ def _check_demographics(
         raise InvalidInput("first_name", "must not be blank.")
     if not last_name.strip():
         raise InvalidInput("last_name", "must not be blank.")
+    # Not before 1900 like other days: a patient may be up to 130 years old.
     if date_of_birth > now.date():
         raise InvalidInput("date_of_birth", "is in the future.")
     today = now.date()
@@ -234,7 +230,7 @@ def log_call(
     now: dt.datetime,
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
-    _check_past(started_at, now, "started_at")
+    times.check_past("started_at", started_at, now)
     for name, value in (
         ("duration_seconds", duration_seconds),
         ("hold_seconds", hold_seconds),
@@ -323,11 +319,13 @@ def schedule_appointment(
     provider: str,
     location: str,
     now: dt.datetime,
+    horizon: dt.timedelta = times.APPOINTMENT_HORIZON,
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     _require_alive(state, "book an appointment")
     if appointment_id in state.appointments:
         raise CommandRefused(f"Appointment {appointment_id} already exists.")
+    times.check_ahead("starts_at", starts_at, now, horizon)
     if starts_at <= now:
         raise CommandRefused("Cannot book an appointment in the past.")
     if not 5 <= duration_minutes <= 480:
@@ -352,9 +350,11 @@ def reschedule_appointment(
     starts_at: dt.datetime,
     reason: str,
     now: dt.datetime,
+    horizon: dt.timedelta = times.APPOINTMENT_HORIZON,
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     _require_alive(state, "reschedule an appointment")
+    times.check_ahead("starts_at", starts_at, now, horizon)
     appointment = _appointment(state, appointment_id)
     _require_open(appointment, "reschedule this appointment")
     if starts_at <= now:
@@ -407,7 +407,7 @@ def complete_appointment(
     _require_patient(state)
     appointment = _appointment(state, appointment_id)
     _require_open(appointment, "complete this appointment")
-    if appointment.starts_at > now + CLOCK_SKEW:
+    if appointment.starts_at > now + times.CLOCK_SKEW:
         raise CommandRefused("Cannot complete an appointment that has not started yet.")
     return [ev.AppointmentCompleted(appointment_id=appointment_id)]
 
@@ -434,6 +434,7 @@ def order_test(
     due_by: dt.date,
     ordered_by: str,
     now: dt.datetime,
+    horizon: dt.timedelta = times.APPOINTMENT_HORIZON,
 ) -> list[ev.DomainEvent]:
     _require_patient(state)
     _require_alive(state, "order a test")
@@ -441,6 +442,7 @@ def order_test(
         raise CommandRefused(f"Test {test_id} is already ordered.")
     if due_by < now.date():
         raise InvalidInput("due_by", "is in the past.")
+    times.check_day_ahead("due_by", due_by, now.date(), horizon)
     return [
         ev.TestOrdered(test_id=test_id, test_name=test_name, due_by=due_by, ordered_by=ordered_by)
     ]
@@ -480,8 +482,8 @@ def mark_deceased(
     _require_patient(state)
     if state.deceased:
         raise CommandRefused("The patient is already recorded as deceased.")
-    if date_of_death is not None and date_of_death > now.date():
-        raise InvalidInput("date_of_death", "is in the future.")
+    if date_of_death is not None:
+        times.check_past_day("date_of_death", date_of_death, now.date())
     if (
         date_of_death is not None
         and state.date_of_birth is not None

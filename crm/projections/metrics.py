@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import F, Q
 
 from crm.domain import events as ev
+from crm.domain import times
 from crm.domain.recorded import RecordedEvent
 from crm.models import (
     DailyAppointmentStats,
@@ -96,21 +97,21 @@ class MetricsProjection(CatchUpProjection):
         for recorded in events:
             event = recorded.event
             if isinstance(event, ev.CallLogged):
-                day = event.started_at.astimezone(clinic).date()
+                day = _day(event.started_at, clinic)
                 _count_call(calls[(day, event.channel, event.direction)], event)
                 logged.append(_logged_call(recorded, event, day))
             elif isinstance(event, ev.SatisfactionRecorded):
-                counts = satisfaction[recorded.occurred_at.astimezone(clinic).date()]
+                counts = satisfaction[_day(recorded.occurred_at, clinic)]
                 counts["responses"] += 1
                 counts["satisfied"] += int(event.score >= SATISFIED_FROM)
                 counts["score_total"] += event.score
             elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
-                texts[recorded.occurred_at.astimezone(clinic).date()]["reminders_sent"] += 1
+                texts[_day(recorded.occurred_at, clinic)]["reminders_sent"] += 1
             elif isinstance(event, ev.ConsentRevoked) and _opted_out_by_text(event):
-                day = recorded.occurred_at.astimezone(clinic).date()
+                day = _day(recorded.occurred_at, clinic)
                 texts[day][_OPT_OUT_COUNTERS[event.source]] += 1
             elif (counter := _APPOINTMENT_COUNTERS.get(type(event))) is not None:
-                visits[recorded.occurred_at.astimezone(clinic).date()][counter] += 1
+                visits[_day(recorded.occurred_at, clinic)][counter] += 1
         for (day, channel, direction), counts in sorted(calls.items()):
             _add(DailyCallStats, counts, day=day, channel=channel.value, direction=direction.value)
         for model, by_day in (
@@ -122,6 +123,11 @@ class MetricsProjection(CatchUpProjection):
                 _add(model, counts, day=day)
         _save_logged_calls(logged)
         _follow_appointments(events, clinic)
+
+
+def _day(moment: dt.datetime, clinic: zoneinfo.ZoneInfo) -> dt.date:
+    """The clinic's day of `moment`; a time stored at the calendar's edge counts as is."""
+    return times.in_zone(moment, clinic).date()
 
 
 def _count_call(counts: Counter[str], event: ev.CallLogged) -> None:
@@ -266,7 +272,7 @@ def _follow_appointments(events: Sequence[RecordedEvent], clinic: zoneinfo.ZoneI
             )
             if row is not None and row.first_reminder_at is None:
                 row.first_reminder_at = recorded.occurred_at
-                row.reminded_day = recorded.occurred_at.astimezone(clinic).date()
+                row.reminded_day = _day(recorded.occurred_at, clinic)
                 changed.add(row.appointment_id)
             continue
         assert isinstance(event, _FOLLOWED)

@@ -15,7 +15,7 @@ from tests.api.conftest import problem, url
 
 
 @pytest.fixture
-def history(patient, desk):
+def history(patient, desk, now):
     """Rowan's last week: a call, a restricted note from the crisis line, a booking."""
     handlers.call_log(
         patient_id=patient,
@@ -36,10 +36,11 @@ def history(patient, desk):
     handlers.appointment_schedule(
         patient_id=patient,
         appointment_type=ev.AppointmentType.FOLLOW_UP,
-        starts_at=dt.datetime(2030, 1, 15, 14, 30, tzinfo=dt.UTC),
+        starts_at=dt.datetime(2028, 1, 18, 14, 30, tzinfo=dt.UTC),
         provider="Dr. Lee",
         location="Main St clinic",
         actor=desk,
+        now=now,
     )
     return patient
 
@@ -61,7 +62,7 @@ def test_the_timeline_is_newest_first_with_summary_author_and_times(agent, histo
     booking, _, call, registration = entries
     # Shown in the patient's zone (their 617 number puts them in Boston).
     assert booking["summary"] == (
-        "Follow up booked for Tue 15 Jan 2030, 09:30 EST (in person, 30 min) with Dr. Lee "
+        "Follow up booked for Tue 18 Jan 2028, 09:30 EST (in person, 30 min) with Dr. Lee "
         "at Main St clinic."
     )
     assert call["summary"] == (

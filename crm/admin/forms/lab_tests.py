@@ -44,7 +44,7 @@ def open_tests(patient_id: uuid.UUID) -> list[OpenTest]:
         .values_list("event_type", "schema_version", "data")
     )
     for event_type, schema_version, data in rows:
-        event = ev.deserialize(event_type, schema_version, data)
+        event = ev.load_stored(event_type, schema_version, data)
         if isinstance(event, ev.TestOrdered):
             ordered[event.test_id] = OpenTest(
                 event.test_id, event.test_name, event.due_by, event.ordered_by

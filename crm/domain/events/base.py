@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from crm.domain import times
 from crm.domain.errors import InvalidInput, UnknownEventType
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -304,6 +305,7 @@ def _datetime_converter(field: str) -> Converter:
             raise EventDataInvalid(field, "must be a date and time.")
         if value.tzinfo is None or value.utcoffset() is None:
             raise EventDataInvalid(field, "must include a UTC offset, e.g. -05:00 or Z.")
+        _in_range(times.check_in_range, field, value)
         return value.astimezone(dt.UTC)
 
     return convert
@@ -315,14 +317,23 @@ def _date_converter(field: str) -> Converter:
             raise EventDataInvalid(field, "must be a date without a time.")
         if isinstance(value, str):
             try:
-                return dt.date.fromisoformat(value)
+                value = dt.date.fromisoformat(value)
             except ValueError:
                 raise EventDataInvalid(field, "must be a date as YYYY-MM-DD.") from None
         if not isinstance(value, dt.date):
             raise EventDataInvalid(field, "must be a date as YYYY-MM-DD.")
+        _in_range(times.check_day_in_range, field, value, times.OLDEST_DAY)
         return value
 
     return convert
+
+
+def _in_range(check: Callable[..., None], field: str, *args: Any) -> None:
+    # An event time outside the calendar's plausible window is refused as event data.
+    try:
+        check(field, *args)
+    except InvalidInput as exc:
+        raise EventDataInvalid(field, exc.detail) from None
 
 
 def _uuid_converter(field: str) -> Converter:
