@@ -7,6 +7,7 @@ always present, empty when no single input is to blame.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -21,8 +22,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from crm.domain.errors import CommandRefused, InvalidInput, PatientNotFound
+from crm.domain.errors import CommandRefused, InvalidInput, PatientNotFound, UnknownEventType
 from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/api/problems/"
@@ -87,6 +90,12 @@ class IdempotencyKeyConflict(Problem):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     problem_type = PROBLEM_BASE + "idempotency-key-reused"
     title = "This Idempotency-Key was already used for a different request."
+
+
+class RecordUnreadable(Problem):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    problem_type = PROBLEM_BASE + "record-unreadable"
+    title = "This patient's record holds an event this release cannot read."
 
 
 class ContentTooLarge(Problem):
@@ -214,6 +223,12 @@ def _as_problem(exc: Exception) -> exceptions.APIException | None:
         )
     if isinstance(exc, ConcurrencyConflict):
         return EditConflict(str(exc))
+    if isinstance(exc, UnknownEventType):
+        logger.error("a stored event cannot be read: %s", exc.message)
+        return RecordUnreadable(
+            f"{exc.message} Nothing was read or changed. Operators see the patient under "
+            "parked streams; try again once the release that reads it is deployed."
+        )
     return None
 
 

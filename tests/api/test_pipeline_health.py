@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from crm import handlers
 from crm.domain import events as ev
-from crm.models import AccessLogEntry, ProjectionCheckpoint
+from crm.models import AccessLogEntry, Event, ProjectionCheckpoint
 from crm.projections import runner
 from tests.crm.parking import FUTURE_TYPE, insert_raw
 
@@ -99,3 +99,21 @@ def test_readyz_is_503_when_a_projection_stood_still_while_events_wait(client, r
     runner.catch_up_all()
     with override_settings(READY_STALL_SECONDS=0):
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_record_this_release_cannot_read_is_a_503_problem_and_nothing_is_written(
+    agent, register
+):
+    stuck = register()
+    insert_raw(stuck)
+    before = Event.objects.filter(stream_id=stuck).count()
+
+    timeline = agent.get(f"/api/v1/patients/{stuck}/timeline/")
+    note = agent.post(f"/api/v1/patients/{stuck}/notes/", {"text": "Called back."}, format="json")
+
+    for response in (timeline, note):
+        assert response.status_code == 503
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["type"] == "/api/problems/record-unreadable"
+        assert "Unknown event type 'LetterMailed'" in response.json()["detail"]
+    assert Event.objects.filter(stream_id=stuck).count() == before
