@@ -12,6 +12,7 @@ evaluated afterwards with their merged history, like the projection does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing as mp
 import tempfile
 import time
@@ -37,6 +38,8 @@ from engagement.passes import (
     run_pass,
 )
 from engagement.projection import NAME, agenda_row, refresh_apart, row
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,9 @@ def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
         parking.clear(NAME)
         for one in passes:
             for stream_id, position, event_type, error in one.parked:
+                logger.error(
+                    "suggestions: parking stream %s at #%s: %s", stream_id, position, error
+                )
                 parking.park_at(
                     NAME, stream_id, position=position, event_type=event_type, error=error[:2000]
                 )

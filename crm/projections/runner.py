@@ -109,7 +109,18 @@ def apply(
     for item in batch:
         if item.stream_id in parked:
             continue
-        error = item.error if isinstance(item, UnreadableEvent) else _try(projection, item)
+        if isinstance(item, UnreadableEvent):
+            logger.error(
+                "projection %s cannot read event #%s (%s) of stream %s; parking the stream: %s",
+                projection.name,
+                item.position,
+                item.event_type,
+                item.stream_id,
+                item.error,
+            )
+            error: str | None = item.error
+        else:
+            error = _try(projection, item)
         if error is not None:
             parking.park(projection.name, item, error)
             parked.add(item.stream_id)
