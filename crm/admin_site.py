@@ -8,13 +8,17 @@ while the admin modules are being imported, so building it must not import them 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Model
+from django.db.models.base import ModelBase
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, path
 
-from crm.api.roles import SUPERVISOR, roles_of
+from crm.admin_guard import guarded
+from crm.roles import Area, may
 
 
 class CrmAdminSite(admin.AdminSite):
@@ -33,9 +37,24 @@ class CrmAdminSite(admin.AdminSite):
         )
         return [dashboard, *super().get_urls()]
 
+    def register(
+        self,
+        model_or_iterable: type[Model] | Iterable[type[Model]],
+        admin_class: type[admin.ModelAdmin[Any]] | None = None,
+        **options: Any,
+    ) -> None:
+        """Every table, whoever registers it, obeys the access rule (crm.admin_guard)."""
+        models = (
+            [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable
+        )
+        base = admin_class or admin.ModelAdmin
+        if options:
+            base = type(base.__name__, (base,), {"__module__": base.__module__, **options})
+        for model in models:
+            super().register(model, guarded(model, base))
+
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)
-        roles = roles_of(request.user)
-        context["crm_front_desk"] = bool(roles)
-        context["crm_supervisor"] = SUPERVISOR in roles
+        context["crm_front_desk"] = may(request.user, Area.PATIENTS)
+        context["crm_supervisor"] = may(request.user, Area.FIGURES)
         return context

@@ -16,6 +16,7 @@ from reminders.models import MessageTemplate, OutboundMessage, Reminder, SmsAlia
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    area = None  # no patient data: Django's permissions decide (crm.admin_guard)
     list_display = ("kind", "language", "body", "updated_at")
     list_filter = ("kind", "language")
     ordering = ("kind", "language")

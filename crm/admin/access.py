@@ -1,5 +1,6 @@
-"""Who may do what in the admin. Roles are the API's (Django groups), so a person sees the
-same patients and notes through either door; superuser status alone opens no patient."""
+"""Who may do what in the admin. The rule is crm.roles' (shared with the API), so a person
+sees the same patients and notes through either door; superuser status alone opens no
+patient. crm.admin_guard applies it to every table; views of their own ask `may` here."""
 
 from __future__ import annotations
 
@@ -10,28 +11,32 @@ from django.http import HttpRequest
 
 from crm.api import audit
 from crm.api.audit import AccessNote
-from crm.api.roles import SUPERVISOR, may_read_restricted_notes, role_label, roles_of
 from crm.handlers import Actor
 from crm.models import AccessAction
+from crm.roles import SUPERVISOR, Area, may, may_read_restricted_notes, role_label, roles_of
 
 User = AbstractBaseUser | AnonymousUser
 
 __all__ = [
     "AccessNote",
+    "Area",
     "actor_for",
     "audit_access",
     "is_clinic_staff",
     "is_supervisor",
+    "may",
     "may_read_restricted_notes",
 ]
 
 
 def is_clinic_staff(user: User) -> bool:
     """Front desk, agents, clinicians and supervisors all work with patients."""
-    return bool(roles_of(user))
+    return may(user, Area.PATIENTS)
 
 
 def is_supervisor(user: User) -> bool:
+    """The supervisor role itself (accounts and settings pages that hold no patient data);
+    pages with patient data ask `may` for their area instead."""
     return SUPERVISOR in roles_of(user)
 
 

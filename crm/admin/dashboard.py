@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from crm.admin import charts
 from crm.admin import formatting as fmt
-from crm.admin.access import is_supervisor
+from crm.admin.access import Area, may
 from crm.admin.forms.base import clinic_today, date_field
 from crm.selectors.metrics import (
     FCR_REPEAT_DAYS_BOUNDS,
@@ -84,7 +84,7 @@ class Section:
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    if not is_supervisor(request.user):
+    if not may(request.user, Area.FIGURES):
         raise PermissionDenied("The dashboard is for supervisors.")
     now = timezone.now()
     today = clinic_today(now)

@@ -7,7 +7,7 @@ action on the patient page runs a command handler (the same ones the API runs).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +27,10 @@ from crm import extensions
 from crm.admin import formatting as fmt
 from crm.admin.access import (
     AccessNote,
+    Area,
     actor_for,
     audit_access,
-    is_clinic_staff,
+    may,
     may_read_restricted_notes,
 )
 from crm.admin.forms import PATIENT_ACTIONS, PatientActionForm, RegisterPatientForm
@@ -44,7 +45,7 @@ ALREADY_SENT = "This form had already been sent; nothing new was recorded."
 
 class PatientChangeList(ChangeList):
     """The patient list, plus what other apps count per patient (one query per count for
-    the whole page) and an access-audit row for every patient it shows."""
+    the whole page). The site's guard (crm.admin_guard) audits the patients it shows."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -59,10 +60,6 @@ class PatientChangeList(ChangeList):
             profile.crm_counts = {  # type: ignore[attr-defined]
                 key: per_patient.get(profile.patient_id, 0) for key, per_patient in counted.items()
             }
-        # Like the API's search: every patient listed, or one row saying nobody matched.
-        digest = query_digest(self.query.strip()) if self.query.strip() else ""
-        notes = [AccessNote(p.patient_id, "search_match", digest) for p in shown]
-        audit_access(request, notes or [AccessNote(None, "no_match", digest)])
 
 
 def _count_column(count: extensions.PatientCount) -> Callable[[Any], str]:
@@ -88,17 +85,13 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False
     actions = None
     change_list_template = f"{TEMPLATES}/change_list.html"
+    area = Area.PATIENTS
+    patient_field = "patient_id"
 
-    # --- who may do what: clinic roles, and never an edit or a delete --------------------
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_clinic_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request.user)
+    # --- who may do what: every clinic role reads (area), never an edit or a delete ------
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return is_clinic_staff(request.user)  # "add" is registration, through the handler
+        return may(request.user, Area.PATIENTS)  # "add" is registration, through the handler
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -116,6 +109,14 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         base = list(super().get_list_display(request))
         counts = extensions.patient_counts()
         return [*base[:-1], *(_count_column(c) for c in counts), base[-1]]
+
+    def list_access_notes(
+        self, request: HttpRequest, rows: Iterable[Any], query: str
+    ) -> list[AccessNote]:
+        # Like the API's search: every patient listed, or one row saying nobody matched.
+        digest = query_digest(query.strip()) if query.strip() else ""
+        notes = [AccessNote(p.patient_id, "search_match", digest) for p in rows]
+        return notes or [AccessNote(None, "no_match", digest)]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[PatientProfile], search_term: str

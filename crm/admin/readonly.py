@@ -1,5 +1,6 @@
 """The tables nobody edits in the admin: the event log, the read models, the access audit
-and django-q2's job tables. They can be read here; adding, changing and deleting is
+and django-q2's job tables. The roles their area names can read them here (crm.roles;
+the raw log, outbox and jobs are the supervisors'); adding, changing and deleting is
 refused to everyone, superusers included. Changes only ever come through command handlers
 (the log, and the projections that follow it) or from the jobs themselves."""
 
@@ -11,21 +12,26 @@ from typing import Any
 from django.apps import apps
 from django.contrib import admin
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from crm.admin.access import AccessNote, audit_access, is_supervisor, may_read_restricted_notes
+from crm.admin.access import may_read_restricted_notes
+from crm.admin_guard import unguarded
 from crm.models import (
     AccessLogEntry,
     DailyAppointmentStats,
     DailyCallStats,
+    DailyReminderStats,
     DailySatisfactionStats,
     Event,
     LoggedCall,
+    ParkedStream,
     ProjectionCheckpoint,
+    RemindedAppointment,
 )
+from crm.roles import Area
 
 REDACTED = "[restricted note: clinicians only]"
 
@@ -47,20 +53,21 @@ class ReadOnlyMixin:
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False  # a COUNT(*) over a long log on every page is waste
+    area = Area.OPERATIONS  # superusers with a clinic role (crm.roles)
 
 
 class SupervisorReadOnlyAdmin(ReadOnlyAdmin):
-    """Figures and the audit: supervisors read them without any Django permission."""
+    """The figures and the tables they are counted from: supervisors read them."""
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_supervisor(request.user) or super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_supervisor(request.user) or super().has_view_permission(request, obj)
+    area = Area.FIGURES
 
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
+    """The raw log, for supervisors; a restricted note's text only for clinicians among
+    them. Filtered by event type or searched by stream id, never on the event's data."""
+
+    patient_field = "stream_id"
     list_display = ["position", "event_type", "patient", "version", "occurred_at", "recorded_at"]
     list_filter = ["event_type"]
     search_fields = ["=stream_id", "event_type"]
@@ -76,25 +83,6 @@ class EventAdmin(ReadOnlyAdmin):
         "recorded_at",
     ]
     exclude = ["data", "metadata"]
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        event = super().get_object(request, object_id, from_field)
-        request.crm_event_read = event  # type: ignore[attr-defined]
-        return event
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        # A raw event is the patient's data: reading one is audited like their page.
-        event: Event | None = getattr(request, "crm_event_read", None)
-        if event is not None and response.status_code == 200:
-            audit_access(request, [AccessNote(event.stream_id, "returned")])
-        return response
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(self.readonly_fields)
@@ -133,7 +121,8 @@ def _pretty(value: Any) -> SafeString:
 
 
 @admin.register(ProjectionCheckpoint)
-class ProjectionCheckpointAdmin(SupervisorReadOnlyAdmin):
+class ProjectionCheckpointAdmin(ReadOnlyAdmin):
+    area = Area.PIPELINE
     list_display = ["name", "position", "updated_at"]
 
 
@@ -163,25 +152,38 @@ class LoggedCallAdmin(SupervisorReadOnlyAdmin):
     date_hierarchy = "day"
 
 
+@admin.register(DailyReminderStats)
+class DailyReminderStatsAdmin(SupervisorReadOnlyAdmin):
+    list_display = ["day", "reminders_sent", "opt_outs_by_keyword", "opt_outs_by_carrier"]
+    date_hierarchy = "day"
+
+
+@admin.register(RemindedAppointment)
+class RemindedAppointmentAdmin(SupervisorReadOnlyAdmin):
+    list_display = ["appointment_id", "starts_at", "is_open", "first_reminder_at"]
+    list_filter = ["is_open"]
+
+
 @admin.register(AccessLogEntry)
 class AccessLogEntryAdmin(ReadOnlyAdmin):
-    """Supervisors only, whatever Django permissions a group was given (as in the API)."""
+    """Supervisors only, whatever Django permissions a group was given (as in the API).
+    Reading the audit is itself audited, against each patient the page names."""
 
+    area = Area.AUDIT
+    list_outcome = "audit_read"
     # Columns follow the model, so the audit's own evolution never breaks the admin.
     list_display = tuple(f.name for f in AccessLogEntry._meta.concrete_fields)[:9]
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_supervisor(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_supervisor(request.user)
-
 
 def register_remaining_read_only() -> None:
-    """Every other table of the core, and django-q2's, read-only (never a silent gap)."""
+    """Every other table of the core, and django-q2's, read-only (never a silent gap). The
+    site gives each the supervisors' area and audits the patient column it has."""
     for model in apps.get_app_config("crm").get_models():
         if not admin.site.is_registered(model):
-            columns = {"list_display": [f.name for f in model._meta.concrete_fields][:8]}
+            columns = {
+                "list_display": [f.name for f in model._meta.concrete_fields][:8],
+                "area": Area.PIPELINE if model is ParkedStream else Area.OPERATIONS,
+            }
             admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), columns))
     for model in apps.get_app_config("django_q").get_models():
         # django-q2's own admins can resubmit, edit and delete; keep their columns only.
@@ -189,7 +191,8 @@ def register_remaining_read_only() -> None:
         if original is not None:
             admin.site.unregister(model)
         base: type[admin.ModelAdmin[models.Model]] = (
-            type(original) if original else admin.ModelAdmin
+            unguarded(type(original)) if original else admin.ModelAdmin
         )
         name = f"ReadOnly{base.__name__}"
-        admin.site.register(model, type(name, (ReadOnlyMixin, base), {"actions": None}))
+        attributes = {"actions": None, "area": Area.OPERATIONS}
+        admin.site.register(model, type(name, (ReadOnlyMixin, base), attributes))

@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
 from crm import handlers
 from crm.domain import events as ev
 from crm.handlers import Actor
+from tests.roles import role_group
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def staff(db: None):  # type: ignore[no-untyped-def]
             user.is_superuser = True
             user.save(update_fields=["is_superuser"])
         for role in roles:
-            user.groups.add(Group.objects.get_or_create(name=role)[0])
+            user.groups.add(role_group(role))
         client = Client()
         client.force_login(user)
         client.user = user  # type: ignore[attr-defined]

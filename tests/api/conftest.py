@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -18,6 +18,7 @@ from crm import eventstore, handlers
 from crm.api.roles import ROLES
 from crm.domain import events as ev
 from crm.handlers import Actor
+from tests.roles import role_group
 
 PROBLEM = "application/problem+json"
 
@@ -33,7 +34,7 @@ def make_user(db: None):  # type: ignore[no-untyped-def]
         user = User.objects.create_user(username=username, password="not-a-real-password-42")
         for role in roles:
             assert role in ROLES
-            user.groups.add(Group.objects.get_or_create(name=role)[0])
+            user.groups.add(role_group(role))
         return user
 
     return make

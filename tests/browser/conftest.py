@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
+
+from tests.roles import role_group
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -100,7 +102,7 @@ def login(_empty_append_only_tables: None, page: Any):  # type: ignore[no-untype
 
     def sign_in(username: str, role: str) -> Any:
         user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        user.groups.add(role_group(role))
         page.goto("/admin/login/?next=/admin/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,6 +16,7 @@ from crm.models import AccessLogEntry
 from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
 from tests.reminders.conftest import local
+from tests.roles import role_group
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ VISIT = local(2026, 11, 10, 10, 30)
 def agent():
     cache.clear()
     user = User.objects.create_user(username="agent.avery", password="not-a-real-password-42")
-    user.groups.add(Group.objects.get_or_create(name="agent")[0])
+    user.groups.add(role_group("agent"))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

@@ -14,12 +14,8 @@ from rest_framework.response import Response
 
 from crm.api.audit import AccessNote
 from crm.api.base import ApiView
-from crm.api.permissions import IsSupervisor
+from crm.api.permissions import ReadsPipeline
 from crm.selectors.pipeline import LAG_COUNT_CAP, pipeline
-
-
-class SupervisorsOnly(IsSupervisor):
-    message = "Only supervisors may read the pipeline's health."
 
 
 class ParkedSerializer(serializers.Serializer[Any]):
@@ -61,7 +57,7 @@ class PipelineSerializer(serializers.Serializer[Any]):
 
 @extend_schema(tags=["health"])
 class PipelineHealthApi(ApiView):
-    permission_classes = [SupervisorsOnly]
+    permission_classes = [ReadsPipeline]
 
     @extend_schema(
         summary="Each projection's checkpoint, lag and parked streams (supervisors only)",

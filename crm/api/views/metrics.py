@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from crm.api.base import ApiView
 from crm.api.fields import Day
-from crm.api.permissions import IsSupervisor
+from crm.api.permissions import ReadsFigures
 from crm.selectors.metrics import (
     FCR_REPEAT_DAYS_BOUNDS,
     MAX_RANGE_DAYS,
@@ -22,10 +22,6 @@ from crm.selectors.metrics import (
     Thresholds,
     supervisor_figures,
 )
-
-
-class SupervisorsOnly(IsSupervisor):
-    message = "Only supervisors may read the contact center's figures."
 
 
 def _with_from(fields: dict[str, Any], field: serializers.Field[Any, Any, Any, Any]) -> Any:
@@ -172,7 +168,7 @@ class MetricsApi(ApiView):
     clinic day in the clinic's time zone. Rates are null when there was nothing to measure,
     never a made-up 0."""
 
-    permission_classes = [SupervisorsOnly]
+    permission_classes = [ReadsFigures]
     query_serializer_class = MetricsQuery
 
     @extend_schema(
