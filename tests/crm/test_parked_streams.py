@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 
 from crm import handlers
@@ -217,3 +218,26 @@ def _suggestions() -> list[tuple[str, ...]]:
         tuple(map(str, row))
         for row in Suggestion.objects.order_by(*fields[:2]).values_list(*fields)
     ]
+
+
+def test_a_projection_that_cannot_run_at_all_does_not_hold_back_the_ones_after_it(
+    register, monkeypatch
+):
+    first = runner.registered()["metrics"]
+    assert CATCH_UP.index("metrics") < CATCH_UP.index("suggestions")  # metrics runs first
+    monkeypatch.setattr(first, "handle", _lost_connection)
+    in_crisis = register(first_name="Casey")
+    crisis(in_crisis)
+
+    with pytest.raises(runner.ProjectionsFailed) as failed:
+        runner.catch_up_all()
+
+    assert failed.value.names == [first.name]
+    assert set(failed.value.handled) == set(CATCH_UP) - {first.name}
+    assert not ParkedStream.objects.exists()  # the database's trouble is nobody's stream
+    assert runner.checkpoint_of(first.name) == 0
+    assert "crisis_follow_up" in kinds(in_crisis)
+
+
+def _lost_connection(events):
+    raise OperationalError("server closed the connection unexpectedly")
