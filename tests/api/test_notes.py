@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crm.models import AccessLogEntry
 from tests.api.conftest import problem, stream, url
 
 pytestmark = pytest.mark.django_db
@@ -22,18 +23,49 @@ def test_a_note_is_added_to_the_timeline(agent, patient):
     assert stream(patient) == ["PatientRegistered", "NoteAdded"]
 
 
-def test_a_restricted_note_is_withheld_even_from_the_agent_who_wrote_it(agent, clinician, patient):
-    response = agent.post(
+def test_a_restricted_note_is_withheld_from_the_agent_who_reads_it(agent, clinician, patient):
+    response = clinician.post(
         url(patient, "notes/"),
         {"text": "Mentioned thoughts of self-harm.", "restricted": True},
         format="json",
     )
 
     assert response.status_code == 201
-    assert response.json()["events"][0]["data"]["text"] is None
-    assert response.json()["events"][0]["redacted"] is True
-    entry = clinician.get(response["Location"]).json()
-    assert entry["data"]["text"] == "Mentioned thoughts of self-harm."
+    assert response.json()["events"][0]["data"]["text"] == "Mentioned thoughts of self-harm."
+    entry = agent.get(response["Location"]).json()
+    assert entry["data"]["text"] is None
+    assert entry["redacted"] is True
+
+
+@pytest.mark.parametrize("role", ["agent", "front_desk", "supervisor"])
+def test_only_a_clinician_writes_a_restricted_note_anyone_else_gets_403_and_nothing_is_kept(
+    client_for, patient, role
+):
+    writer = client_for(f"someone.{role}", role)
+
+    body = problem(
+        writer.post(
+            url(patient, "notes/"),
+            {"text": "Mentioned thoughts of self-harm.", "restricted": True},
+            format="json",
+        ),
+        403,
+    )
+
+    assert "Only clinicians" in body["detail"]
+    assert body["errors"] == {"restricted": ["is for clinicians only."]}
+    assert stream(patient) == ["PatientRegistered"]
+    refused = AccessLogEntry.objects.get(patient_id=patient)
+    assert (refused.action, refused.outcome, refused.status_code) == ("change", "forbidden", 403)
+
+
+def test_a_plain_note_from_an_agent_is_still_kept(agent, patient):
+    response = agent.post(
+        url(patient, "notes/"), {"text": "Prefers texts.", "restricted": False}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert stream(patient) == ["PatientRegistered", "NoteAdded"]
 
 
 def test_a_note_of_ten_thousand_characters_is_accepted_and_one_more_is_not(agent, patient):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 
 from crm import handlers
 from crm.api.commands import CommandApi, event_field
 from crm.api.fields import Choice, Flag, Moment, Text, WholeNumber
+from crm.api.problems import Problem
+from crm.api.roles import may_read_restricted_notes
 from crm.api.serializers import CommandResultSerializer, StrictInputSerializer
 from crm.domain import events as ev
 from crm.handlers import Actor, CommandResult
@@ -134,9 +136,19 @@ class NoteResultSerializer(CommandResultSerializer):
     note_id = serializers.UUIDField(allow_null=True)
 
 
+class RestrictedNoteRefused(Problem):
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 @extend_schema(tags=["patients"], summary="Add a note")
 class NoteAddApi(CommandApi):
-    """A restricted note's text is shown to clinicians only."""
+    """A restricted note's text is shown to clinicians only, and only clinicians write one
+    (anyone else: 403, nothing recorded)."""
+
+    extra_problems = {
+        403: "Your account lacks the role this needs, or sent restricted: true and is not "
+        "a clinician."
+    }
 
     class InputSerializer(StrictInputSerializer):
         text = Text(max_length=10_000)
@@ -149,6 +161,13 @@ class NoteAddApi(CommandApi):
     def execute(
         self, *, data: dict[str, Any], actor: Actor, options: CommandOptions, **kwargs: Any
     ) -> CommandResult:
+        if data["restricted"] and not may_read_restricted_notes(self.request.user):
+            # Nobody writes what they could not read back (docs/roles.md).
+            raise RestrictedNoteRefused(
+                "Only clinicians may write a restricted note; nothing was recorded. "
+                "Send it without restricted, or ask a clinician to write it.",
+                errors={"restricted": ["is for clinicians only."]},
+            )
         return handlers.note_add(patient_id=kwargs["patient_id"], actor=actor, **data, **options)
 
     def extra_output(self, result: CommandResult) -> dict[str, Any]:
