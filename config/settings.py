@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "axes",  # sign-in lockout (see "Staff sign-in" below)
+    "django_otp",  # the TOTP second factor (same section)
+    "django_otp.plugins.otp_totp",
     "crm",
     "engagement",
     "reminders",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells whether this session's sign-in included the second factor (request.user).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
@@ -329,3 +333,11 @@ AXES_SENSITIVE_PARAMETERS = ["otp_token"]
 # REST_FRAMEWORK["NUM_PROXIES"] says proxies sit in front.
 AXES_CLIENT_IP_CALLABLE = "crm.api.audit.source_address"
 AXES_LOCKOUT_CALLABLE = "crm.signin.lockout.lockout_response"
+
+# --- Staff sign-in: the second factor (TOTP, django-otp; crm.signin.second_factor) ---------
+# Any staff member may add an authenticator app ("Two-factor sign-in" on the admin's front
+# page); whoever has one is asked for its code at every sign-in. With this on, supervisors
+# must add one before the admin opens for them.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", False)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", f"{CLINIC_SHORT_NAME} CRM")

@@ -19,9 +19,10 @@ from django.urls import URLPattern, URLResolver, path
 
 from crm.admin_guard import guarded
 from crm.roles import Area, may
+from crm.signin.site import SecondFactorSite
 
 
-class CrmAdminSite(admin.AdminSite):
+class CrmAdminSite(SecondFactorSite):
     site_header = "Patient engagement CRM"
     site_title = "Clinic CRM"
     index_title = "Front desk"

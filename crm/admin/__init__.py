@@ -8,5 +8,6 @@ from crm.admin import patients, pipeline, readonly, signin, tokens
 
 readonly.register_remaining_read_only()
 tokens.register()
+signin.register()
 
 __all__ = ["patients", "pipeline", "readonly", "signin", "tokens"]

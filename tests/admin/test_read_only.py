@@ -197,9 +197,16 @@ class _Sink:
         pass
 
 
-# What staff may edit in the admin: people, groups and API tokens, and the text templates.
-# Everything else the apps hold is the log or a read model of it.
-EDITABLE = {"auth.user", "auth.group", "authtoken.tokenproxy", "reminders.messagetemplate"}
+# What staff may edit in the admin: people, groups and API tokens, the text templates, and
+# a person's authenticator app (removed when a phone is lost). Everything else the apps
+# hold is the log or a read model of it.
+EDITABLE = {
+    "auth.user",
+    "auth.group",
+    "authtoken.tokenproxy",
+    "reminders.messagetemplate",
+    "otp_totp.totpdevice",
+}
 
 
 def test_no_table_of_any_app_is_writable_in_the_admin(rf, django_user_model):
