@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from crm.domain import events as ev
 from crm.domain.state import PatientState
-from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
 from engagement.conf import rule_config
 from engagement.domain import decisions
 from engagement.domain.config import RuleConfig
@@ -40,6 +40,7 @@ def _run(
     return execute(patient_id=patient_id, decide=with_history, actor=actor, **options)
 
 
+@command
 def suggestion_claim(
     *,
     patient_id: uuid.UUID,
@@ -59,6 +60,7 @@ def suggestion_claim(
     )
 
 
+@command
 def suggestion_release(
     *,
     patient_id: uuid.UUID,
@@ -78,6 +80,7 @@ def suggestion_release(
     )
 
 
+@command
 def suggestion_complete(
     *,
     patient_id: uuid.UUID,
@@ -105,6 +108,7 @@ def suggestion_complete(
     )
 
 
+@command
 def suggestion_dismiss(
     *,
     patient_id: uuid.UUID,
@@ -130,6 +134,7 @@ def suggestion_dismiss(
     )
 
 
+@command
 def suggestion_snooze(
     *,
     patient_id: uuid.UUID,

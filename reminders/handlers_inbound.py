@@ -7,9 +7,10 @@ number's own stream (`reminders.numbers.number_stream_id`), where a STOP still h
 the number later belongs to someone.
 
 Each command runs in its own durable transaction with an idempotency key made of the
-provider's MessageSid and the stream, so Twilio retrying a webhook (or a crash half-way
-through a household) appends nothing twice and replies once: the reply is queued in the
-transaction of the number-level command that decided it.
+provider's MessageSid and the stream, bound to the text itself (`text_fingerprint`), so
+Twilio retrying a webhook (or a crash half-way through a household) appends nothing twice
+and replies once: the reply is queued in the transaction of the number-level command
+that decided it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from crm.domain import events as ev
 from crm.domain.errors import CommandRefused, DomainError
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, consent_key, fold
-from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused, NewEvent
+from crm.eventstore.fingerprints import fingerprint
 from crm.handlers.base import CONFLICT_RETRIES, Actor
 from crm.models import PatientProfile
 from crm.projections.profile import save_profile
@@ -65,8 +67,18 @@ class InboundOutcome:
 
 
 def inbound_message_id(provider_message_id: str) -> uuid.UUID:
-    """Our id for an inbound text: the same on every stream it lands on, and on retries."""
+    """Our id for an inbound text: the same on every stream it lands on, and on retries.
+    What is derived from it for one patient (a suggestion) names the patient too."""
     return uuid.uuid5(_INBOUND_NAMESPACE, f"sms-in:{provider_message_id}")
+
+
+def text_fingerprint(sms: InboundSms) -> str:
+    """What the text's idempotency keys are bound to: the text as the provider sent it
+    (not when we got it: a retried webhook arrives later)."""
+    return fingerprint(
+        "sms_receive",
+        {"message_sid": sms.provider_message_id, "from": sms.from_number, "body": sms.body},
+    )
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -74,6 +86,19 @@ def inbound_message_id(provider_message_id: str) -> uuid.UUID:
 
 def sms_receive(*, sms: InboundSms, now: dt.datetime) -> InboundOutcome:
     """Record an inbound text on every stream it belongs to and act on what it asks."""
+    try:
+        return _receive(sms, now)
+    except IdempotencyKeyReused:
+        # The provider never sends two texts under one MessageSid: this is not the text
+        # recorded under it (another sender or body). Nothing more is recorded, and the
+        # webhook still answers 200, or the provider would send it again and again.
+        log.warning(
+            "Inbound text %s differs from the one on record: ignored", sms.provider_message_id
+        )
+        return InboundOutcome(intent=ev.SmsIntent.UNREAD)
+
+
+def _receive(sms: InboundSms, now: dt.datetime) -> InboundOutcome:
     phone = sms.from_number
     patients = _patients_with(phone)
     satisfaction = _satisfaction_target(phone, patients, now)
@@ -167,6 +192,7 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
         decide=decide,
         occurred_at=sms.received_at,
         idempotency_key=f"sms-in:{sms.provider_message_id}:number",
+        fingerprint=text_fingerprint(sms),
         in_transaction=reply,
     )
     return "" if result.duplicate else replied
@@ -277,6 +303,7 @@ def _record_for_patient(sms: InboundSms, patient_id: uuid.UUID, decide: Decide) 
         decide=decide,
         occurred_at=sms.received_at,
         idempotency_key=f"sms-in:{sms.provider_message_id}:{patient_id}",
+        fingerprint=text_fingerprint(sms),
     )
 
 
@@ -377,12 +404,14 @@ def record(
     decide: Decide,
     occurred_at: dt.datetime,
     idempotency_key: str,
+    fingerprint: str,
     in_transaction: Callable[[], None] | None = None,
     actor: Actor = ACTOR,
 ) -> Result:
     """crm's command path (as crm.handlers.base.execute: lock and read, idempotency, fold,
     decide, append, profile inline) for a decision that needs the stream's events as well
-    as the folded state, and for a number's stream. `in_transaction` runs after the
+    as the folded state, and for a number's stream. `fingerprint` names the command the
+    key is bound to (crm.eventstore.fingerprints). `in_transaction` runs after the
     append, in the same transaction, and only when the command is not a retry."""
     metadata: dict[str, Any] = {
         "actor": actor.name,
@@ -395,7 +424,12 @@ def record(
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
             return _record_once(
-                stream_id, decide, occurred_at, idempotency_key, in_transaction, metadata
+                stream_id,
+                decide,
+                occurred_at,
+                (idempotency_key, fingerprint),
+                in_transaction,
+                metadata,
             )
         except ConcurrencyConflict:
             if attempt == CONFLICT_RETRIES:
@@ -407,12 +441,15 @@ def _record_once(
     stream_id: uuid.UUID,
     decide: Decide,
     occurred_at: dt.datetime,
-    idempotency_key: str,
+    command: tuple[str, str],
     in_transaction: Callable[[], None] | None,
     metadata: dict[str, Any],
 ) -> Result:
+    idempotency_key, fingerprint = command
     with transaction.atomic(durable=True):
-        locked = eventstore.lock_and_read(stream_id, idempotency_key=idempotency_key)
+        locked = eventstore.lock_and_read(
+            stream_id, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
         if locked.prior is not None:
             return Result(stream_id, locked.prior.events, duplicate=True)
         state = fold(stream_id, locked.events)
@@ -422,6 +459,7 @@ def _record_once(
             [NewEvent(event, occurred_at) for event in new_events],
             expected_version=state.version,
             idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
             metadata=metadata,
             version_read_in_transaction=True,
             # As crm's handlers do; a no-op on a number's stream (no registered patient).

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState
+from crm.eventstore.fingerprints import fingerprint
 from reminders import numbers
 from reminders.handlers_inbound import record
 
@@ -105,6 +106,11 @@ def sms_status_report(*, callback: StatusCallback) -> StatusOutcome:
         decide=decide,
         occurred_at=callback.reported_at,
         idempotency_key=f"sms-status:{callback.provider_message_id}:{callback.status.value}",
+        # The key names the whole report: the provider's first word on a status stands.
+        fingerprint=fingerprint(
+            "sms_status_report",
+            {"message_sid": callback.provider_message_id, "status": callback.status},
+        ),
     )
     if callback.error_code == numbers.CARRIER_OPT_OUT:  # its own keys: safe to run again
         _carrier_opt_out(callback, to)
@@ -164,4 +170,8 @@ def _carrier_opt_out(callback: StatusCallback, phone: str) -> None:
             decide=lambda events, state: [revoked],
             occurred_at=callback.reported_at,
             idempotency_key=f"sms-status:{callback.provider_message_id}:carrier:{stream_id}",
+            fingerprint=fingerprint(
+                "sms_carrier_opt_out",
+                {"message_sid": callback.provider_message_id, "phone": phone},
+            ),
         )

@@ -5,6 +5,10 @@ a fixed order (as crm's handlers take them), the streams read and folded in one 
 then one `append` per text with an idempotency key of its own, so recording the same
 outcome twice (a replay after a crash, a reconciliation) appends nothing the second time
 (I3). The profile is saved inline, as every crm handler does.
+
+A key names the text and what happened to it (`reminders:sms-sent:<message>`), so it is
+bound to the kinds of events recorded under it, not to their wording: a replay that words
+an error differently is still the same outcome, and must not stop the dispatcher.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from crm import eventstore
 from crm.domain.events import DomainEvent
 from crm.domain.state import PatientState, fold
 from crm.eventstore import NewEvent
+from crm.eventstore.fingerprints import fingerprint
 from crm.handlers.base import Actor
 from crm.projections.profile import save_profile
 from reminders.projection import read_streams
@@ -65,6 +70,9 @@ def record(entries: Sequence[Entry]) -> int:
             [NewEvent(event, entry.occurred_at) for event in entry.events],
             expected_version=versions.get(sid, 0),
             idempotency_key=entry.idempotency_key,
+            fingerprint=fingerprint(
+                "reminders_record", {"events": [event.event_type for event in entry.events]}
+            ),
             metadata={**metadata, "correlation_id": entry.idempotency_key},
             version_read_in_transaction=True,
         )

@@ -3,7 +3,9 @@
 A command view validates its body, reads If-Match and Idempotency-Key, calls one command
 handler and answers from the handler's result. The answer is a function of that result
 alone (never of the read model), so an idempotent retry, which gets the first command's
-result back from the store, gets the first response back too.
+result back from the store, gets the first response back too. The handler binds the key
+to the command it runs (crm.handlers.base.command): a key sent again with another command
+(another body, path or endpoint) is refused with 422 and records nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from crm.api.headers import WriteConditions, etag, store_key, write_conditions
 from crm.api.problems import IdempotencyKeyConflict, PatientMissing, StaleVersion
 from crm.api.roles import actor_for, may_read_restricted_notes
 from crm.api.serializers import CommandResultSerializer
-from crm.eventstore import ConcurrencyConflict
+from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
 from crm.models import AccessAction
@@ -70,6 +72,8 @@ class CommandApi(ApiView):
             )
         except ConcurrencyConflict as exc:
             raise _conflict(exc, conditions) from None
+        except IdempotencyKeyReused:
+            raise key_used_elsewhere() from None
         if result.duplicate:
             self.check_replay(result)
         self.access_notes = [AccessNote(result.patient_id, self._outcome(result))]

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from crm.domain.events.base import build
 from crm.domain.recorded import RecordedEvent
-from crm.eventstore import postgres
+from crm.eventstore import idempotency, postgres
 from crm.eventstore.postgres import APPEND_LOCK_KEY, pg_connection
 from crm.eventstore.records import (
     COLUMNS,
@@ -73,6 +73,7 @@ def append(
     *,
     expected_version: int,
     idempotency_key: str | None = None,
+    fingerprint: str | None = None,
     metadata: dict[str, Any] | None = None,
     version_read_in_transaction: bool = False,
     inline: InlineProjection | None = None,
@@ -86,6 +87,9 @@ def append(
     handlers) passes `version_read_in_transaction=True` to skip re-reading it: the version
     cannot be ahead of the stream, and a writer that got there since is still caught by
     the unique (stream_id, version) index.
+    An `idempotency_key` comes with the `fingerprint` of its command
+    (crm.eventstore.fingerprints): the key then replays that command's result, and refuses
+    any other command (`IdempotencyKeyReused`).
     `inline` (see `InlineProjection`) runs once the key is claimed and before the append
     lock; on PostgreSQL its statements travel with the INSERT in one round trip.
 
@@ -101,7 +105,8 @@ def append(
         raise RuntimeError("append() must run inside transaction.atomic()")
     version = expected_version + len(events)
     if idempotency_key is not None:
-        prior = _claim_idempotency_key(idempotency_key, stream_id, expected_version, version)
+        command = idempotency.bound(idempotency_key, fingerprint)
+        prior = idempotency.claim(command, stream_id, expected_version, version)
         if prior is not None:
             return prior
     if not version_read_in_transaction:
@@ -168,18 +173,27 @@ def current_version(stream_id: uuid.UUID) -> int:
 def command_result(idempotency_key: str) -> AppendResult | None:
     """The result of the earlier command that used `idempotency_key`, if any."""
     record = CommandRecord.objects.filter(key=idempotency_key).first()
-    return None if record is None else _result_of(record)
+    return None if record is None else idempotency.result_of(record)
 
 
 def lock_and_read(
-    stream_id: uuid.UUID, *, idempotency_key: str | None = None, from_version: int = 1
+    stream_id: uuid.UUID,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+    from_version: int = 1,
 ) -> LockedStream:
     """What a command starts with: `lock_streams(stream_id)`, the earlier result of its
     idempotency key if any, and the stream's events from `from_version` on (a caller that
     kept the state up to some version reads only what came after). One round trip on
-    PostgreSQL."""
+    PostgreSQL. A key already used for another command (another stream, or another
+    `fingerprint`) raises `IdempotencyKeyReused`."""
+    command = None if idempotency_key is None else idempotency.bound(idempotency_key, fingerprint)
     if connection.vendor != "postgresql":
-        prior = None if idempotency_key is None else command_result(idempotency_key)
+        prior = None
+        if command is not None:
+            found = CommandRecord.objects.filter(key=command[0]).first()
+            prior = None if found is None else idempotency.replay(found, stream_id, command)
         stored = Event.objects.filter(stream_id=stream_id, version__gte=from_version)
         events = [recorded(row) for row in stored.order_by("version").values_list(*COLUMNS)]
         return LockedStream(events=events, prior=prior)
@@ -191,12 +205,14 @@ def lock_and_read(
     ):
         with conn.pipeline():
             postgres.lock_streams([stream_id])
-            if idempotency_key is not None:
-                record.execute(postgres.RECORD_SQL, [idempotency_key])
+            if command is not None:
+                record.execute(postgres.RECORD_SQL, [command[0]])
             stream.execute(postgres.STREAM_FROM_SQL, [stream_id, from_version], binary=True)
         rows = stream.fetchall()
-        found = record.fetchone() if idempotency_key is not None else None
-    prior = None if found is None else _result_of(_command_record(found))
+        found = record.fetchone() if command is not None else None
+    prior = None
+    if found is not None and command is not None:
+        prior = idempotency.replay(idempotency.record_of(found), stream_id, command)
     return LockedStream(events=[recorded(row) for row in rows], prior=prior)
 
 
@@ -344,62 +360,3 @@ def _checked_data(new: NewEvent) -> dict[str, Any]:
     data = event.to_data()
     build(type(event), data)
     return data
-
-
-def _claim_idempotency_key(
-    key: str, stream_id: uuid.UUID, expected_version: int, version: int
-) -> AppendResult | None:
-    """Claim `key` for this transaction, or return the result of the command that owns it.
-
-    The INSERT waits while another transaction holds the same key uncommitted, so two
-    concurrent retries can never both append.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {CommandRecord._meta.db_table} "
-            "(key, stream_id, first_version, last_version, recorded_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            [key, _db_uuid(stream_id), expected_version + 1, version, timezone.now()],
-        )
-        claimed = cursor.rowcount == 1
-    if claimed:
-        return None
-    record = CommandRecord.objects.get(key=key)
-    if record.stream_id != stream_id:
-        raise IdempotencyKeyReused(
-            f"Idempotency key {key!r} was already used for another patient's command."
-        )
-    return _result_of(record)
-
-
-def _db_uuid(value: uuid.UUID) -> Any:
-    return CommandRecord._meta.get_field("stream_id").get_db_prep_value(value, connection)
-
-
-def _command_record(row: tuple[Any, ...]) -> CommandRecord:
-    key, stream_id, first_version, last_version, recorded_at = row
-    return CommandRecord(
-        key=key,
-        stream_id=stream_id,
-        first_version=first_version,
-        last_version=last_version,
-        recorded_at=recorded_at,
-    )
-
-
-def _result_of(record: CommandRecord) -> AppendResult:
-    rows = (
-        Event.objects.filter(
-            stream_id=record.stream_id,
-            version__gte=record.first_version,
-            version__lte=record.last_version,
-        )
-        .order_by("version")
-        .values_list(*COLUMNS)
-    )
-    return AppendResult(
-        stream_id=record.stream_id,
-        version=record.last_version,
-        events=[recorded(row) for row in rows],
-        duplicate=True,
-    )

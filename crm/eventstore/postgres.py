@@ -57,7 +57,7 @@ STREAM_BETWEEN_SQL = (
 BY_STREAM_SQL = f"{SELECT} ORDER BY stream_id, version"
 BY_STREAM_NO_META_SQL = BY_STREAM_SQL.replace("metadata", "'{}'::jsonb AS metadata", 1)
 RECORD_SQL = (
-    "SELECT key, stream_id, first_version, last_version, recorded_at "
+    "SELECT key, stream_id, first_version, last_version, recorded_at, fingerprint "
     "FROM crm_command_record WHERE key = %s"
 )
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"

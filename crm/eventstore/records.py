@@ -46,7 +46,8 @@ class ConcurrencyConflict(Exception):
 
 
 class IdempotencyKeyReused(Exception):
-    """An idempotency key came back with a command for another patient."""
+    """An idempotency key came back with another command: for another patient, or
+    with another fingerprint (crm.eventstore.fingerprints)."""
 
 
 @dataclass(frozen=True, slots=True)

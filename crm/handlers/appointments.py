@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm.domain import decisions
 from crm.domain import events as ev
-from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
 
 
 def horizon() -> dt.timedelta:
@@ -19,6 +19,7 @@ def horizon() -> dt.timedelta:
     return dt.timedelta(days=settings.APPOINTMENT_HORIZON_DAYS)
 
 
+@command
 def appointment_schedule(
     *,
     patient_id: uuid.UUID,
@@ -53,6 +54,7 @@ def appointment_schedule(
     )
 
 
+@command
 def appointment_reschedule(
     *,
     patient_id: uuid.UUID,
@@ -79,6 +81,7 @@ def appointment_reschedule(
     )
 
 
+@command
 def appointment_confirm(
     *,
     patient_id: uuid.UUID,
@@ -99,6 +102,7 @@ def appointment_confirm(
     )
 
 
+@command
 def appointment_cancel(
     *,
     patient_id: uuid.UUID,
@@ -118,6 +122,7 @@ def appointment_cancel(
     )
 
 
+@command
 def appointment_complete(
     *,
     patient_id: uuid.UUID,
@@ -137,6 +142,7 @@ def appointment_complete(
     )
 
 
+@command
 def appointment_no_show(
     *,
     patient_id: uuid.UUID,
@@ -156,6 +162,7 @@ def appointment_no_show(
     )
 
 
+@command
 def test_order(
     *,
     patient_id: uuid.UUID,
@@ -186,6 +193,7 @@ def test_order(
 test_order.__test__ = False  # type: ignore[attr-defined]
 
 
+@command
 def test_complete(
     *, patient_id: uuid.UUID, test_id: uuid.UUID, actor: Actor, **options: Unpack[CommandOptions]
 ) -> CommandResult:

@@ -7,10 +7,11 @@ queued with `transaction.on_commit` by the caller.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, ParamSpec, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +23,7 @@ from crm.domain.events import DomainEvent
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
 from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.eventstore.fingerprints import fingerprint
 from crm.handlers import states
 from crm.projections.profile import save_profile
 
@@ -43,6 +45,30 @@ class CommandOptions(TypedDict, total=False):
     occurred_at: dt.datetime | None  # when it happened in the clinic (default: now)
     correlation_id: str | None
     causation_id: str | None
+    fingerprint: str | None  # set by @command: what the idempotency key is bound to
+
+
+# What a command's fingerprint leaves out: who asks and when (the same user retries, later)
+# and the options, which say how to run the command rather than what it does.
+_NOT_THE_COMMAND = frozenset({"actor", "now", *CommandOptions.__annotations__})
+
+P = ParamSpec("P")
+
+
+def command(handler: Callable[P, CommandResult]) -> Callable[P, CommandResult]:
+    """Bind the handler's idempotency key to what it is asked to do: its name and its
+    arguments. The key then replays this same command only; another command that comes
+    with it is refused (`IdempotencyKeyReused`), whichever door it came through."""
+    operation = handler.__name__
+
+    @functools.wraps(handler)
+    def run(*args: P.args, **kwargs: P.kwargs) -> CommandResult:
+        if kwargs.get("idempotency_key") is not None:
+            arguments = {k: v for k, v in kwargs.items() if k not in _NOT_THE_COMMAND}
+            kwargs["fingerprint"] = fingerprint(operation, arguments)
+        return handler(*args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,7 @@ def execute(
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
+    fingerprint: str | None = None,
 ) -> CommandResult:
     metadata: dict[str, Any] = {
         "actor": actor.name,
@@ -96,6 +123,7 @@ def execute(
                 occurred_at=occurred_at,
                 expected_version=expected_version,
                 idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
             )
         except ConcurrencyConflict:
             if attempt == attempts:
@@ -111,22 +139,19 @@ def _execute_once(
     occurred_at: dt.datetime | None,
     expected_version: int | None,
     idempotency_key: str | None,
+    fingerprint: str | None,
 ) -> CommandResult:
     kept = kept_states.take(patient_id)
     with transaction.atomic(durable=True):
         # Queue behind other commands on this patient, then read (only what came after
-        # the kept state, if any): one round trip.
+        # the kept state, if any): one round trip. A key used for another command raises.
         locked = eventstore.lock_and_read(
             patient_id,
             idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
             from_version=kept.state.version if kept is not None else 1,
         )
         if locked.prior is not None:
-            if locked.prior.stream_id != patient_id:
-                raise eventstore.IdempotencyKeyReused(
-                    f"Idempotency key {idempotency_key!r} was already used for "
-                    "another patient's command."
-                )
             return _result(locked.prior)
         state = states.resume(patient_id, kept, locked.events)
         if state is None:  # the kept state does not match the log: start over
@@ -151,6 +176,7 @@ def _execute_once(
             [NewEvent(event, at) for event in new_events],
             expected_version=state.version,
             idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
             metadata=metadata,
             version_read_in_transaction=True,
             inline=project,

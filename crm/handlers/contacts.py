@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from crm.domain import decisions
 from crm.domain import events as ev
-from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
 from crm.models import PatientProfile
 
 
+@command
 def consent_record(
     *,
     patient_id: uuid.UUID,
@@ -33,6 +34,7 @@ def consent_record(
     )
 
 
+@command
 def consent_revoke(
     *,
     patient_id: uuid.UUID,
@@ -52,6 +54,7 @@ def consent_revoke(
     )
 
 
+@command
 def call_log(
     *,
     patient_id: uuid.UUID,
@@ -94,6 +97,7 @@ def call_log(
     )
 
 
+@command
 def note_add(
     *,
     patient_id: uuid.UUID,
@@ -117,6 +121,7 @@ def note_add(
     )
 
 
+@command
 def crisis_contact_record(
     *,
     patient_id: uuid.UUID,
@@ -150,6 +155,7 @@ def crisis_contact_record(
     )
 
 
+@command
 def crisis_flag_clear(
     *, patient_id: uuid.UUID, reason: str, actor: Actor, **options: Unpack[CommandOptions]
 ) -> CommandResult:
@@ -163,6 +169,7 @@ def crisis_flag_clear(
     )
 
 
+@command
 def satisfaction_record(
     *,
     patient_id: uuid.UUID,

@@ -15,7 +15,7 @@ from crm.domain import decisions
 from crm.domain.phones import normalize_phone
 from crm.domain.state import fold
 from crm.eventstore import NewEvent
-from crm.handlers.base import Actor, CommandOptions, CommandResult, execute
+from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
 from crm.projections.profile import save_profile
 
 _REGISTRATION_NAMESPACE = uuid.UUID("3f0d6c1e-7a51-4c8e-9a4b-5e2f1c0d9b7a")
@@ -27,6 +27,7 @@ def _phone(raw: str | None) -> str | None:
     return normalize_phone(raw, region=settings.PHONE_DEFAULT_REGION)
 
 
+@command
 def patient_register(
     *,
     first_name: str,
@@ -67,6 +68,7 @@ def patient_register(
     )
 
 
+@command
 def demographics_change(
     *,
     patient_id: uuid.UUID,
@@ -96,6 +98,7 @@ def demographics_change(
     )
 
 
+@command
 def contact_details_change(
     *,
     patient_id: uuid.UUID,
@@ -116,6 +119,7 @@ def contact_details_change(
     )
 
 
+@command
 def patient_mark_deceased(
     *,
     patient_id: uuid.UUID,

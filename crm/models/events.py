@@ -37,7 +37,7 @@ class CommandRecord(models.Model):
     """The outcome of a command that carried an idempotency key (I3).
 
     Written in the same transaction as the events, so a retry either finds the whole
-    first result or none of it.
+    first result or none of it. Like the events, never updated or deleted (a trigger).
     """
 
     key = models.CharField(max_length=255, primary_key=True)
@@ -45,6 +45,9 @@ class CommandRecord(models.Model):
     first_version = models.PositiveIntegerField()
     last_version = models.PositiveIntegerField()
     recorded_at = models.DateTimeField()
+    # crm.eventstore.fingerprints: the command the key is bound to. Empty on records made
+    # before fingerprints were kept; those replay for any command, as they did then.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         db_table = "crm_command_record"

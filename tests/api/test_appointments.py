@@ -50,9 +50,9 @@ def test_a_telehealth_therapy_session_keeps_its_modality_and_length(agent, patie
 
 
 def test_a_retried_booking_books_once(agent, patient):
-    key = {"HTTP_IDEMPOTENCY_KEY": "book-rowan-annual"}
-    first = agent.post(url(patient, "appointments/"), a_visit(), format="json", **key)
-    again = agent.post(url(patient, "appointments/"), a_visit(), format="json", **key)
+    key, visit = {"HTTP_IDEMPOTENCY_KEY": "book-rowan-annual"}, a_visit()
+    first = agent.post(url(patient, "appointments/"), visit, format="json", **key)
+    again = agent.post(url(patient, "appointments/"), visit, format="json", **key)
 
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"

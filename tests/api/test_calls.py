@@ -93,11 +93,11 @@ def test_a_call_for_an_unknown_patient_is_a_404_even_with_if_match(agent):
 
 
 def test_a_retried_call_returns_the_first_response_and_records_it_once(agent, patient, desk):
-    key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
-    first = agent.post(url(patient, "calls/"), a_call(), format="json", **key)
+    key, call = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}, a_call()
+    first = agent.post(url(patient, "calls/"), call, format="json", **key)
     handlers.note_add(patient_id=patient, text="Something else happened since", actor=desk)
 
-    again = agent.post(url(patient, "calls/"), a_call(), format="json", **key)
+    again = agent.post(url(patient, "calls/"), call, format="json", **key)
 
     assert again.status_code == first.status_code == 201
     assert again.json() == first.json()
@@ -110,10 +110,11 @@ def test_a_retried_call_returns_the_first_response_and_records_it_once(agent, pa
 
 def test_a_retry_after_the_record_moved_still_gets_the_first_answer_not_a_412(agent, patient, desk):
     key = {"HTTP_IDEMPOTENCY_KEY": "call-2026-11-23-0001", "HTTP_IF_MATCH": '"1"'}
-    first = agent.post(url(patient, "calls/"), a_call(), format="json", **key)
+    call = a_call()  # a retry sends the very same request
+    first = agent.post(url(patient, "calls/"), call, format="json", **key)
     handlers.note_add(patient_id=patient, text="Moved on", actor=desk)
 
-    again = agent.post(url(patient, "calls/"), a_call(), format="json", **key)
+    again = agent.post(url(patient, "calls/"), call, format="json", **key)
 
     assert again.status_code == 201
     assert again.json() == first.json()

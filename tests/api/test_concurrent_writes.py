@@ -65,13 +65,11 @@ def test_two_agents_writing_on_the_same_version_one_wins_the_other_gets_412(
 
 
 def test_two_copies_of_one_retried_request_record_it_once_and_answer_alike(agent, patient):
-    key = "desktop-retry-storm"
+    key, call = "desktop-retry-storm", a_call()
 
     responses = _together(
         4,
-        lambda i: agent.post(
-            url(patient, "calls/"), a_call(), format="json", HTTP_IDEMPOTENCY_KEY=key
-        ),
+        lambda i: agent.post(url(patient, "calls/"), call, format="json", HTTP_IDEMPOTENCY_KEY=key),
     )
 
     assert {r.status_code for r in responses} == {201}

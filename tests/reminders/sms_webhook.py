@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from crm import eventstore
 from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore.fingerprints import fingerprint
 from crm.handlers import Actor
 from reminders import dispatch
 from reminders.backends import locmem
@@ -134,5 +135,6 @@ def resolve_stop_review(patient_id: uuid.UUID, *, dismissed: bool, at: dt.dateti
         decide=lambda events, state: [closing],
         occurred_at=at,
         idempotency_key=f"test-review:{patient_id}:{at.isoformat()}",
+        fingerprint=fingerprint("test_review", {"closing": closing.event_type}),
         actor=Actor(name="agent.kim", channel="api", role="agent"),
     )

@@ -82,7 +82,7 @@ class CommandForm(forms.Form):
             self._refresh_version()
         except IdempotencyKeyReused:
             self.failure = ("key_reused", 422)
-            self.add_error(None, "This form was already used for another patient; reload it.")
+            self.add_error(None, "This form was already sent for another change; reload it.")
         else:
             self.failure = None
             return result
