@@ -394,10 +394,18 @@ def _refold(
         for recorded in streams.get(pid, []):
             if isinstance(recorded.event, ev.PatientMergedInto):
                 affected.add(recorded.event.surviving_patient_id)
+    halfway = _merged_halfway(affected, streams)
+    affected |= halfway
     evaluations: list[Evaluation] = []
     positions: dict[uuid.UUID, int] = {}
     own: dict[uuid.UUID, Folded] = {}
     for pid in sorted(affected):
+        if pid in halfway:
+            # Its history already counts for the survivor: evaluated on its own as well,
+            # it would raise the survivor's suggestions a second time, under the same ids.
+            evaluations.append(Evaluation(pid, now, [], None))
+            positions[pid] = streams.last_position.get(pid, 0)
+            continue
         history = history_ids(pid, streams)
         state = fold_engagement(pid, history_of(pid, streams))
         evaluations.append(evaluate(state, now, config))
@@ -410,6 +418,24 @@ def _refold(
         ):
             own[pid] = Folded(state, upto, positions[pid], at)
     return evaluations, positions, own
+
+
+def _merged_halfway(
+    survivors: Collection[uuid.UUID], streams: dict[uuid.UUID, list[RecordedEvent]]
+) -> set[uuid.UUID]:
+    """Records a survivor's stream says were merged into it while their own stream does not
+    say so yet: the batch ends between the merge's two events, committed together."""
+    named = {
+        recorded.event.merged_patient_id
+        for pid in survivors
+        for recorded in streams.get(pid, [])
+        if isinstance(recorded.event, ev.PatientsMerged)
+    }
+    return {
+        pid
+        for pid in named
+        if not any(isinstance(r.event, ev.PatientMergedInto) for r in streams.get(pid, []))
+    }
 
 
 def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) -> None:

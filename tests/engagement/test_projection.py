@@ -16,7 +16,7 @@ from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.domain.errors import DomainError
 from crm.handlers import Actor
-from crm.models import Event, PatientProfile, ProjectionCheckpoint
+from crm.models import Event, ParkedStream, PatientProfile, ProjectionCheckpoint
 from crm.projections import runner
 from engagement import bulk
 from engagement import handlers as suggestions
@@ -143,6 +143,34 @@ def test_a_merge_split_over_two_batches_moves_the_suggestions_all_the_same(regis
 
     assert rows(duplicate) == {}
     assert rows(survivor)[f"no_show_follow_up.{visit}"].status == "open"
+
+
+def test_a_batch_ending_between_the_two_halves_of_a_merge_queues_each_follow_up_once(
+    register, now, catch_up
+):
+    survivor = register(first_name="Rowan")
+    duplicate = register(first_name="Ro", phone="(617) 555-0199")
+    crisis = handlers.crisis_contact_record(
+        patient_id=duplicate,
+        risk_level=ev.RiskLevel.HIGH,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.CREATED,
+        actor=AGENT,
+        occurred_at=now - dt.timedelta(days=1),
+    )
+    handlers.patients_merge(
+        surviving_patient_id=survivor, duplicate_patient_id=duplicate, actor=AGENT, now=now
+    )
+
+    # The first batch holds the duplicate's crisis call and ends with the survivor's half of
+    # the merge: the duplicate's own stream says it was merged away only in the next batch.
+    assert runner.run_once(PROJECTION, batch_size=4) == 4
+
+    follow_up = f"crisis_follow_up.{crisis.events[0].event.crisis_id}"  # type: ignore[attr-defined]
+    assert not ParkedStream.objects.exists()
+    assert rows(survivor)[follow_up].status == "open" and rows(duplicate) == {}
+    catch_up()
+    assert rows(survivor)[follow_up].status == "open" and rows(duplicate) == {}
 
 
 def test_a_patient_recorded_as_deceased_has_nothing_left_open(register, now, clock, catch_up):
