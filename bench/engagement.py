@@ -268,9 +268,9 @@ def _probe(url: str, patients: list[str], warmup: float, duration: float, result
             waiting and time.monotonic() < deadline + PROBE_TIMEOUT
         ):
             if time.monotonic() >= next_probe and time.monotonic() < deadline:
-                call_id = uuid.uuid4()
+                call_id, patient_id = uuid.uuid4(), uuid.UUID(rng.choice(patients))
                 handlers.call_log(
-                    patient_id=uuid.UUID(rng.choice(patients)),
+                    patient_id=patient_id,
                     direction=ev.CallDirection.INBOUND,
                     started_at=timezone.now(),
                     duration_seconds=0,
@@ -278,7 +278,7 @@ def _probe(url: str, patients: list[str], warmup: float, duration: float, result
                     actor=actor,
                     call_id=call_id,
                 )
-                waiting[f"callback.{call_id}"] = time.monotonic()
+                waiting[f"callback.{call_id}.{patient_id}"] = time.monotonic()
                 next_probe = time.monotonic() + rng.uniform(0.2, 0.5)
             if waiting:
                 found = conn.execute(

@@ -63,7 +63,10 @@ def _lifecycle(
     if need.met_at is not None and need.met_at <= need.opened_at:
         return None  # met before it ever arose: never a suggestion
 
-    entries = state.ledger.get(need.suggestion_id, [])
+    # Entries under an older id come first: since the id changed, none are recorded there.
+    entries = [
+        entry for sid in (*need.aliases, need.suggestion_id) for entry in state.ledger.get(sid, [])
+    ]
     # Candidates for how it ended, earliest first.
     endings: list[_Ending] = []
     if need.met_at is not None:

@@ -18,7 +18,7 @@ from crm.domain import events as ev
 from crm.domain.state import AppointmentState, AppointmentStatus
 from engagement.domain.config import RuleConfig
 from engagement.domain.state import LIVE_CHANNELS, Crisis, EngagementState, Text
-from engagement.domain.suggestions import Kind, Need, suggestion_id
+from engagement.domain.suggestions import Kind, Need, shared_suggestion_id, suggestion_id
 
 Rule = Callable[[EngagementState, RuleConfig, "Words"], list[Need]]
 
@@ -236,13 +236,14 @@ def callbacks(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
             ev.CallDisposition.VOICEMAIL: "Voicemail left",
         }[call.disposition]
         need = Need(
-            suggestion_id(Kind.CALLBACK, call.call_id),
+            shared_suggestion_id(Kind.CALLBACK, call.call_id, call.evidence),
             Kind.CALLBACK,
             opened_at=call.at,
             due_at=call.at + c.callback_due,
             reason=f"{what} {w.time(call.at)}; no conversation since. Call back.",
             evidence=[call.evidence],
             payload={"call_id": str(call.call_id)},
+            aliases=(suggestion_id(Kind.CALLBACK, call.call_id),),
         )
         _met_by_conversation(need, s, w)
         if index + 1 < len(missed):
@@ -273,7 +274,7 @@ def texts(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
         by_intent.setdefault(text.intent, []).append(text)
     for text in by_intent.get(ev.SmsIntent.STOP_REQUEST, []):
         need = Need(
-            suggestion_id(Kind.SMS_STOP_REVIEW, text.message_id),
+            shared_suggestion_id(Kind.SMS_STOP_REVIEW, text.message_id, text.evidence),
             Kind.SMS_STOP_REVIEW,
             opened_at=text.at,
             due_at=text.at + c.callback_due,
@@ -284,6 +285,7 @@ def texts(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
             ),
             evidence=[text.evidence],
             payload={"message_id": str(text.message_id)},
+            aliases=(suggestion_id(Kind.SMS_STOP_REVIEW, text.message_id),),
         )
         revoked = [at for at in s.sms_revoked_at if at >= text.at]
         if revoked:
@@ -297,13 +299,14 @@ def texts(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
         for index, text in enumerate(received):
             action = "find a new time" if kind is Kind.RESCHEDULE_REQUEST else "call back"
             need = Need(
-                suggestion_id(kind, text.message_id),
+                shared_suggestion_id(kind, text.message_id, text.evidence),
                 kind,
                 opened_at=text.at,
                 due_at=text.at + c.callback_due,
                 reason=f"The patient {asks} by text {w.time(text.at)}; {action}.",
                 evidence=[text.evidence],
                 payload={"message_id": str(text.message_id)},
+                aliases=(suggestion_id(kind, text.message_id),),
             )
             if kind is Kind.RESCHEDULE_REQUEST:
                 _met_by_booking_change(need, s, w)
@@ -354,7 +357,7 @@ def unreachable(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
         )
         tries = f"try {_list(others)}" if others else "no other channel is on file: ask for one"
         need = Need(
-            suggestion_id(Kind.TRY_OTHER_CHANNEL, attempt.attempt_id),
+            shared_suggestion_id(Kind.TRY_OTHER_CHANNEL, attempt.attempt_id, attempt.evidence),
             Kind.TRY_OTHER_CHANNEL,
             opened_at=attempt.at,
             due_at=attempt.at,
@@ -364,6 +367,7 @@ def unreachable(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
             ),
             evidence=[attempt.evidence],
             payload={"channel": attempt.channel.value, "try": others},
+            aliases=(suggestion_id(Kind.TRY_OTHER_CHANNEL, attempt.attempt_id),),
         )
         contact = s.contact_after(attempt.at)
         if contact is not None:

@@ -206,6 +206,9 @@ def _sms_failed(s: EngagementState, e: ev.SmsFailed, at: dt.datetime, evidence: 
 def _sms_received(
     s: EngagementState, e: ev.SmsReceived, at: dt.datetime, evidence: Evidence
 ) -> None:
+    if any(text.message_id == e.message_id for text in s.texts):
+        # The same text on a record merged into this one (both had the number): one text.
+        return
     s.texts.append(Text(e.message_id, at, e.intent, evidence))
     s.contacts.append((at, "text"))
 

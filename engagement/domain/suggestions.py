@@ -75,6 +75,14 @@ def suggestion_id(kind: Kind, *parts: uuid.UUID | str | int) -> str:
     return ".".join([kind.value, *(str(part) for part in parts)])
 
 
+def shared_suggestion_id(kind: Kind, source: uuid.UUID, evidence: Evidence) -> str:
+    """The id of a need arising from something several patients can share (a text to a
+    household's number, a call): it also names the record the event is on, so each
+    patient gets a suggestion of their own, and keeps it when merged into another record.
+    Ids are global (the queue's URLs carry them alone): two patients must never meet."""
+    return suggestion_id(kind, source, evidence.patient_id)
+
+
 @dataclass(slots=True)
 class Need:
     """What a rule found: a need that arose at `opened_at`, and whether it was met or lapsed.
@@ -94,6 +102,8 @@ class Need:
     met_reason: str = ""
     lapses_at: dt.datetime | None = None
     lapse_reason: str = ""
+    # Ids it had before: what agents recorded under them (claims, completions) still counts.
+    aliases: tuple[str, ...] = ()
 
     def met(self, at: dt.datetime, reason: str) -> None:
         if self.met_at is None or at < self.met_at:

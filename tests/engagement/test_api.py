@@ -41,7 +41,7 @@ def missed_call(patient_id: uuid.UUID, *, ago: dt.timedelta = dt.timedelta(minut
         disposition=ev.CallDisposition.MISSED,
         actor=DESK,
     )
-    return f"callback.{result.events[0].event.call_id}"  # type: ignore[attr-defined]
+    return f"callback.{result.events[0].event.call_id}.{patient_id}"  # type: ignore[attr-defined]
 
 
 def text_received(patient_id: uuid.UUID, intent: ev.SmsIntent) -> str:
@@ -226,7 +226,7 @@ def test_a_stop_request_reviewed_as_opted_out_withdraws_text_consent_in_the_same
     supervisor, register
 ):
     patient = register()
-    review = f"sms_stop_review.{text_received(patient, ev.SmsIntent.STOP_REQUEST)}"
+    review = f"sms_stop_review.{text_received(patient, ev.SmsIntent.STOP_REQUEST)}.{patient}"
     catch_up()
 
     response = supervisor.post(
@@ -247,7 +247,7 @@ def test_a_stop_request_reviewed_as_opted_out_withdraws_text_consent_in_the_same
 
 def test_a_stop_review_takes_only_its_two_outcomes(agent, register):
     patient = register()
-    review = f"sms_stop_review.{text_received(patient, ev.SmsIntent.STOP_REQUEST)}"
+    review = f"sms_stop_review.{text_received(patient, ev.SmsIntent.STOP_REQUEST)}.{patient}"
     catch_up()
 
     body = problem(

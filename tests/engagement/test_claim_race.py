@@ -58,7 +58,7 @@ def _missed_call(patient_id) -> str:  # type: ignore[no-untyped-def]
         actor=DESK,
     )
     runner.catch_up(PROJECTION)
-    return f"callback.{result.events[0].event.call_id}"  # type: ignore[attr-defined]
+    return f"callback.{result.events[0].event.call_id}.{patient_id}"  # type: ignore[attr-defined]
 
 
 def test_two_agents_claiming_at_once_one_wins_the_other_gets_409_naming_the_winner(

@@ -13,6 +13,7 @@ from tests.domain.support import At
 from tests.engagement.support import (
     CONFIG,
     NOW,
+    PATIENT_ID,
     appointment_of,
     at,
     booked,
@@ -550,7 +551,7 @@ def test_a_record_merged_into_another_has_no_suggestions_of_its_own():
 
 def test_a_claim_holds_the_suggestion_until_it_expires():
     missed = call(NOW - hours(3), C.MISSED)
-    sid = f"callback.{missed.event.call_id}"  # type: ignore[attr-defined]
+    sid = f"callback.{missed.event.call_id}.{PATIENT_ID}"  # type: ignore[attr-defined]
     claim = at(
         NOW - minutes(5),
         ev.SuggestionClaimed(
@@ -567,7 +568,7 @@ def test_a_claim_holds_the_suggestion_until_it_expires():
 
 def test_a_snoozed_suggestion_reopens_when_the_snooze_ends():
     missed = call(NOW - hours(3), C.MISSED)
-    sid = f"callback.{missed.event.call_id}"  # type: ignore[attr-defined]
+    sid = f"callback.{missed.event.call_id}.{PATIENT_ID}"  # type: ignore[attr-defined]
     snooze = at(
         NOW - minutes(5),
         ev.SuggestionSnoozed(

@@ -384,6 +384,21 @@ def test_the_same_text_delivered_twice_is_recorded_once_and_answered_once(phone,
     assert [reply.kind for reply in phone.replies()] == ["opt_out_confirmation"]
 
 
+def test_another_text_under_a_message_id_on_record_records_nothing_and_gets_a_200(
+    client, phone, household
+):
+    sid = new_sid()
+    phone.text("See you Thursday", sid=sid)
+    events_after_first = Event.objects.count()
+
+    phone.text("STOP", sid=sid)  # another body: not the text on record under that id
+    Phone(client, UNKNOWN).text("STOP", sid=sid)  # another sender
+
+    assert Event.objects.count() == events_after_first
+    assert phone.replies() == []
+    assert [e.body for e in events_of(household[0], ev.SmsReceived)] == ["See you Thursday"]
+
+
 @pytest.mark.parametrize(
     "change,field",
     [
@@ -462,7 +477,9 @@ def _stop_review_of(patient_id):
     [received] = events_of(patient_id, ev.SmsReceived)
     runner.catch_up(runner.registered()["suggestions"])
     review = Suggestion.objects.get(patient_id=patient_id, kind="sms_stop_review")
-    assert review.suggestion_id == suggestion_id(Kind.SMS_STOP_REVIEW, received.message_id)
+    assert review.suggestion_id == suggestion_id(
+        Kind.SMS_STOP_REVIEW, received.message_id, patient_id
+    )
     return review.suggestion_id
 
 
