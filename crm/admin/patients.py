@@ -187,6 +187,16 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
                 messages.success(request, form.success_message(result))
                 return HttpResponseRedirect(_patient_url(result.patient_id))
+        if form.possible_duplicates:
+            # Naming who is already registered under what was typed is a lookup: audited
+            # like the screen pop, with the keyed hash of the number typed.
+            typed = getattr(form, "cleaned_data", {}).get("phone") or ""
+            digest = query_digest(typed) if typed else ""
+            shown = [
+                AccessNote(p.patient_id, "possible_duplicate", digest)
+                for p in form.possible_duplicates
+            ]
+            audit_access(request, shown)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

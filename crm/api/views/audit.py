@@ -29,11 +29,16 @@ class AccessAuditApi(mixins.ListModelMixin, ApiGenericView):
 
     @extend_schema(
         summary="The access audit, newest first (supervisors only)",
-        description="Reading the audit is itself recorded, against the patient filtered on.",
+        description="Reading the audit is itself recorded, against each patient the page "
+        "names (or the patient filtered on, when the page is empty).",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = self.list(request, *args, **kwargs)
+        results = response.data["results"]
+        named = dict.fromkeys(uuid.UUID(str(r["patient_id"])) for r in results if r["patient_id"])
         patient = request.query_params.get("patient")
         # Validated by the filterset above, so a present value is a UUID here.
-        self.access_notes = [AccessNote(uuid.UUID(patient) if patient else None, "audit_read")]
+        self.access_notes = [AccessNote(p, "audit_read") for p in named] or [
+            AccessNote(uuid.UUID(patient) if patient else None, "audit_read")
+        ]
         return response
