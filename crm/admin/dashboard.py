@@ -21,6 +21,7 @@ from crm.admin import charts
 from crm.admin import formatting as fmt
 from crm.admin.access import Area, may
 from crm.admin.forms.base import clinic_today, date_field
+from crm.admin.pipeline import pipeline_panel
 from crm.selectors.metrics import (
     FCR_REPEAT_DAYS_BOUNDS,
     PENDING_CAP,
@@ -116,6 +117,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             for name, days in PRESETS
         ],
         "pending": f"{PENDING_CAP}+" if figures.pending_events >= PENDING_CAP else "",
+        "pipeline": pipeline_panel(now),
     }
     return TemplateResponse(request, "admin/crm/dashboard.html", context)
 
