@@ -12,6 +12,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.domain import times
+from crm.domain.errors import InvalidInput
+
 
 class Text(serializers.CharField):
     default_error_messages = {"invalid": "must be text (a JSON string)."}
@@ -85,7 +88,9 @@ class Moment(serializers.DateTimeField):
             self.fail("invalid")
         if isinstance(value, str) and _lost_its_plus(value.strip()):
             self.fail("plus")
-        return super().to_internal_value(value)
+        result: dt.datetime = super().to_internal_value(value)
+        _within(times.check_in_range, result)
+        return result
 
     def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None or value.utcoffset() is None:
@@ -97,6 +102,15 @@ class Moment(serializers.DateTimeField):
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
         return super().to_representation(value)
+
+
+def _within(check: Any, value: Any, *bounds: Any) -> None:
+    # The calendar window every event time must fit (crm.domain.times), at the door: a
+    # date no clinic could mean is a 400 here, before a query or a command sees it.
+    try:
+        check("", value, *bounds)
+    except InvalidInput as exc:
+        raise serializers.ValidationError(exc.detail) from None
 
 
 def _lost_its_plus(text: str) -> bool:
@@ -120,6 +134,7 @@ class Day(serializers.DateField):
         if not isinstance(value, str):
             self.fail("invalid")
         result: dt.date = super().to_internal_value(value)
+        _within(times.check_day_in_range, result, times.OLDEST_DAY)
         return result
 
     def to_representation(self, value: Any) -> Any:

@@ -80,7 +80,8 @@ def test_two_desks_may_use_the_same_key_without_meeting(front_desk, client_for):
     ("change", "field", "message"),
     [
         ({"date_of_birth": "09/03/1991"}, "date_of_birth", "YYYY-MM-DD"),
-        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "in the future"),
+        ({"date_of_birth": "2199-01-01"}, "date_of_birth", "in the future"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "is after 2199; check the year"),
         ({"date_of_birth": 19910309}, "date_of_birth", "YYYY-MM-DD"),
         ({"phone": "555-0142"}, "phone", "include the area code"),
         ({"phone": "call me"}, "phone", "not a phone number"),

@@ -25,6 +25,7 @@ Converter = Callable[[Any], Any]
 E = TypeVar("E", bound="DomainEvent")
 
 MAX_TEXT = 10_000
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class EventDataInvalid(InvalidInput):
@@ -104,10 +105,13 @@ def registered(
                 and field.default_factory is dataclasses.MISSING
             )
             allow_blank = not no_default and field.default == ""
-            converters[field.name] = _bounded(
-                _converter(hints[field.name], field.name, allow_blank=allow_blank),
+            converters[field.name] = _storable(
+                _bounded(
+                    _converter(hints[field.name], field.name, allow_blank=allow_blank),
+                    field.name,
+                    bounds_of(shapes[field.name]),
+                ),
                 field.name,
-                bounds_of(shapes[field.name]),
             )
             loader = _loader(hints[field.name])
             if loader is not None:
@@ -226,8 +230,19 @@ def _converter(hint: Any, field: str, *, allow_blank: bool) -> Converter:
 
 
 def bounds_of(hint: Any) -> list[Bounded]:
-    """The `Bounded` marks of a field's full type hint (`include_extras=True`)."""
-    return [mark for mark in getattr(hint, "__metadata__", ()) if isinstance(mark, Bounded)]
+    """The `Bounded` marks of a field's full type hint (`include_extras=True`), also
+    inside `X | None`."""
+    options = (
+        [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else [hint]
+    )
+    return [
+        mark
+        for option in options
+        for mark in getattr(option, "__metadata__", ())
+        if isinstance(mark, Bounded)
+    ]
 
 
 def _bounded(convert: Converter, field: str, bounds: list[Bounded]) -> Converter:
@@ -241,6 +256,19 @@ def _bounded(convert: Converter, field: str, bounds: list[Bounded]) -> Converter
             if problem is not None:
                 raise EventDataInvalid(field, problem)
         return text
+
+    return check
+
+
+def _storable(convert: Converter, field: str) -> Converter:
+    """Every text, bounded or not: neither NUL nor an unpaired surrogate can be stored
+    (PostgreSQL's jsonb, UTF-8), so either is refused, never altered."""
+
+    def check(value: Any) -> Any:
+        converted = convert(value)
+        if isinstance(converted, str) and _UNSTORABLE.search(converted):
+            raise EventDataInvalid(field, "must not hold NUL or unpaired surrogate characters.")
+        return converted
 
     return check
 

@@ -11,9 +11,9 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from crm.domain.events.base import DomainEvent, EventDataInvalid, registered
+from crm.domain.events.base import Bounded, DomainEvent, EventDataInvalid, registered
 from crm.domain.events.messaging import ErrorCode, InboundBody, Phone, ProviderSid
 
 __all__ = [
@@ -58,6 +58,21 @@ __all__ = [
     "TestCompleted",
     "TestOrdered",
 ]
+
+
+# Text that lands in a read model's column is no longer than the column (crm/models,
+# engagement/models.py; tests/crm/test_event_bounds.py holds them together), and text the
+# desk types is no longer than its forms take: an event is forever, so a longer value is
+# refused at every door.
+Name = Annotated[str, Bounded(200)]  # PatientProfile.first_name, last_name, preferred_name
+Email = Annotated[str, Bounded(254, example="rowan@example.org")]  # PatientProfile.email
+Language = Annotated[str, Bounded(16, example="es")]  # PatientProfile.language, Reminder's
+TimeZone = Annotated[str, Bounded(64, example="America/Chicago")]  # PatientProfile's, Reminder's
+Staff = Annotated[str, Bounded(150, example="agent.avery")]  # a username; Suggestion.assignee
+SuggestionId = Annotated[str, Bounded(200)]  # Suggestion.suggestion_id
+SuggestionKind = Annotated[str, Bounded(40)]  # Suggestion.kind
+Label = Annotated[str, Bounded(200)]  # a provider, a location, a test's name
+Reason = Annotated[str, Bounded(1000)]  # why: a call, a move, a cancellation, an outcome
 
 
 class Channel(enum.StrEnum):
@@ -158,14 +173,14 @@ class SafetyPlan(enum.StrEnum):
 @registered("PatientRegistered")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PatientRegistered(DomainEvent):
-    first_name: str
-    last_name: str
+    first_name: Name
+    last_name: Name
     date_of_birth: dt.date
-    preferred_name: str = ""
-    phone: str | None = None
-    email: str = ""
-    language: str = "en"
-    timezone: str = ""
+    preferred_name: Name = ""
+    phone: Phone | None = None
+    email: Email = ""
+    language: Language = "en"
+    timezone: TimeZone = ""
 
 
 @registered("DemographicsChanged")
@@ -173,11 +188,11 @@ class PatientRegistered(DomainEvent):
 class DemographicsChanged(DomainEvent):
     """The full set of demographics after the change."""
 
-    first_name: str
-    last_name: str
+    first_name: Name
+    last_name: Name
     date_of_birth: dt.date
-    preferred_name: str = ""
-    language: str = "en"
+    preferred_name: Name = ""
+    language: Language = "en"
 
 
 @registered("ContactDetailsChanged")
@@ -185,9 +200,9 @@ class DemographicsChanged(DomainEvent):
 class ContactDetailsChanged(DomainEvent):
     """The full set of contact details after the change."""
 
-    phone: str | None = None
-    email: str = ""
-    timezone: str = ""
+    phone: Phone | None = None
+    email: Email = ""
+    timezone: TimeZone = ""
 
 
 # --- consent -------------------------------------------------------------------------------
@@ -214,7 +229,7 @@ class ConsentRevoked(DomainEvent):
     channel: Channel
     source: ConsentSource
     purpose: ConsentPurpose | None = None
-    phone: str | None = None
+    phone: Phone | None = None
 
 
 # --- calls, notes, crisis ------------------------------------------------------------------
@@ -236,11 +251,11 @@ class CallLogged(DomainEvent):
     call_id: uuid.UUID
     direction: CallDirection
     channel: Channel
-    agent: str
+    agent: Staff
     started_at: dt.datetime
     duration_seconds: int
     disposition: CallDisposition
-    reason: str = ""
+    reason: Reason = ""
     resolved_first_contact: bool = False
     hold_seconds: int = 0
     wrap_up_seconds: int = 0
@@ -251,7 +266,7 @@ class CallLogged(DomainEvent):
 class NoteAdded(DomainEvent):
     note_id: uuid.UUID
     text: str
-    author: str
+    author: Staff
     restricted: bool = False
 
 
@@ -262,14 +277,14 @@ class CrisisContactRecorded(DomainEvent):
     risk_level: RiskLevel
     handoff: CrisisHandoff
     safety_plan: SafetyPlan
-    agent: str
+    agent: Staff
     summary: str = ""
 
 
 @registered("CrisisFlagCleared")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CrisisFlagCleared(DomainEvent):
-    cleared_by: str
+    cleared_by: Staff
     reason: str
 
 
@@ -284,8 +299,8 @@ class AppointmentScheduled(DomainEvent):
     modality: Modality
     starts_at: dt.datetime
     duration_minutes: int
-    provider: str
-    location: str
+    provider: Label
+    location: Label
 
 
 @registered("AppointmentRescheduled")
@@ -294,7 +309,7 @@ class AppointmentRescheduled(DomainEvent):
     appointment_id: uuid.UUID
     starts_at: dt.datetime
     previous_starts_at: dt.datetime
-    reason: str = ""
+    reason: Reason = ""
 
 
 @registered("AppointmentConfirmed")
@@ -309,7 +324,7 @@ class AppointmentConfirmed(DomainEvent):
 class AppointmentCancelled(DomainEvent):
     appointment_id: uuid.UUID
     cancelled_by: CancelledBy
-    reason: str = ""
+    reason: Reason = ""
 
 
 @registered("AppointmentCompleted")
@@ -330,9 +345,9 @@ class TestOrdered(DomainEvent):
     __test__ = False  # not a pytest test class
 
     test_id: uuid.UUID
-    test_name: str
+    test_name: Label
     due_by: dt.date
-    ordered_by: str
+    ordered_by: Staff
 
 
 @registered("TestCompleted")
@@ -391,28 +406,28 @@ class SmsReceived(DomainEvent):
 @registered("SuggestionCompleted")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SuggestionCompleted(DomainEvent):
-    suggestion_id: str
-    kind: str
-    outcome: str
-    agent: str
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    outcome: Reason
+    agent: Staff
 
 
 @registered("SuggestionDismissed")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SuggestionDismissed(DomainEvent):
-    suggestion_id: str
-    kind: str
-    reason: str
-    agent: str
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    reason: Reason
+    agent: Staff
 
 
 @registered("SuggestionSnoozed")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SuggestionSnoozed(DomainEvent):
-    suggestion_id: str
-    kind: str
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
     until: dt.datetime
-    agent: str
+    agent: Staff
 
 
 @registered("SatisfactionRecorded")
@@ -429,7 +444,7 @@ class SatisfactionRecorded(DomainEvent):
 @registered("PatientDeceased")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PatientDeceased(DomainEvent):
-    recorded_by: str
+    recorded_by: Staff
     date_of_death: dt.date | None = None
 
 
@@ -439,7 +454,7 @@ class PatientsMerged(DomainEvent):
     """On the surviving record: a duplicate record was merged into this one."""
 
     merged_patient_id: uuid.UUID
-    merged_by: str
+    merged_by: Staff
 
 
 @registered("PatientMergedInto")
@@ -448,4 +463,4 @@ class PatientMergedInto(DomainEvent):
     """On the duplicate record: it now lives on as `surviving_patient_id`."""
 
     surviving_patient_id: uuid.UUID
-    merged_by: str
+    merged_by: Staff

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from crm.domain.events.base import DomainEvent, registered
+from crm.domain.events.catalogue import Staff, SuggestionId, SuggestionKind
 
 __all__ = ["SuggestionClaimed", "SuggestionReleased"]
 
@@ -20,9 +21,9 @@ __all__ = ["SuggestionClaimed", "SuggestionReleased"]
 class SuggestionClaimed(DomainEvent):
     """`agent` works on the suggestion until `until`; after that anyone may take it."""
 
-    suggestion_id: str
-    kind: str
-    agent: str
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    agent: Staff
     until: dt.datetime
 
 
@@ -31,6 +32,6 @@ class SuggestionClaimed(DomainEvent):
 class SuggestionReleased(DomainEvent):
     """The agent who held the suggestion handed it back to the queue."""
 
-    suggestion_id: str
-    kind: str
-    agent: str
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    agent: Staff
