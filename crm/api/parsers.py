@@ -1,12 +1,15 @@
 """The one body format the API accepts: a JSON document, size-limited and strictly read.
 
 DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE would not
-apply; this parser enforces it (413) before reading more than the limit.
+apply; this parser enforces it (413) before reading more than the limit. Text no database
+can store (NUL, an unpaired surrogate from a "\ud800" escape) is refused here, naming the
+field, before any serializer could echo it into an error no encoder can write.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -14,7 +17,9 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from crm.api.problems import content_too_large
+from crm.api.problems import InvalidRequest, content_too_large
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class JSONBodyParser(BaseParser):
@@ -39,7 +44,7 @@ class JSONBodyParser(BaseParser):
         except UnicodeDecodeError:
             raise ParseError("The body is not UTF-8 encoded JSON.") from None
         try:
-            return json.loads(
+            document = json.loads(
                 text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
             )
         except _DuplicateKey as exc:
@@ -48,6 +53,8 @@ class JSONBodyParser(BaseParser):
             raise ParseError("The JSON body is nested too deeply.") from None
         except ValueError as exc:
             raise ParseError(f"The body is not valid JSON: {exc}.") from None
+        _refuse_unstorable_text(document)
+        return document
 
 
 class _DuplicateKey(ValueError):
@@ -63,6 +70,35 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         result[key] = value
     return result
+
+
+def _refuse_unstorable_text(document: Any) -> None:
+    """400 naming the first field whose name or text holds NUL or an unpaired surrogate."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:  # a loop, not recursion: json.loads accepts deeper nesting than Python
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise InvalidRequest(
+                    {path or "body": ["must not hold NUL or unpaired surrogate characters."]}
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _UNSTORABLE.search(key):
+                    raise InvalidRequest(
+                        {
+                            path or "body": [
+                                "has a field name holding NUL or an unpaired surrogate "
+                                "character; no such field exists."
+                            ]
+                        }
+                    )
+                pending.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            pending.extend(
+                (f"{path}.{index}" if path else str(index), item)
+                for index, item in enumerate(value)
+            )
 
 
 def _refuse_constant(name: str) -> Any:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from engagement.api import views
+from engagement.api.converters import SuggestionIdConverter
 
 app_name = "suggestions"
 
-SUGGESTION = "suggestions/<str:suggestion_id>/"
+register_converter(SuggestionIdConverter, "suggestion_id")
+
+SUGGESTION = "suggestions/<suggestion_id:suggestion_id>/"
 
 urlpatterns = [
     path("suggestions/", views.SuggestionQueueApi.as_view(), name="queue"),

@@ -20,6 +20,7 @@ _CONVERTERS = {
     "str": lambda: "something",
     "slug": lambda: "something",
     "path": lambda: "some/thing",
+    "suggestion_id": lambda: "callback.something",
 }
 
 
