@@ -72,6 +72,10 @@ def django_env(url: str) -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["DEBUG"] = "0"
     env.setdefault("LOG_LEVEL", "WARNING")
+    # Production settings otherwise: texts must name a backend, and the benchmark speaks
+    # plain HTTP to gunicorn on loopback, with no TLS proxy in front.
+    env.setdefault("SMS_BACKEND", "console")
+    env.setdefault("SECURE_SSL_REDIRECT", "0")
     # Server-side prepared statements for the statements psycopg runs 5 times or more, as a
     # deployment talking to PostgreSQL directly would set it (README); set it empty to
     # measure without.

@@ -79,3 +79,17 @@ def env_region(name: str, default: str) -> str:
             f"{name}={value!r} is not a two-letter region phonenumbers knows, such as 'US'."
         )
     return value
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """'HTTP_X_FORWARDED_PROTO,https' -> the header a TLS-ending proxy sets, and its value."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _, value = (part.strip() for part in raw.partition(","))
+    if not header.startswith("HTTP_") or not value:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} should read HEADER,value with the header as Django's META names "
+            "it, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return header, value

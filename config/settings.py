@@ -6,10 +6,19 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import csp.constants
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_from_url
-from config.env import env_bool, env_int, env_list, env_region, env_str, env_timezone
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_proxy_ssl_header,
+    env_region,
+    env_str,
+    env_timezone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -41,6 +50,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs' scripts served from here, not a CDN (CSP)
+    "csp",
     "django_filters",
     "axes",  # sign-in lockout (see "Staff sign-in" below)
     "django_otp",  # the TOTP second factor (same section)
@@ -52,6 +63,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app (gunicorn), before anything else runs for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,7 +122,64 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+
+# --- Production: HTTPS, cookies, sessions, CSP, static files (deploy/README.md) -------------
+# Each has the safe production default when DEBUG is off; `make run` (DEBUG=1) keeps plain
+# HTTP. deploy/env.example lists them; `manage.py check --deploy` passes with it.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a proxy that ends TLS: "HTTP_X_FORWARDED_PROTO,https". Only if the proxy always
+# sets that header itself; otherwise a client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+# Load balancers probe over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 86400, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# A working day, not Django's two weeks: a desk left signed in overnight is not left open.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 3600, minimum=60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+# django-csp 4: our own scripts and styles only; data: images for the API docs' icons.
+# CSP_REPORT_ONLY=1 reports violations (to CSP_REPORT_URI) without blocking anything.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF],
+        "style-src": [csp.constants.SELF],
+        "img-src": [csp.constants.SELF, "data:"],
+        "font-src": [csp.constants.SELF],
+        "connect-src": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.NONE],
+        "frame-ancestors": [csp.constants.NONE],
+        "form-action": [csp.constants.SELF],
+        "report-uri": env_str("CSP_REPORT_URI", "") or None,
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+# One cache for every web worker on every host (the API's throttle counts live there):
+# redis://host:6379/1. Empty: each process its own memory, fine for one process.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+# Hashed, compressed copies made by collectstatic, served by WhiteNoise with far-future
+# caching; with DEBUG the files are read where they are (runserver, no collectstatic).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Patients' folded states each process keeps between commands (crm.handlers.states), so a
 # command reads only the events since; 0 reads every stream whole. About 12 kB each; a
@@ -128,11 +199,17 @@ PIPELINE_LAG_ALERT_SECONDS = env_int("PIPELINE_LAG_ALERT_SECONDS", 120, minimum=
 READY_STALL_SECONDS = env_int("READY_STALL_SECONDS", 600, minimum=1)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+_Q_TIMEOUT = env_int("Q_TIMEOUT_SECONDS", 60, minimum=1)
+_Q_RETRY = env_int("Q_RETRY_SECONDS", 120, minimum=2)
+if _Q_RETRY <= _Q_TIMEOUT:
+    # Otherwise a task still running would be handed to a second worker.
+    raise ImproperlyConfigured("Q_RETRY_SECONDS must be longer than Q_TIMEOUT_SECONDS.")
 Q_CLUSTER: dict[str, object] = {
-    "name": "crm",
+    # Every host's workers share one queue: the same name and REDIS_URL everywhere.
+    "name": env_str("Q_CLUSTER_NAME", "crm"),
     "workers": env_int("Q_WORKERS", 2, minimum=1),
-    "timeout": 60,
-    "retry": 120,
+    "timeout": _Q_TIMEOUT,
+    "retry": _Q_RETRY,
     "max_attempts": 1,
     "catch_up": False,
     "label": "Jobs",
@@ -194,6 +271,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used under several field names (channel, via).
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "crm.domain.events.catalogue.Channel"},
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN the CSP would refuse.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- The supervisor dashboard's figures (crm/selectors/metrics.py) ------------------------
@@ -276,6 +356,13 @@ REMINDERS_RETRY_ATTEMPTS = env_int("REMINDERS_RETRY_ATTEMPTS", 5, minimum=1)
 REMINDERS_RETRY_BASE_SECONDS = env_int("REMINDERS_RETRY_BASE_SECONDS", 60, minimum=1)
 CLINIC_SHORT_NAME = _reminders_conf.env_sms_safe_name("CLINIC_SHORT_NAME", "Harbor Clinic")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+16175550100")
+# The console only prints texts: in production the choice must be explicit (twilio, or
+# console on purpose), never a silent default that leaves patients without reminders.
+if not DEBUG and not os.environ.get("SMS_BACKEND"):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND must be set when DEBUG is off: twilio to send texts, or console to "
+        "only print them (docs/reminders.md, 'Backends')."
+    )
 SMS_BACKEND = env_str("SMS_BACKEND", "console")
 SMS_CONSOLE_LOG = env_str("SMS_CONSOLE_LOG", str(VAR_DIR / "sms-console.jsonl"))
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")

@@ -1,0 +1,33 @@
+"""gunicorn's settings for the CRM's web tier: `gunicorn -c deploy/gunicorn.conf.py`.
+
+Each comes from the environment (deploy/env.example); static files are served by the app
+itself (WhiteNoise), so one process type serves everything behind the TLS proxy.
+"""
+
+from __future__ import annotations
+
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Processes per host; the web tier is stateless, so add hosts rather than giant hosts.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# A fresh process now and then bounds any slow leak, staggered so workers never restart
+# together.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
+# The proxies whose X-Forwarded-* gunicorn believes (Django reads the scheme from
+# SECURE_PROXY_SSL_HEADER).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No runtime control socket (gunicorn 24+): nothing to manage the server through but signals.
+control_socket_disable = True
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The path without its query string: the screen pop and the search carry a phone number or
+# a name there, which must not end up in a log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
