@@ -66,6 +66,9 @@ MIDDLEWARE = [
     # Static files straight from the app (gunicorn), before anything else runs for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A body sent in chunks is read to its end or refused (411), never taken as empty;
+    # before anything reads a body (CSRF reads the admin's forms).
+    "crm.request_bodies.RequestBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -17,7 +17,10 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from crm.api.problems import InvalidRequest, content_too_large
+# The module, not its names: crm.api.problems imports DRF's views, which import this
+# parser (DEFAULT_PARSER_CLASSES), so whichever of the two is imported first must not need
+# the other's names yet.
+from crm.api import problems
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -35,10 +38,10 @@ class JSONBodyParser(BaseParser):
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
-            raise content_too_large()
+            raise problems.content_too_large()
         raw = stream.read(limit + 1)
         if len(raw) > limit:
-            raise content_too_large()
+            raise problems.content_too_large()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -73,19 +76,19 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _refuse_unstorable_text(document: Any) -> None:
-    """400 naming the first field whose name or text holds NUL or an unpaired surrogate."""
+    """400 naming a field whose name or text holds NUL or an unpaired surrogate."""
     pending: list[tuple[str, Any]] = [("", document)]
     while pending:  # a loop, not recursion: json.loads accepts deeper nesting than Python
         path, value = pending.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
-                raise InvalidRequest(
+                raise problems.InvalidRequest(
                     {path or "body": ["must not hold NUL or unpaired surrogate characters."]}
                 )
         elif isinstance(value, dict):
             for key, item in value.items():
                 if _UNSTORABLE.search(key):
-                    raise InvalidRequest(
+                    raise problems.InvalidRequest(
                         {
                             path or "body": [
                                 "has a field name holding NUL or an unpaired surrogate "
