@@ -83,4 +83,7 @@ def document(
 
 def _ends_at(appointment: dict[str, Any]) -> dt.datetime:
     starts = dt.datetime.fromisoformat(appointment["starts_at"])
-    return starts + dt.timedelta(minutes=int(appointment["duration_minutes"]))
+    try:
+        return starts + dt.timedelta(minutes=int(appointment["duration_minutes"]))
+    except OverflowError:  # booked on the calendar's last day before bounds existed
+        return starts

@@ -190,3 +190,23 @@ def test_the_figures_count_such_a_call_on_its_stored_day(call_at_the_calendars_e
 
     row = DailyCallStats.objects.get()
     assert (row.day.year, row.calls) == (call_at_the_calendars_edge.year, 1)
+
+
+def test_the_screen_pop_opens_for_a_visit_stored_on_the_calendars_last_day(agent, patient, desk):
+    starts_at = dt.datetime(9999, 12, 31, 23, 50, tzinfo=dt.UTC)  # its end is past the calendar
+    with without_time_bounds():
+        handlers.appointment_schedule(
+            patient_id=patient,
+            appointment_type=ev.AppointmentType.FOLLOW_UP,
+            starts_at=starts_at,
+            provider="Dr. Lee",
+            location="Main St clinic",
+            actor=desk,
+        )
+
+    response = agent.get("/api/v1/patients/lookup", {"phone": "(617) 555-0134"})
+
+    assert response.status_code == 200, response.content
+    upcoming = response.json()["patient"]["upcoming_appointments"]
+    assert [a["starts_at"] for a in upcoming] == ["9999-12-31T23:50:00Z"]
+    assert agent.get(url(patient)).status_code == 200
