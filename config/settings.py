@@ -240,7 +240,8 @@ REST_FRAMEWORK = {
     # Token first: its "WWW-Authenticate: Token" makes anonymous requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.api.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The admin's session, only once it has passed the second factor where one is owed.
+        "crm.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.IsClinicStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

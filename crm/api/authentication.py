@@ -17,11 +17,14 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
 
 from crm.api import tokens
 from crm.api.roles import ROLES, remember_roles
+from crm.signin import second_factor
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -71,3 +74,20 @@ def _query() -> tuple[str, list[str]]:
         "WHERE t.key = %s"
     )
     return sql, columns
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The admin's session, as far as the admin itself would let it in: a session whose
+    owner still owes the second factor (crm.signin.second_factor) counts as no session."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        found = super().authenticate(request)
+        if found is not None and not second_factor.satisfied(found[0]):
+            return None
+        return found
+
+
+class SecondFactorSessionScheme(SessionScheme):  # type: ignore[no-untyped-call]
+    """The schema describes it as the plain session cookie it is."""
+
+    target_class = "crm.api.authentication.SessionAuthentication"

@@ -203,3 +203,15 @@ def test_it_removes_a_lost_phones_app_without_ever_seeing_its_secret(required, s
     assert device.key.encode() not in listing.content + detail.content
     assert removed.status_code == 302
     assert sign_in(Client(), "sup.sam")["Location"].startswith(SETUP)
+
+
+def test_the_api_does_not_take_a_session_that_still_owes_the_code(required, sam):
+    client = Client()
+    sign_in(client, "sup.sam")
+
+    before = client.get("/api/v1/audit/")
+    set_up_app(client)
+    after = client.get("/api/v1/audit/")
+
+    assert before.status_code == 401
+    assert after.status_code == 200
