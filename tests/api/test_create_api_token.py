@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +61,15 @@ def test_a_user_without_a_role_is_warned_that_the_api_will_refuse_them(make_user
 
     assert len(key) == 40
     assert "no clinic role" in warning
+
+
+def test_it_says_until_when_the_key_works(make_user, settings):
+    settings.API_TOKEN_TTL_HOURS = 48
+    make_user("desktop.genesys", "agent")
+
+    key, notes = issue("desktop.genesys")
+
+    created = Token.objects.get(key=key).created
+    until = timezone.localtime(created + dt.timedelta(hours=48))
+    assert f"works until {until:%Y-%m-%d %H:%M}" in notes
+    assert key not in notes

@@ -10,8 +10,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from crm.api import tokens
 from crm.api.roles import ROLES, roles_of
 
 
@@ -50,4 +52,9 @@ class Command(BaseCommand):
                 f"Warning: {username!r} is in no clinic role group ({', '.join(ROLES)}); "
                 "the API will answer 403 until they are."
             )
+        expiry = timezone.localtime(tokens.expires_at(token))
+        self.stderr.write(
+            f"The key works until {expiry:%Y-%m-%d %H:%M %Z} (API_TOKEN_TTL_HOURS); "
+            "rotate it before then."
+        )
         self.stdout.write(token.key)
