@@ -4,6 +4,7 @@ account, and what it refuses."""
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -28,7 +29,7 @@ def _roles_installed() -> None:
 @pytest.fixture(autouse=True)
 def _run_by_a_script(monkeypatch) -> None:
     """No terminal unless a test says so, even under `pytest -s` in a terminal."""
-    monkeypatch.setattr(create_staff.sys.stdin, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
 
 
 def run(*args, command="create_staff"):
@@ -49,7 +50,7 @@ def signs_in_to_the_admin(username: str, password: str) -> bool:
 def at_a_terminal(monkeypatch):
     """Typed answers to the password prompts, in order."""
     answers: list[str] = []
-    monkeypatch.setattr(create_staff.sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(create_staff.getpass, "getpass", lambda prompt="": answers.pop(0))
     return answers
 
