@@ -217,8 +217,8 @@ def _as_problem(exc: Exception) -> exceptions.APIException | None:
         return CommandRefusedProblem(exc.message)
     if isinstance(exc, IdempotencyKeyReused):
         return IdempotencyKeyConflict(
-            "This Idempotency-Key was already used for a command on another patient. "
-            "Use a new key for every new request, and the same key only to retry one.",
+            "This Idempotency-Key was already used for a different request. Use a new key "
+            "for every new request, and the same key only to retry one.",
             errors={"Idempotency-Key": ["was already used for another request."]},
         )
     if isinstance(exc, ConcurrencyConflict):
