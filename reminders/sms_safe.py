@@ -68,9 +68,7 @@ class SafeNames:
     def unsafe_names(self) -> list[str]:
         """Raw names a text must never carry as typed: those whose alias differs."""
         return sorted(
-            name
-            for key, name in self.raw.items()
-            if name_key(self.aliases.get(key, "")) != key[1]
+            name for key, name in self.raw.items() if name_key(self.aliases.get(key, "")) != key[1]
         )
 
 

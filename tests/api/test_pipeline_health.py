@@ -101,9 +101,7 @@ def test_readyz_is_503_when_a_projection_stood_still_while_events_wait(client, r
         assert client.get("/readyz").status_code == 200
 
 
-def test_a_record_this_release_cannot_read_is_a_503_problem_and_nothing_is_written(
-    agent, register
-):
+def test_a_record_this_release_cannot_read_is_a_503_problem_and_nothing_is_written(agent, register):
     stuck = register()
     insert_raw(stuck)
     before = Event.objects.filter(stream_id=stuck).count()
