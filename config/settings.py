@@ -256,6 +256,10 @@ REST_FRAMEWORK = {
     "NON_FIELD_ERRORS_KEY": "body",
     "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front of the app (deploy/README.md): the client's address is the entry the
+    # nearest one appended to X-Forwarded-For. 0 believes no header: behind a proxy every
+    # request then comes from the proxy, for the audit and the sign-in lockout alike.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
 
 # A key stops working this long after it was issued (create_api_token --rotate issues the

@@ -9,6 +9,7 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from crm import checks  # noqa: F401  (registers the deployment checks)
         from crm.projections import runner
         from crm.projections.metrics import MetricsProjection
 

@@ -97,3 +97,30 @@ def test_the_lock_lifts_after_the_cool_off(sam, settings):
     )
 
     assert signed_in(sign_in(FRONT_DESK, "sup.sam", PASSWORD))
+
+
+PROXY = "10.0.0.5"
+
+
+def sign_in_through_the_proxy(client_address: str, username: str, password: str):
+    client = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=client_address)
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+def test_behind_the_proxy_one_guesser_locks_out_only_their_own_address(sam, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    for n in range(6):
+        sign_in_through_the_proxy(HOME, f"guess.{n}", "password1")
+
+    assert sign_in_through_the_proxy(HOME, "sup.sam", PASSWORD).status_code == 429
+    assert signed_in(sign_in_through_the_proxy(FRONT_DESK, "sup.sam", PASSWORD))
+    assert set(AccessFailureLog.objects.values_list("ip_address", flat=True)) == {HOME}
+
+
+def test_a_client_cannot_pick_its_address_by_writing_the_header_itself(sam, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    for n in range(6):
+        # The proxy appends the real address after whatever the client wrote.
+        sign_in_through_the_proxy(f"192.0.2.{n}, {HOME}", f"guess.{n}", "password1")
+
+    assert sign_in_through_the_proxy(HOME, "sup.sam", PASSWORD).status_code == 429

@@ -187,3 +187,25 @@ def test_a_sign_in_through_the_proxy_gets_hsts_a_csp_and_a_secure_short_session(
     session = signed_in.cookies["sessionid"]
     assert session["secure"] is True and session["httponly"] is True
     assert not session["max-age"]  # ends with the browser; the server ends it after a day
+
+
+def test_the_deployment_check_warns_behind_a_proxy_that_names_no_client(tmp_path):
+    example = _read_env_file(ROOT / "deploy" / "env.example")
+    example.pop("NUM_PROXIES")
+
+    result = _run(tmp_path, "manage.py", "check", "--deploy", "--fail-level", "WARNING", **example)
+
+    assert result.returncode != 0
+    assert "crm.W001" in result.stderr and "NUM_PROXIES" in result.stderr
+
+
+def test_the_number_of_proxies_is_read_from_the_environment(tmp_path):
+    show = (
+        "import django; django.setup(); "
+        "from rest_framework.settings import api_settings; print(api_settings.NUM_PROXIES)"
+    )
+
+    result = _run(tmp_path, "-c", show, DEBUG="1", NUM_PROXIES="1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1"
