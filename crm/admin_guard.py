@@ -13,9 +13,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
@@ -60,6 +63,24 @@ class GuardedChangeList(ChangeList):
         audit.record(
             request, user=request.user, action=AccessAction.READ, status_code=200, notes=notes
         )
+
+
+class GuardedAutocomplete(AutocompleteJsonView):
+    """Django answers /admin/autocomplete/ for any foreign key whose target table has a
+    search box, whether or not a form offers that field: a search past the list's guard and
+    its audit (reminders found by patient id, unaudited). Only a field a registered admin
+    declares in autocomplete_fields is answered; the target table's own rule still applies."""
+
+    def process_request(self, request: HttpRequest) -> tuple[str, Any, Any, str]:
+        found = super().process_request(request)
+        site = self.admin_site
+        source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+        if site is None or not site.is_registered(source):
+            raise PermissionDenied
+        source_admin = site.get_model_admin(source)
+        if request.GET["field_name"] not in source_admin.get_autocomplete_fields(request):
+            raise PermissionDenied
+        return found
 
 
 class ClinicTable:

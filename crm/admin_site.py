@@ -9,15 +9,15 @@ while the admin modules are being imported, so building it must not import them 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import Model
 from django.db.models.base import ModelBase
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 
-from crm.admin_guard import guarded
+from crm.admin_guard import GuardedAutocomplete, guarded
 from crm.roles import Area, may
 from crm.signin.site import SecondFactorSite
 
@@ -53,6 +53,9 @@ class CrmAdminSite(SecondFactorSite):
             base = type(base.__name__, (base,), {"__module__": base.__module__, **options})
         for model in models:
             super().register(model, guarded(model, base))
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        return cast(HttpResponse, GuardedAutocomplete.as_view(admin_site=self)(request))
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)
