@@ -384,6 +384,13 @@ if SMS_BACKEND in ("twilio", "reminders.backends.twilio.TwilioBackend"):
     for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         if not globals()[_name]:
             raise ImproperlyConfigured(f"{_name} is required when SMS_BACKEND=twilio.")
+    # Real texts never go out under the demo clinic's name or number.
+    for _name in ("CLINIC_SHORT_NAME", "CLINIC_PHONE"):
+        if not os.environ.get(_name):
+            raise ImproperlyConfigured(
+                f"{_name} is required when SMS_BACKEND=twilio: every text names the clinic "
+                "and the HELP reply gives its number."
+            )
     if not (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER):
         raise ImproperlyConfigured(
             "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER is required "

@@ -17,6 +17,8 @@ SECRET = {"SECRET_KEY": "s" * 50}
 # Settings the test run itself sets (config/test_settings.py, the browser tests'
 # DJANGO_ALLOW_ASYNC_UNSAFE) or a developer may have set.
 OURS = (
+    "CLINIC_SHORT_NAME",
+    "CLINIC_PHONE",
     "DATABASE_URL",
     "DEBUG",
     "SMS_BACKEND",
@@ -73,6 +75,30 @@ def test_production_refuses_to_start_without_an_sms_backend_chosen(tmp_path):
 
     assert result.returncode != 0
     assert "SMS_BACKEND must be set when DEBUG is off" in result.stderr
+
+
+def test_real_texts_need_the_clinics_own_name_and_number_not_the_demos(tmp_path):
+    twilio = {
+        "SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "example-only",
+        "TWILIO_FROM_NUMBER": "+16175550100",
+    }
+    unnamed = _run(tmp_path, "-c", SHOW, DEBUG="0", CLINIC_PHONE="+16175550100", **twilio, **SECRET)
+    named = _run(
+        tmp_path,
+        "-c",
+        SHOW,
+        DEBUG="0",
+        CLINIC_SHORT_NAME="Harbor",
+        CLINIC_PHONE="+16175550100",
+        **twilio,
+        **SECRET,
+    )
+
+    assert unnamed.returncode != 0
+    assert "CLINIC_SHORT_NAME is required when SMS_BACKEND=twilio" in unnamed.stderr
+    assert named.returncode == 0, named.stderr
 
 
 def test_production_defaults_are_the_safe_ones(tmp_path):
