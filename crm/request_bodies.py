@@ -18,9 +18,16 @@ from typing import IO
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from gunicorn.http.errors import ParseException  # type: ignore[import-untyped]
 from rest_framework import status
 
-from crm.api.problems import PROBLEM_MEDIA_TYPE, Problem, content_too_large, problem_body
+from crm.api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    InvalidRequest,
+    Problem,
+    content_too_large,
+    problem_body,
+)
 
 # What a command, a form or a webhook sends its body with.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -63,7 +70,12 @@ def _read_to_the_end(request: HttpRequest) -> HttpResponse | None:
             ),
         )
     limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    body = source.read(limit + 1)
+    try:
+        body = source.read(limit + 1)
+    except (ParseException, OSError) as exc:
+        # gunicorn de-chunks as it is read: a malformed chunk (a size that is no number,
+        # a missing CRLF) or a body cut off before its last chunk raises here.
+        return _problem(request, _unreadable(exc))
     if len(body) > limit:
         return _problem(request, content_too_large())
     request.META["CONTENT_LENGTH"] = str(len(body))
@@ -71,6 +83,18 @@ def _read_to_the_end(request: HttpRequest) -> HttpResponse | None:
     # before any middleware runs; with none it reads nothing).
     request._stream = io.BytesIO(body)
     return None
+
+
+def _unreadable(exc: Exception) -> InvalidRequest:
+    reason = type(exc).__name__
+    return InvalidRequest(
+        {
+            "body": [
+                f"could not be read to its end ({reason}): its chunks are malformed or it "
+                "was cut off. Nothing was recorded."
+            ]
+        }
+    )
 
 
 def _terminated_stream(request: HttpRequest) -> IO[bytes] | None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.test import override_settings
+from gunicorn.http.body import Body, ChunkedReader  # type: ignore[import-untyped]
+from gunicorn.http.unreader import IterUnreader  # type: ignore[import-untyped]
 
 from crm import eventstore
 from crm.domain import events as ev
@@ -110,3 +113,55 @@ def test_a_body_with_its_length_is_untouched(front_desk, patient, booked):
     )
 
     assert response.status_code == 200, response.content
+
+
+def gunicorn_stream(wire: bytes) -> Body:
+    """What gunicorn hands Django as wsgi.input for a chunked body: it de-chunks as it is
+    read, so malformed framing raises only once the application reads."""
+    return Body(ChunkedReader(SimpleNamespace(trailers=[]), IterUnreader([wire])))
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param(b'zz\r\n{"via": "sms"}\r\n0\r\n\r\n', id="a chunk size that is no number"),
+        pytest.param(b'e\r\n{"via": "sms"}XX0\r\n\r\n', id="a chunk without its CRLF"),
+        pytest.param(b'ff\r\n{"via": "sms"}', id="a body cut off mid-chunk"),
+    ],
+)
+def test_a_confirmation_in_malformed_chunks_is_a_400_and_confirms_nothing(
+    front_desk, patient, booked, wire
+):
+    before = stream(patient)
+
+    body = problem(
+        chunked(
+            front_desk,
+            "POST",
+            confirm(patient, booked),
+            b"",
+            terminated=True,
+            **{"wsgi.input": gunicorn_stream(wire)},
+        ),
+        400,
+    )
+
+    assert list(body["errors"]) == ["body"]
+    assert "Nothing was recorded" in body["errors"]["body"][0]
+    assert stream(patient) == before
+
+
+def test_well_formed_chunks_through_gunicorns_reader_are_recorded(front_desk, patient, booked):
+    wire = b'e\r\n{"via": "sms"}\r\n0\r\n\r\n'
+
+    response = chunked(
+        front_desk,
+        "POST",
+        confirm(patient, booked),
+        b"",
+        terminated=True,
+        **{"wsgi.input": gunicorn_stream(wire)},
+    )
+
+    assert response.status_code == 200, response.content
+    assert eventstore.read_stream(patient)[-1].event.via is ev.Channel.SMS  # type: ignore[attr-defined]
