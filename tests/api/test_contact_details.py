@@ -76,3 +76,22 @@ def test_a_bad_detail_is_a_400_naming_it(agent, patient, change, field):
 
     assert list(body["errors"]) == [field]
     assert stream(patient) == ["PatientRegistered"]
+
+
+@pytest.mark.parametrize("zone", ["right/America/New_York", "localtime", "Factory"])
+def test_a_zone_file_that_is_no_place_a_patient_lives_is_refused_naming_timezone(
+    agent, patient, zone
+):
+    # "right/America/New_York" would put the patient in daylight time all December and
+    # their quiet hours an hour off; "localtime" means whatever zone the host runs in.
+    body = problem(
+        agent.post(
+            url(patient, "contact-details/"),
+            {"phone": "617-555-0134", "email": "", "timezone": zone},
+            format="json",
+        ),
+        400,
+    )
+
+    assert list(body["errors"]) == ["timezone"]
+    assert stream(patient) == ["PatientRegistered"]

@@ -159,6 +159,26 @@ def test_it_refuses_a_time_zone_it_does_not_know(zone: str) -> None:
     assert "is not a time zone such as 'America/Chicago'" in refused.value.detail
 
 
+@pytest.mark.parametrize(
+    "zone", ["right/America/New_York", "posix/America/New_York", "localtime", "Factory"]
+)
+def test_it_refuses_a_zone_file_that_is_no_place_a_patient_lives(zone: str) -> None:
+    # ZoneInfo opens each of these on a Debian host; "right/America/New_York" puts New York
+    # in daylight time all December, so quiet hours would be an hour off.
+    with pytest.raises(InvalidInput) as refused:
+        register(given(), timezone=zone)
+
+    assert refused.value.field == "timezone"
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Pacific/Kiritimati", "Europe/London"])
+def test_it_takes_the_zones_patients_live_in(zone: str) -> None:
+    (registered,) = register(given(), timezone=zone)
+
+    assert isinstance(registered, ev.PatientRegistered)
+    assert registered.timezone == zone
+
+
 @pytest.mark.parametrize("language", ["English", "e", "EN", "en_US", "", "en\n"])
 def test_it_refuses_a_language_that_is_not_a_language_code(language: str) -> None:
     with pytest.raises(InvalidInput) as refused:
