@@ -20,6 +20,9 @@ from crm.domain.state import AppointmentState, AppointmentStatus, PatientState
 OLDEST_PATIENT_YEARS = 130
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+# C0 and C1 control characters (ESC, BEL, a newline...): no name or address holds one, and
+# each would reach the texts a patient receives and every screen that shows the name.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 # --- guards ------------------------------------------------------------------------------
@@ -57,12 +60,22 @@ def _require_open(appointment: AppointmentState, doing: str) -> None:
 
 
 def _check_demographics(
-    *, first_name: str, last_name: str, date_of_birth: dt.date, language: str, now: dt.datetime
+    *,
+    first_name: str,
+    last_name: str,
+    preferred_name: str,
+    date_of_birth: dt.date,
+    language: str,
+    now: dt.datetime,
 ) -> None:
     if not first_name.strip():
         raise InvalidInput("first_name", "must not be blank.")
     if not last_name.strip():
         raise InvalidInput("last_name", "must not be blank.")
+    names = {"first_name": first_name, "last_name": last_name, "preferred_name": preferred_name}
+    for field, name in names.items():
+        if _CONTROL.search(name):
+            raise InvalidInput(field, "must not hold control characters (tab, newline, escape).")
     # Not before 1900 like other days: a patient may be up to 130 years old.
     if date_of_birth > now.date():
         raise InvalidInput("date_of_birth", "is in the future.")
@@ -77,7 +90,7 @@ def _check_demographics(
 
 def _check_contact(*, email: str, timezone: str) -> None:
     email = email.strip()  # validate what will be stored: the callers store it stripped
-    if email and not _EMAIL.match(email):
+    if email and (not _EMAIL.match(email) or _CONTROL.search(email)):
         raise InvalidInput("email", f"{email!r} is not an email address.")
     if timezone and timezone not in _zone_names():
         raise InvalidInput(
@@ -115,6 +128,7 @@ def register(
     _check_demographics(
         first_name=first_name,
         last_name=last_name,
+        preferred_name=preferred_name,
         date_of_birth=date_of_birth,
         language=language,
         now=now,
@@ -148,6 +162,7 @@ def change_demographics(
     _check_demographics(
         first_name=first_name,
         last_name=last_name,
+        preferred_name=preferred_name,
         date_of_birth=date_of_birth,
         language=language,
         now=now,

@@ -140,7 +140,29 @@ def test_it_refuses_a_blank_name(field: str) -> None:
     assert refused.value.detail == "must not be blank."
 
 
-@pytest.mark.parametrize("email", ["rowan@", "rowan at example.org", "rowan@example", "@x.org"])
+@pytest.mark.parametrize("field", ["first_name", "last_name", "preferred_name"])
+@pytest.mark.parametrize("name", ["Ava\x1b[31m", "Ro\x07wan", "Rowan\nSmith", "Ro\x85wan"])
+def test_it_refuses_a_name_holding_control_characters(field: str, name: str) -> None:
+    # An escape sequence or a bell in a name would reach every text and screen that shows it.
+    with pytest.raises(InvalidInput) as refused:
+        register(given(), **{field: name})
+    with pytest.raises(InvalidInput) as refused_later:
+        change_demographics(given(patient_registered()), **{field: name})
+
+    assert refused.value.field == refused_later.value.field == field
+    assert "control characters" in refused.value.detail
+
+
+def test_names_from_every_script_are_taken() -> None:
+    (registered,) = register(given(), first_name="Zoë-Ngọc", last_name="O'Brien 山田")
+
+    assert isinstance(registered, ev.PatientRegistered)
+    assert registered.last_name == "O'Brien 山田"
+
+
+@pytest.mark.parametrize(
+    "email", ["rowan@", "rowan at example.org", "rowan@example", "@x.org", "ro\x1bwan@example.org"]
+)
 def test_it_refuses_an_email_that_is_not_an_address(email: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         register(given(), email=email)
