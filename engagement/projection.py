@@ -549,18 +549,18 @@ def refresh_apart(due: list[uuid.UUID], *, upto: int, now: dt.datetime, config: 
     try:
         with transaction.atomic():
             return refresh(due, upto=upto, now=now, config=config)
-    except runner.TRANSIENT_ERRORS:
-        raise
-    except Exception:
+    except Exception as exc:
+        if runner.the_databases_trouble(exc):
+            raise
         PROJECTION.forget()
     done = 0
     for pid in due:
         try:
             with transaction.atomic():
                 done += refresh([pid], upto=upto, now=now, config=config)
-        except runner.TRANSIENT_ERRORS:
-            raise
         except Exception as exc:
+            if runner.the_databases_trouble(exc):
+                raise
             logger.exception("suggestions: re-evaluating patient %s failed; parking it", pid)
             position = (
                 PatientAgenda.objects.filter(patient_id=pid)

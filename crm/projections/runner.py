@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    models,
+    transaction,
+)
 
 from crm import eventstore
 from crm.domain.recorded import RecordedEvent
@@ -31,6 +38,16 @@ logger = logging.getLogger(__name__)
 # The database went away or a lock timed out: nothing is wrong with the events, so the
 # batch is rolled back and tried again later rather than parking anything.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def the_databases_trouble(exc: BaseException) -> bool:
+    """Nothing the event did: the database went away, or its schema is not the one the
+    code expects (a worker running before `migrate`: PostgreSQL's SQLSTATE class 42, which
+    SQLite reports as an OperationalError). Such a failure stops the batch, parks no one."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return isinstance(exc, ProgrammingError) and sqlstate.startswith("42")
 
 
 class CatchUpProjection(abc.ABC):
@@ -101,9 +118,9 @@ def apply(
             with transaction.atomic():
                 projection.handle(batch)  # type: ignore[arg-type]  # all readable
             return
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception:
+        except Exception as exc:
+            if the_databases_trouble(exc):
+                raise
             projection.forget()
             logger.warning("projection %s: a batch failed; isolating", projection.name)
     for item in batch:
@@ -130,9 +147,9 @@ def _try(projection: CatchUpProjection, recorded: RecordedEvent) -> str | None:
     try:
         with transaction.atomic():
             projection.handle([recorded])
-    except TRANSIENT_ERRORS:
-        raise
     except Exception as exc:
+        if the_databases_trouble(exc):
+            raise
         projection.forget()
         logger.exception(
             "projection %s cannot apply event #%s (%s) of stream %s; parking the stream",

@@ -8,7 +8,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from crm import handlers
@@ -241,3 +241,25 @@ def test_a_projection_that_cannot_run_at_all_does_not_hold_back_the_ones_after_i
 
 def _lost_connection(events):
     raise OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_worker_running_before_its_migration_parks_nobody_and_stops_only_that_projection(
+    register, monkeypatch
+):
+    first = runner.registered()["metrics"]
+    monkeypatch.setattr(first, "handle", _column_not_migrated_yet)
+    in_crisis = register(first_name="Casey")
+    crisis(in_crisis)
+
+    with pytest.raises(runner.ProjectionsFailed) as failed:
+        runner.catch_up_all()
+
+    assert failed.value.names == [first.name]
+    assert not ParkedStream.objects.exists()  # the schema's trouble is nobody's stream
+    assert runner.checkpoint_of(first.name) == 0  # replayed once the migration has run
+    assert "crisis_follow_up" in kinds(in_crisis)
+
+
+def _column_not_migrated_yet(events):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT column_of_the_next_release FROM {Event._meta.db_table}")
