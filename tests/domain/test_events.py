@@ -384,6 +384,21 @@ def test_a_v1_call_with_a_malformed_duration_is_refused_naming_the_field() -> No
     assert "whole number" in refused.value.detail
 
 
+def test_a_v1_call_stored_before_todays_bounds_is_still_read_as_stored() -> None:
+    # Recorded when the door took .NET's unset DateTime and any reason up to MAX_TEXT.
+    reason = "Asked about the bill; " * 60
+    data = _call_data(duration_minutes=2, started_at="0001-01-01T00:00:00+00:00", reason=reason)
+    del data["duration_seconds"]
+
+    event = ev.deserialize("CallLogged", 1, data)
+
+    assert isinstance(event, ev.CallLogged)
+    assert event.started_at == dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+    assert event.reason == reason.strip()
+    with pytest.raises(ev.EventDataInvalid):  # the door refuses both today
+        build(ev.CallLogged, ev.serialize(event))
+
+
 def test_the_upcaster_does_not_change_the_stored_data_it_was_given() -> None:
     data = _call_data(duration_minutes=3)
     del data["duration_seconds"]
