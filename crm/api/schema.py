@@ -37,6 +37,12 @@ _PATIENT_COMMANDS = {
     404: "No such patient.",
     412: "If-Match named a version the record has moved past; nothing was recorded.",
 }
+# A command folds the patient's stream, and a patient's reads may replay it: an event a
+# newer release wrote (docs/failure-model.md) makes both a 503 until that release is here.
+_UNREADABLE = {
+    503: "The patient's record holds an event this release cannot read "
+    "(record-unreadable); nothing was read or changed.",
+}
 
 
 def _command_api() -> type[Any]:
@@ -158,8 +164,11 @@ class ApiSchema(AutoSchema):
             problems[400] = "A query parameter is invalid or unknown; errors names it."
         if self._is_command():
             problems.update(_COMMANDS)
+            problems.update(_UNREADABLE)
             if "{patient_id}" in self.path:
                 problems.update(_PATIENT_COMMANDS)
+        elif "{patient_id}" in self.path:
+            problems.update(_UNREADABLE)
         if "{" in self.path:
             problems.setdefault(404, "Nothing with this id.")
         if self._is_list_view():

@@ -72,6 +72,21 @@ def test_writes_document_their_headers_and_every_error_as_problem_json(schema):
     assert "Retry-After" in operation["responses"]["429"]["headers"]
 
 
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/patients/{patient_id}/notes/", "post"),
+        ("/api/v1/suggestions/{suggestion_id}/claim/", "post"),
+        ("/api/v1/patients/{patient_id}/timeline/", "get"),
+    ],
+)
+def test_a_record_this_release_cannot_read_is_a_documented_503(schema, path, method):
+    responses = schema["paths"][path][method]["responses"]
+
+    assert "record-unreadable" in responses["503"]["description"]
+    assert "application/problem+json" in responses["503"]["content"]
+
+
 def test_the_lookup_documents_its_parameters_and_its_404(schema):
     operation = schema["paths"]["/api/v1/patients/lookup"]["get"]
 
