@@ -57,7 +57,10 @@ class SafeNames:
         aliases: dict[tuple[str, str], str] = {}
         raw: dict[tuple[str, str], str] = {}
         for kind, name, alias in rows:
-            aliases[(kind, name_key(name))] = alias.strip()
+            # The admin's form refuses such an alias; one stored past it (a script, an
+            # import, a stem added since) names nothing, and the raw name stays unsafe.
+            safe = alias.strip() if not clinical_words(alias) else ""
+            aliases[(kind, name_key(name))] = safe
             raw[(kind, name_key(name))] = name
         return cls(aliases, raw)
 

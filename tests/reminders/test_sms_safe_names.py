@@ -177,3 +177,14 @@ def test_front_desk_staff_cannot_change_what_texts_call_a_place(client):
 
     assert response.status_code == 403
     assert not SmsAlias.objects.exists()
+
+
+def test_an_alias_stored_past_the_form_with_a_clinical_word_names_nothing(clinic):
+    # A script or an import skips the admin form's check; the text still says nothing.
+    SmsAlias.objects.create(kind="location", name=RIVERSIDE, alias="Riverside Behavioral")
+
+    body = _text_for_a_visit(clinic)
+
+    assert "at 3:00 PM, in person. Reply C" in body
+    assert "Behavioral" not in body
+    assert "Riverside" not in body
