@@ -28,7 +28,7 @@ from django.db import transaction
 from crm import eventstore
 from crm.domain import decisions
 from crm.domain import events as ev
-from crm.domain.errors import CommandRefused, DomainError
+from crm.domain.errors import CommandRefused, DomainError, UnknownEventType
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, consent_key, fold
 from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused, NewEvent
@@ -115,8 +115,23 @@ def _receive(sms: InboundSms, now: dt.datetime) -> InboundOutcome:
 
     outcome = InboundOutcome(intent=reading.intent, patient_ids=[p.patient_id for p in patients])
     outcome.replied = _number_command(sms, reading, patients)
+    unreadable: UnknownEventType | None = None
     for patient in patients:
-        _on_patient(sms, reading, patient, now)
+        try:
+            _on_patient(sms, reading, patient, now)
+        except UnknownEventType as exc:
+            # One record holding an event a newer release wrote must not keep the text (a
+            # STOP) from the rest of the household. Its own copy waits for a retry of the
+            # webhook, which records only what is missing (each stream has its own key).
+            log.error(
+                "Inbound text %s not recorded for patient %s: %s",
+                sms.provider_message_id,
+                patient.patient_id,
+                exc.message,
+            )
+            unreadable = unreadable or exc
+    if unreadable is not None:
+        raise unreadable
     return outcome
 
 

@@ -28,6 +28,7 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
     RequestValidator,
 )
 
+from crm.domain.errors import UnknownEventType
 from reminders.handlers_inbound import InboundSms, sms_receive
 from reminders.inbound_status import StatusCallback, sms_status_report
 from reminders.webhooks import forms
@@ -61,15 +62,21 @@ def inbound(request: HttpRequest) -> HttpResponse:
     except forms.Refused as error:
         return _invalid(error.errors, request)
     moment = clock()
-    outcome = sms_receive(
-        sms=InboundSms(
-            provider_message_id=text.sid,
-            from_number=text.from_number,
-            body=text.body,
-            received_at=moment,
-        ),
-        now=moment,
-    )
+    try:
+        outcome = sms_receive(
+            sms=InboundSms(
+                provider_message_id=text.sid,
+                from_number=text.from_number,
+                body=text.body,
+                received_at=moment,
+            ),
+            now=moment,
+        )
+    except UnknownEventType as exc:
+        # A record this release cannot read (docs/failure-model.md): everyone else on the
+        # number has the text; a 503 asks for the retry that records the rest, once.
+        detail = f"{exc.message} The text was recorded wherever it could be; send it again."
+        return _problem(request, HTTPStatus.SERVICE_UNAVAILABLE, "record-unreadable", detail, {})
     log.info("Inbound text %s read as %s", text.sid, outcome.intent.value or "unread")
     return _twiml()
 

@@ -1,0 +1,86 @@
+"""A text from a number one of whose patients has a record this release cannot read (an
+event a newer release wrote): everyone else on the number still gets it, and the webhook
+asks for the retry that records the rest, instead of an HTML 500 that records nobody's."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.domain import events as ev
+from reminders.numbers import blocked_reason
+from reminders.webhooks import views
+from tests.crm.parking import insert_raw, release_that_knows_letters
+from tests.reminders.sms_webhook import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CLINIC_NUMBER,
+    INBOUND,
+    events_of,
+    new_sid,
+    post,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOME = "+16175550134"
+
+
+@pytest.fixture(autouse=True)
+def _twilio(settings, monkeypatch, now):
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_WEBHOOK_BASE_URL = ""
+    settings.CLINIC_PHONE = "+16175550100"
+    monkeypatch.setattr(views, "clock", lambda: now)
+
+
+@pytest.fixture
+def household(clinic):
+    """Two patients sharing a phone; the first one's record ends in an unreadable row."""
+    unreadable = clinic.patient(first_name="Avery", phone="(617) 555-0134")
+    readable = clinic.patient(first_name="Jordan", phone="617-555-0134")
+    insert_raw(unreadable)
+    return unreadable, readable
+
+
+def text(client, body: str, *, sid: str | None = None):
+    form = {
+        "AccountSid": ACCOUNT_SID,
+        "MessageSid": sid or new_sid(),
+        "From": HOME,
+        "To": CLINIC_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    return post(client, INBOUND, form)
+
+
+def test_a_stop_reaches_the_rest_of_the_household_and_the_number_is_silenced(client, household):
+    _, readable = household
+
+    response = text(client, "STOP")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/record-unreadable")
+    assert [r.intent for r in events_of(readable, ev.SmsReceived)] == [ev.SmsIntent.OPT_OUT]
+    assert len(events_of(readable, ev.ConsentRevoked)) == 1
+    assert "texted STOP" in (blocked_reason(HOME) or "")
+
+
+def test_a_free_text_is_recorded_for_the_readable_patient_and_the_retry_adds_the_rest(
+    client, household
+):
+    unreadable, readable = household
+    sid = new_sid()
+
+    assert text(client, "Can someone call me back?", sid=sid).status_code == 503
+    assert [r.body for r in events_of(readable, ev.SmsReceived)] == ["Can someone call me back?"]
+
+    with release_that_knows_letters():
+        retried = text(client, "Can someone call me back?", sid=sid)
+
+        assert retried.status_code == 200, retried.content
+        assert len(events_of(readable, ev.SmsReceived)) == 1  # not twice
+        assert [r.body for r in events_of(unreadable, ev.SmsReceived)] == [
+            "Can someone call me back?"
+        ]
