@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crm.domain import events as ev
+from crm.domain.errors import UnknownEventType
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState
 from crm.eventstore.fingerprints import fingerprint
@@ -101,17 +102,24 @@ def sms_status_report(*, callback: StatusCallback) -> StatusOutcome:
             return []
         return [_event(callback, message_id, reminder_id)]
 
-    result = record(
-        stream_id=stream_id,
-        decide=decide,
-        occurred_at=callback.reported_at,
-        idempotency_key=f"sms-status:{callback.provider_message_id}:{callback.status.value}",
-        # The key names the whole report: the provider's first word on a status stands.
-        fingerprint=fingerprint(
-            "sms_status_report",
-            {"message_sid": callback.provider_message_id, "status": callback.status},
-        ),
-    )
+    try:
+        result = record(
+            stream_id=stream_id,
+            decide=decide,
+            occurred_at=callback.reported_at,
+            idempotency_key=f"sms-status:{callback.provider_message_id}:{callback.status.value}",
+            # The key names the whole report: the provider's first word on a status stands.
+            fingerprint=fingerprint(
+                "sms_status_report",
+                {"message_sid": callback.provider_message_id, "status": callback.status},
+            ),
+        )
+    except UnknownEventType:
+        # The status waits for a retry (the record holds an event a newer release wrote);
+        # the carrier's opt-out is the number's, and reaches everyone else on it now.
+        if callback.error_code == numbers.CARRIER_OPT_OUT:
+            _carrier_opt_out(callback, to)
+        raise
     if callback.error_code == numbers.CARRIER_OPT_OUT:  # its own keys: safe to run again
         _carrier_opt_out(callback, to)
     if result.duplicate or not result.events:
@@ -164,14 +172,21 @@ def _carrier_opt_out(callback: StatusCallback, phone: str) -> None:
     """21610: every patient with the number revoked SMS consent at the carrier."""
     patient_ids = list(numbers.patients_with([phone]).values_list("patient_id", flat=True))
     revoked = numbers.carrier_opt_out(phone)
+    unreadable: UnknownEventType | None = None
     for stream_id in patient_ids or [numbers.number_stream_id(phone)]:
-        record(
-            stream_id=stream_id,
-            decide=lambda events, state: [revoked],
-            occurred_at=callback.reported_at,
-            idempotency_key=f"sms-status:{callback.provider_message_id}:carrier:{stream_id}",
-            fingerprint=fingerprint(
-                "sms_carrier_opt_out",
-                {"message_sid": callback.provider_message_id, "phone": phone},
-            ),
-        )
+        try:
+            record(
+                stream_id=stream_id,
+                decide=lambda events, state: [revoked],
+                occurred_at=callback.reported_at,
+                idempotency_key=f"sms-status:{callback.provider_message_id}:carrier:{stream_id}",
+                fingerprint=fingerprint(
+                    "sms_carrier_opt_out",
+                    {"message_sid": callback.provider_message_id, "phone": phone},
+                ),
+            )
+        except UnknownEventType as exc:  # one unreadable record keeps no one else's
+            log.error("Carrier opt-out not recorded on %s: %s", stream_id, exc.message)
+            unreadable = unreadable or exc
+    if unreadable is not None:
+        raise unreadable

@@ -73,10 +73,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
             now=moment,
         )
     except UnknownEventType as exc:
-        # A record this release cannot read (docs/failure-model.md): everyone else on the
-        # number has the text; a 503 asks for the retry that records the rest, once.
-        detail = f"{exc.message} The text was recorded wherever it could be; send it again."
-        return _problem(request, HTTPStatus.SERVICE_UNAVAILABLE, "record-unreadable", detail, {})
+        return _unreadable(request, exc, "The text was recorded wherever it could be")
     log.info("Inbound text %s read as %s", text.sid, outcome.intent.value or "unread")
     return _twiml()
 
@@ -93,14 +90,17 @@ def status(request: HttpRequest) -> HttpResponse:
         return _invalid(error.errors, request)
     if report.tracked is None:  # progress that says nothing new to us
         return _twiml()
-    outcome = sms_status_report(
-        callback=StatusCallback(
-            provider_message_id=report.sid,
-            status=report.tracked,
-            error_code=report.error_code,
-            reported_at=clock(),
+    try:
+        outcome = sms_status_report(
+            callback=StatusCallback(
+                provider_message_id=report.sid,
+                status=report.tracked,
+                error_code=report.error_code,
+                reported_at=clock(),
+            )
         )
-    )
+    except UnknownEventType as exc:
+        return _unreadable(request, exc, "The status was recorded wherever it could be")
     log.info("Status %s for %s: %s", report.status, report.sid, outcome.value)
     return _twiml()
 
@@ -144,6 +144,13 @@ def _twiml() -> HttpResponse:
 def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
     log.warning("SMS webhook refused (%s): %s", request.path, detail)
     return _problem(request, HTTPStatus.FORBIDDEN, "signature-invalid", detail, {})
+
+
+def _unreadable(request: HttpRequest, exc: UnknownEventType, done: str) -> HttpResponse:
+    # A record this release cannot read (docs/failure-model.md): everyone else on the
+    # number has it; a 503 asks for the retry that records the rest, once (per-stream keys).
+    detail = f"{exc.message} {done}; send it again."
+    return _problem(request, HTTPStatus.SERVICE_UNAVAILABLE, "record-unreadable", detail, {})
 
 
 def _invalid(errors: Mapping[str, list[str]], request: HttpRequest) -> HttpResponse:

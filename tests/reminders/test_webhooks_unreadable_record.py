@@ -4,9 +4,12 @@ asks for the retry that records the rest, instead of an HTML 500 that records no
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from crm.domain import events as ev
+from reminders.models import OutboundMessage
 from reminders.numbers import blocked_reason
 from reminders.webhooks import views
 from tests.crm.parking import insert_raw, release_that_knows_letters
@@ -15,6 +18,8 @@ from tests.reminders.sms_webhook import (
     AUTH_TOKEN,
     CLINIC_NUMBER,
     INBOUND,
+    STATUS,
+    dispatch_now,
     events_of,
     new_sid,
     post,
@@ -84,3 +89,57 @@ def test_a_free_text_is_recorded_for_the_readable_patient_and_the_retry_adds_the
         assert [r.body for r in events_of(unreadable, ev.SmsReceived)] == [
             "Can someone call me back?"
         ]
+
+
+# --- status callbacks --------------------------------------------------------------------
+
+
+@pytest.fixture
+def sent_then_unreadable(clinic, now):
+    """A reminder handed over to a household's phone; then the patient's record gets an
+    event this release cannot read."""
+    patient = clinic.patient(first_name="Avery", phone="(617) 555-0134")
+    sibling = clinic.patient(first_name="Jordan", phone="617-555-0134")
+    clinic.book(patient, now + dt.timedelta(days=2))
+    dispatch_now(now + dt.timedelta(days=1, hours=2))
+    message = OutboundMessage.objects.get(patient_id=patient, kind="reminder")
+    insert_raw(patient)
+    return patient, sibling, message
+
+
+def status(client, message, value: str, error_code: str = ""):
+    form = {
+        "AccountSid": ACCOUNT_SID,
+        "MessageSid": message.provider_message_id,
+        "MessageStatus": value,
+        "To": message.to,
+        "From": CLINIC_NUMBER,
+    }
+    if error_code:
+        form["ErrorCode"] = error_code
+    return post(client, STATUS, form)
+
+
+def test_a_status_for_an_unreadable_record_is_a_503_problem_and_is_taken_on_retry(
+    client, sent_then_unreadable
+):
+    patient, _, message = sent_then_unreadable
+
+    response = status(client, message, "delivered")
+
+    assert response.status_code == 503
+    assert response.json()["type"].endswith("/record-unreadable")
+    with release_that_knows_letters():
+        assert status(client, message, "delivered").status_code == 200
+        assert len(events_of(patient, ev.SmsDelivered)) == 1
+
+
+def test_a_carrier_opt_out_reaches_the_household_past_an_unreadable_record(
+    client, sent_then_unreadable
+):
+    _, sibling, message = sent_then_unreadable
+
+    assert status(client, message, "undelivered", error_code="21610").status_code == 503
+
+    [revoked] = events_of(sibling, ev.ConsentRevoked)
+    assert revoked.channel is ev.Channel.SMS
