@@ -99,6 +99,9 @@ def worker(twilio: FakeTwilio) -> subprocess.Popen[str]:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
+        # With SMS_BACKEND=twilio the worker refuses to start without the clinic's own.
+        "CLINIC_SHORT_NAME": "Harbor Clinic",
+        "CLINIC_PHONE": "+16175550100",
         "TWILIO_TIMEOUT_SECONDS": "1",
         "REMINDERS_SEND_LEASE_SECONDS": "6",
         "REMINDERS_OFFSETS_HOURS": "24",
