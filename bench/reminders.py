@@ -84,6 +84,9 @@ def worker_env(url: str, twilio_url: str, batch_size: int) -> dict[str, str]:
             "TWILIO_ACCOUNT_SID": ACCOUNT,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
+            # SMS_BACKEND=twilio refuses to start without the clinic's own name and number.
+            "CLINIC_SHORT_NAME": "Harbor Clinic",
+            "CLINIC_PHONE": "+16175550100",
             "REMINDERS_OFFSETS_HOURS": "24",
             "REMINDERS_SEND_WINDOW": "00:00-23:59",
             "REMINDERS_BATCH_SIZE": str(batch_size),
