@@ -107,5 +107,7 @@ def recorded_or_unreadable(row: tuple[Any, ...]) -> RecordedEvent | UnreadableEv
 
 def describe(exc: BaseException) -> str:
     """An exception as an operator reads it: its type and its message, bounded."""
-    text = f"{type(exc).__name__}: {exc}"
+    # No NUL or lone surrogate: the text is stored (a parked stream's reason).
+    text = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= 2000 else text[:1997] + "..."

@@ -23,7 +23,7 @@ from crm.domain.state import PatientState, fold
 from crm.eventstore import UnreadableEvent
 from crm.eventstore.records import describe
 from crm.models import PatientProfile
-from crm.projections import parking
+from crm.projections import parking, runner
 
 NAME = "profile"
 _FIELDS = [f.name for f in PatientProfile._meta.concrete_fields if f.name != "patient_id"]
@@ -255,6 +255,8 @@ def retry(stream_id: uuid.UUID) -> bool:
             with transaction.atomic():
                 save_profile(fold(stream_id, eventstore.read_stream(stream_id)))
         except Exception as exc:
+            if runner.the_databases_trouble(exc):
+                raise
             parking.park_at(
                 NAME,
                 stream_id,

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from crm import handlers
 from crm.domain import events as ev
+from crm.eventstore.records import describe
 from crm.handlers import Actor
 from crm.models import DailyCallStats, Event, ParkedStream, PatientProfile
-from crm.projections import profile, runner
+from crm.projections import parking, profile, runner
 from engagement import projection
 from engagement.bulk import evaluate_all
 from engagement.models import PatientAgenda, Suggestion
@@ -263,3 +264,15 @@ def test_a_worker_running_before_its_migration_parks_nobody_and_stops_only_that_
 def _column_not_migrated_yet(events):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT column_of_the_next_release FROM {Event._meta.db_table}")
+
+
+def test_a_reason_holding_nul_or_a_lone_surrogate_is_still_stored_when_parking(register):
+    stuck = register()
+    insert_raw(stuck)
+    event = Event.objects.get(stream_id=stuck, event_type=FUTURE_TYPE)
+    reason = describe(ValueError("bad \x00 value \ud800"))
+
+    parking.park_at("metrics", stuck, position=event.position, event_type="X", error=reason)
+
+    stored = ParkedStream.objects.get().error
+    assert "\x00" not in stored and stored.startswith("ValueError: bad \\x00 value")
