@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import csp.constants
@@ -384,6 +385,12 @@ if SMS_BACKEND in ("twilio", "reminders.backends.twilio.TwilioBackend"):
     for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         if not globals()[_name]:
             raise ImproperlyConfigured(f"{_name} is required when SMS_BACKEND=twilio.")
+    if not re.fullmatch(r"AC[0-9a-f]{32}", TWILIO_ACCOUNT_SID):
+        # Every signed webhook names the account; a wrong one refuses them all (400).
+        raise ImproperlyConfigured(
+            "TWILIO_ACCOUNT_SID must be your account's SID: AC and 32 hex digits, as the "
+            "Twilio console shows it."
+        )
     # Real texts never go out under the demo clinic's name or number.
     for _name in ("CLINIC_SHORT_NAME", "CLINIC_PHONE"):
         if not os.environ.get(_name):

@@ -101,6 +101,25 @@ def test_real_texts_need_the_clinics_own_name_and_number_not_the_demos(tmp_path)
     assert named.returncode == 0, named.stderr
 
 
+def test_a_twilio_account_sid_that_is_not_one_stops_the_start_naming_it(tmp_path):
+    result = _run(
+        tmp_path,
+        "-c",
+        SHOW,
+        DEBUG="0",
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID="ACexampleonly",
+        TWILIO_AUTH_TOKEN="example-only",
+        TWILIO_FROM_NUMBER="+16175550100",
+        CLINIC_SHORT_NAME="Harbor",
+        CLINIC_PHONE="+16175550100",
+        **SECRET,
+    )
+
+    assert result.returncode != 0
+    assert "TWILIO_ACCOUNT_SID must be your account's SID" in result.stderr
+
+
 def test_production_defaults_are_the_safe_ones(tmp_path):
     shown = _settings(tmp_path, DEBUG="0", SMS_BACKEND="console", **SECRET)
 
