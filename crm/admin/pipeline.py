@@ -11,11 +11,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from crm.admin.access import AccessNote, Area, audit_access, may
-from crm.admin.readonly import ReadOnlyAdmin
+from crm.admin.readonly import ReadOnlyAdmin, patient_link
 from crm.models import AccessAction, ParkedStream
 from crm.projections import operations
 from crm.selectors.pipeline import LAG_COUNT_CAP, ProjectionHealth, pipeline
@@ -87,8 +86,7 @@ class ParkedStreamAdmin(ReadOnlyAdmin):
 
     @admin.display(description="patient")
     def patient(self, obj: ParkedStream) -> SafeString:
-        url = reverse("admin:crm_patientprofile_change", args=[obj.stream_id])
-        return format_html('<a href="{}">{}</a>', url, obj.stream_id)
+        return patient_link(obj.stream_id)
 
     @admin.display(description="why")
     def reason(self, obj: ParkedStream) -> str:

@@ -7,6 +7,7 @@ refused to everyone, superusers included. Changes only ever come through command
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.apps import apps
@@ -92,8 +93,7 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="patient")
     def patient(self, obj: Event) -> SafeString:
-        url = reverse("admin:crm_patientprofile_change", args=[obj.stream_id])
-        return format_html('<a href="{}">{}</a>', url, obj.stream_id)
+        return patient_link(obj.stream_id)
 
     @admin.display(description="data")
     def pretty_data(self, obj: Event) -> SafeString:
@@ -106,6 +106,12 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="metadata")
     def pretty_metadata(self, obj: Event) -> SafeString:
         return _pretty(obj.metadata)
+
+
+def patient_link(stream_id: uuid.UUID) -> SafeString:
+    """A stream id as a link to its patient's page, for the tables that list streams."""
+    url = reverse("admin:crm_patientprofile_change", args=[stream_id])
+    return format_html('<a href="{}">{}</a>', url, stream_id)
 
 
 def _is_restricted_note(obj: Any) -> bool:
