@@ -1,0 +1,7 @@
+# Reserved for a change in progress; filled in by its work.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crm", "0008_clinic_roles")]
+    operations: list[migrations.operations.base.Operation] = []
