@@ -67,20 +67,6 @@ def _lifecycle(
     entries = [
         entry for sid in (*need.aliases, need.suggestion_id) for entry in state.ledger.get(sid, [])
     ]
-    # Candidates for how it ended, earliest first.
-    endings: list[_Ending] = []
-    if need.met_at is not None:
-        endings.append((need.met_at, Status.DONE, "rule", need.met_reason, "", ""))
-    if need.lapses_at is not None:
-        endings.append((need.lapses_at, Status.EXPIRED, "rule", need.lapse_reason, "", ""))
-    if deceased_at is not None:
-        reason = "The patient is recorded as deceased."
-        endings.append((deceased_at, Status.EXPIRED, "rule", reason, "", ""))
-    for entry in entries:
-        ending = _agent_ending(need.kind, entry)
-        if ending is not None:
-            endings.append(ending)
-    endings.sort(key=lambda e: (e[0], e[1] != Status.DONE))
     base = Suggestion(
         suggestion_id=need.suggestion_id,
         patient_id=state.patient_id,
@@ -93,7 +79,7 @@ def _lifecycle(
         evidence=tuple(need.evidence),
         payload={"label": LABEL[need.kind], **need.payload},
     )
-    for at, status, by, why, outcome, agent in endings:
+    for at, status, by, why, outcome, agent in _endings(need, entries, deceased_at):
         if at <= now:
             forgotten = at + config.history
             if forgotten <= now:
@@ -130,6 +116,26 @@ def _lifecycle(
             base, status=Status.CLAIMED, assignee=holder.agent, claimed_until=holder.until
         )
     return replace(base, status=Status.OPEN)
+
+
+def _endings(
+    need: Need, entries: list[LedgerEntry], deceased_at: dt.datetime | None
+) -> list[_Ending]:
+    """Candidates for how a need ended, by a rule or by an agent, earliest first."""
+    endings: list[_Ending] = []
+    if need.met_at is not None:
+        endings.append((need.met_at, Status.DONE, "rule", need.met_reason, "", ""))
+    if need.lapses_at is not None:
+        endings.append((need.lapses_at, Status.EXPIRED, "rule", need.lapse_reason, "", ""))
+    if deceased_at is not None:
+        reason = "The patient is recorded as deceased."
+        endings.append((deceased_at, Status.EXPIRED, "rule", reason, "", ""))
+    for entry in entries:
+        ending = _agent_ending(need.kind, entry)
+        if ending is not None:
+            endings.append(ending)
+    endings.sort(key=lambda e: (e[0], e[1] != Status.DONE))
+    return endings
 
 
 def _agent_ending(kind: Kind, entry: LedgerEntry) -> _Ending | None:
