@@ -11,8 +11,8 @@ from crm.handlers.appointments import (
     appointment_no_show,
     appointment_reschedule,
     appointment_schedule,
-    test_complete,
-    test_order,
+    lab_test_complete,
+    lab_test_order,
 )
 from crm.handlers.base import Actor, CommandResult
 from crm.handlers.contacts import (
@@ -48,11 +48,11 @@ __all__ = [
     "crisis_contact_record",
     "crisis_flag_clear",
     "demographics_change",
+    "lab_test_complete",
+    "lab_test_order",
     "note_add",
     "patient_mark_deceased",
     "patient_register",
     "patients_merge",
     "satisfaction_record",
-    "test_complete",
-    "test_order",
 ]

@@ -163,7 +163,7 @@ def appointment_no_show(
 
 
 @command
-def test_order(
+def lab_test_order(
     *,
     patient_id: uuid.UUID,
     test_name: str,
@@ -190,11 +190,8 @@ def test_order(
     )
 
 
-test_order.__test__ = False  # type: ignore[attr-defined]
-
-
 @command
-def test_complete(
+def lab_test_complete(
     *, patient_id: uuid.UUID, test_id: uuid.UUID, actor: Actor, **options: Unpack[CommandOptions]
 ) -> CommandResult:
     return execute(
@@ -203,6 +200,3 @@ def test_complete(
         actor=actor,
         **options,
     )
-
-
-test_complete.__test__ = False  # type: ignore[attr-defined]

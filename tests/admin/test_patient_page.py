@@ -129,7 +129,7 @@ def test_the_page_costs_the_same_few_queries_however_long_the_history(
         handlers.appointment_confirm(patient_id=rowan, appointment_id=visit, actor=AGENT)
     for n in range(1, 40):
         handlers.note_add(patient_id=rowan, text=f"Note {n}", actor=AGENT)
-    handlers.test_order(
+    handlers.lab_test_order(
         patient_id=rowan, test_name="Lipid panel", due_by=clinic_now.date(), actor=AGENT
     )
 

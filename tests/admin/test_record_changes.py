@@ -131,11 +131,13 @@ def test_a_test_due_in_the_past_is_refused_on_its_field(desk, patient, clinic_no
 
 def test_a_test_marked_done_elsewhere_meanwhile_is_not_marked_again(desk, patient, clinic_now):
     rowan = patient()
-    handlers.test_order(patient_id=rowan, test_name="HbA1c", due_by=clinic_now.date(), actor=AGENT)
+    handlers.lab_test_order(
+        patient_id=rowan, test_name="HbA1c", due_by=clinic_now.date(), actor=AGENT
+    )
     test_id = Event.objects.get(stream_id=rowan, event_type="TestOrdered").data["test_id"]
     page = desk.get(action_url(rowan, "complete-test"), {"test": test_id})
     fields = form_fields(page.content.decode())
-    handlers.test_complete(patient_id=rowan, test_id=uuid.UUID(test_id), actor=AGENT)
+    handlers.lab_test_complete(patient_id=rowan, test_id=uuid.UUID(test_id), actor=AGENT)
 
     response = desk.post(action_url(rowan, "complete-test"), fields)
 

@@ -289,12 +289,12 @@ def _lab_test(p: Player, s: Step) -> None:
     ordered = p.tests.setdefault(patient_id, [])
     if ordered and s.pick % 2:
         test_id = ordered[s.what % len(ordered)]
-        p.command(s, handlers.test_complete, patient_id=patient_id, test_id=test_id)
+        p.command(s, handlers.lab_test_complete, patient_id=patient_id, test_id=test_id)
         return
     test_id = uuid.UUID(int=(2 << 64) + sum(map(len, p.tests.values())) + 1)
     p.command(
         s,
-        handlers.test_order,
+        handlers.lab_test_order,
         patient_id=patient_id,
         test_id=test_id,
         test_name=_of(["HbA1c", "Lipid panel", "PHQ-9"], s.what),

@@ -79,7 +79,7 @@ class TestOrderForm(PatientActionForm):
         return not patient.deceased and cls.allowed(user)
 
     def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
-        return handlers.test_order(
+        return handlers.lab_test_order(
             patient_id=self.patient.patient_id,
             test_name=self.cleaned_data["test_name"].strip(),
             due_by=self.cleaned_data["due_by"],
@@ -118,7 +118,7 @@ class TestCompleteForm(PatientActionForm):
         self.order_fields(["test", *self.fields])
 
     def command(self, *, actor: Actor, options: CommandOptions) -> CommandResult:
-        return handlers.test_complete(
+        return handlers.lab_test_complete(
             patient_id=self.patient.patient_id,
             test_id=uuid.UUID(self.cleaned_data["test"]),
             actor=actor,
