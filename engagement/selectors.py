@@ -22,6 +22,14 @@ from engagement.passes import evidence_json
 from engagement.projection import history_of, load_streams
 
 ACTIONABLE = (Status.OPEN.value, Status.CLAIMED.value)
+# The queue's order, for the API's list and the admin's worklist alike: the highest
+# priority first (1 is the most urgent), then the most overdue.
+QUEUE_ORDER = ("priority", "due_at", "suggestion_id")
+
+
+def in_queue_order(rows: QuerySet[Suggestion]) -> QuerySet[Suggestion]:
+    """`rows` in the order an agent or a clerk works them."""
+    return rows.order_by(*QUEUE_ORDER)
 
 
 def with_status(
@@ -123,6 +131,14 @@ def as_of(patient_id: uuid.UUID, moment: dt.datetime) -> list[Found] | None:
     if not state.patient.registered:
         return None
     return evaluate(state, moment, rule_config()).suggestions
+
+
+def current(suggestion_id: str, patient_id: uuid.UUID, now: dt.datetime) -> Found | None:
+    """One suggestion as the log has it at `now`, even before the queue has caught up (what
+    a clerk just did to it reads back at once); None when the rules no longer hold it."""
+    streams = load_streams([patient_id])
+    state = fold_engagement(patient_id, history_of(patient_id, streams))
+    return evaluate(state, now, rule_config()).get(suggestion_id)
 
 
 def survivor_of(patient_id: uuid.UUID) -> uuid.UUID:

@@ -44,6 +44,7 @@ from engagement.selectors import (
     as_of,
     document,
     found_document,
+    in_queue_order,
     survivor_of,
     with_status,
 )
@@ -85,7 +86,7 @@ class SuggestionQueueApi(mixins.ListModelMixin, ApiGenericView):
     pagination_class = SuggestionPagination
 
     def get_queryset(self) -> Any:
-        rows = Suggestion.objects.order_by("priority", "due_at", "suggestion_id")
+        rows = in_queue_order(Suggestion.objects.all())
         if "status" not in self.request.query_params:
             rows = with_status(rows, ACTIONABLE, timezone.now())
         return rows
