@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -33,6 +33,11 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+# The inner loop: the tests that need no database (domain, rules, settings, templates), in
+# seconds. A selected test that reaches for the database fails: pytest-django blocks it.
+test-fast: install
+	$(PY) -m pytest -q -m "not database and not slow"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,31 @@ from django.db import connection
 from crm import handlers
 from crm.handlers import Actor
 
+# What gives a test the database; a test without any of these cannot reach it (pytest-django
+# blocks it), so `-m "not database"` (`make test-fast`) runs in seconds and fails loudly if
+# one of its tests reaches for the database after all.
+_DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "live_server",
+    }
+)
+
+
+def _needs_database(item: pytest.Item) -> bool:
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    return (
+        item.get_closest_marker("django_db") is not None
+        or not _DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        or (cls is not None and issubclass(cls, TransactionTestCase))
+    )
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.conf import settings
@@ -20,6 +45,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+        if _needs_database(item):
+            item.add_marker(pytest.mark.database)
 
 
 @pytest.fixture(scope="session", autouse=True)
