@@ -8,8 +8,8 @@ class RemindersConfig(AppConfig):
     def ready(self) -> None:
         from crm import extensions, schedules
         from crm.projections import runner
-        from reminders.numbers import SmsNumbersProjection
-        from reminders.projection import ReminderProjection
+        from reminders.projections.numbers import SmsNumbersProjection
+        from reminders.projections.schedule import ReminderProjection
         from reminders.screens import dashboard_section, patient_panel
 
         # Both projections: the reminder schedule and the number block list.

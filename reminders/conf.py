@@ -11,6 +11,8 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 
+from reminders.domain.sms_safe import clinical_words
+
 _TYPES = {
     "annual_wellness",
     "new_patient",
@@ -84,8 +86,6 @@ def env_window(name: str, default: str) -> tuple[dt.time, dt.time]:
 
 def env_sms_safe_name(name: str, default: str) -> str:
     """A name every text carries (the clinic's): refused when it hints at the care given."""
-    from reminders.sms_safe import clinical_words
-
     value = " ".join(os.environ.get(name, default).split())
     found = clinical_words(value)
     if not value or found:

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from crm.extensions import DashboardSection, Panel, PatientPanel
 from reminders.models import MessageStatus, Reminder, ReminderState
-from reminders.status import current_state
+from reminders.selectors import current_state
 
 PANEL_ROWS = 20
 _TONES = {

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from reminders.status import STATES
+from reminders.selectors import STATES
 
 
 class DeliverySerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -1,6 +1,6 @@
 """SMS-safe names: what a text may call a location or a provider, set by supervisors.
 
-A location or provider with no alias is never named in a text (reminders/messages.py).
+A location or provider with no alias is never named in a text (reminders/dispatch/texts.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from reminders.sms_safe import LOCATION, PROVIDER, clinical_words, name_key
+from reminders.domain.sms_safe import LOCATION, PROVIDER, SafeNames, clinical_words, name_key
 
 
 class SmsAlias(models.Model):
@@ -68,3 +68,8 @@ class SmsAlias(models.Model):
         taken = SmsAlias.objects.filter(kind=self.kind, name_key=self.name_key)
         if taken.exclude(pk=self.pk).exists():
             raise ValidationError({"name": f"This {self.kind} already has an SMS-safe name."})
+
+    @classmethod
+    def safe_names(cls) -> SafeNames:
+        """Every SMS-safe name the clinic set, for checking or rendering a batch in one query."""
+        return SafeNames.of(cls.objects.values_list("kind", "name", "alias"))

@@ -1,10 +1,5 @@
-"""The number-level block list: a read model of the `sms_numbers` catch-up projection.
-
-A number is blocked while it is opted out (a STOP keyword, or the carrier's 21610) or
-while one of its free-text stop requests waits for an agent's review. Only the projection
-writes these rows; `reminders.numbers.blocked_reasons` reads them together with the part
-of the log the projection has not reached yet.
-"""
+"""The number-level block list: the read model of the `sms_numbers` projection, which alone
+writes it (reminders/projections/numbers.py reads it with the log's tail)."""
 
 from __future__ import annotations
 

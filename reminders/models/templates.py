@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from reminders.domain.texts import TemplateError, check_template
+from reminders.models.aliases import SmsAlias
 from reminders.models.outbox import MessageKind
 
 
@@ -25,9 +27,7 @@ class MessageTemplate(models.Model):
         return f"{self.get_kind_display()} ({self.language})"
 
     def clean(self) -> None:
-        from reminders.messages import TemplateError, check_template, load_safe_names
-
         try:
-            check_template(self.kind, self.body, load_safe_names())
+            check_template(self.kind, self.body, SmsAlias.safe_names())
         except TemplateError as error:
             raise ValidationError({"body": str(error)}) from None

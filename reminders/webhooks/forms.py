@@ -11,7 +11,7 @@ from django.http import QueryDict
 from crm.domain.errors import InvalidInput
 from crm.domain.events.messaging import INBOUND_BODY, PHONE, PROVIDER_SID
 from crm.domain.phones import normalize_phone
-from reminders.inbound_status import CallbackStatus
+from reminders.domain.status_reports import CallbackStatus
 
 Errors = dict[str, list[str]]
 

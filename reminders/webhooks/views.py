@@ -5,9 +5,9 @@ Not part of the staff API: no session or token, no CSRF. Every request must carr
 Token); anything else gets a 403 problem and records nothing. A form that is not what
 Twilio sends (`reminders.webhooks.forms`) gets a short 400 problem naming the fields, and
 records and sends nothing (I10, I11); Twilio logs it and does not retry. Replies are never
-written into the TwiML answer: they go through the outbox (`reminders.outbox.enqueue_reply`),
-so they are sent exactly once, recorded as SmsSent and pass through the same backend as
-every text.
+written into the TwiML answer: they go through the outbox
+(`reminders.dispatch.outbox.enqueue_reply`), so they are sent exactly once, recorded as
+SmsSent and pass through the same backend as every text.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
 )
 
 from crm.domain.errors import UnknownEventType
+from reminders.handlers.status_reports import StatusCallback, sms_status_report
 from reminders.handlers_inbound import InboundSms, sms_receive
-from reminders.inbound_status import StatusCallback, sms_status_report
 from reminders.webhooks import forms
 
 log = logging.getLogger(__name__)

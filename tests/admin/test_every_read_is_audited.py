@@ -21,7 +21,7 @@ from crm.domain import events as ev
 from crm.handlers import Actor
 from crm.models import AccessLogEntry, LoggedCall, RemindedAppointment
 from crm.projections import runner
-from reminders import outbox
+from reminders.dispatch import outbox
 from reminders.models import OutboundMessage, Reminder
 
 pytestmark = pytest.mark.django_db

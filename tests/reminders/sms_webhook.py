@@ -16,11 +16,12 @@ from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore.fingerprints import fingerprint
 from crm.handlers import Actor
-from reminders import dispatch
 from reminders.backends import locmem
+from reminders.dispatch import dispatch_due
+from reminders.dispatch.outcomes import Report
+from reminders.domain.numbers import number_stream_id
 from reminders.handlers_inbound import record
 from reminders.models import OutboundMessage
-from reminders.numbers import number_stream_id
 
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -109,8 +110,8 @@ def number_events(phone: str) -> list[ev.DomainEvent]:
     return [r.event for r in stream(number_stream_id(phone))]
 
 
-def dispatch_now(now: dt.datetime) -> dispatch.Report:
-    return dispatch.dispatch_due(now=now)
+def dispatch_now(now: dt.datetime) -> Report:
+    return dispatch_due(now=now)
 
 
 def resolve_stop_review(patient_id: uuid.UUID, *, dismissed: bool, at: dt.datetime) -> None:

@@ -9,12 +9,15 @@ import pytest
 
 from crm import handlers
 from crm.domain import events as ev
-from reminders import dispatch
 from reminders.backends import SmsError, SmsOutcomeUnknown, locmem
 from reminders.backends.locmem import LocmemBackend
-from reminders.dispatch import dispatch_due
+from reminders.dispatch import checks, dispatch_due
+from reminders.dispatch.claim import claim_batch
+from reminders.dispatch.outbox import enqueue_reply, materialize_due
+from reminders.dispatch.reconcile import reconcile_stale
+from reminders.dispatch.record import record_outcomes
+from reminders.dispatch.send import hand_over
 from reminders.models import MessageStatus, OutboundMessage
-from reminders.outbox import enqueue_reply, materialize_due
 from tests.reminders.conftest import local, outbox_of
 from tests.reminders.sms_webhook import events_of, number_events
 
@@ -43,7 +46,7 @@ def claimed(patient, settings):
     """The patient's reminder, claimed by a worker with a one-minute lease."""
     settings.REMINDERS_SEND_LEASE_SECONDS = 60
     materialize_due(DAY_BEFORE)
-    _, claims, _ = dispatch.claim_batch(DAY_BEFORE, batch_size=10)
+    _, claims, _ = claim_batch(DAY_BEFORE, batch_size=10)
     assert len(claims) == 1
     return claims
 
@@ -283,7 +286,7 @@ def test_a_worker_that_died_after_claiming_leaves_nothing_lost(patient, claimed)
 
 
 def test_a_worker_that_died_after_handing_over_is_not_sent_twice(patient, claimed):
-    dispatch.hand_over(LocmemBackend(), claimed)  # ...and the worker dies before recording
+    hand_over(LocmemBackend(), claimed)  # ...and the worker dies before recording
 
     report = dispatch_due(now=DAY_BEFORE + dt.timedelta(minutes=2))
 
@@ -294,20 +297,20 @@ def test_a_worker_that_died_after_handing_over_is_not_sent_twice(patient, claime
 
 
 def test_a_late_record_from_a_worker_whose_lease_ran_out_changes_nothing(patient, claimed):
-    outcomes = dispatch.hand_over(LocmemBackend(), claimed)
+    outcomes = hand_over(LocmemBackend(), claimed)
     dispatch_due(now=DAY_BEFORE + dt.timedelta(minutes=2))  # reconciled meanwhile
 
-    dispatch.record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
+    record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
 
     assert len(events_of(patient, ev.SmsSent)) == 1
 
 
 def test_a_worker_whose_claim_a_reconciler_took_over_records_nothing(patient, claimed):
-    outcomes = dispatch.hand_over(LocmemBackend(), claimed)
+    outcomes = hand_over(LocmemBackend(), claimed)
     # The lease ran out; a reconciler took the row over and cannot reach the provider yet.
-    dispatch.reconcile_stale(_Unreachable(), DAY_BEFORE + dt.timedelta(minutes=2), batch_size=10)
+    reconcile_stale(_Unreachable(), DAY_BEFORE + dt.timedelta(minutes=2), batch_size=10)
 
-    dispatch.record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
+    record_outcomes(outcomes, DAY_BEFORE + dt.timedelta(minutes=3))
 
     assert events_of(patient, ev.SmsSent) == []  # the reconciler decides, not the late worker
     assert OutboundMessage.objects.get().status == MessageStatus.SENDING
@@ -391,18 +394,18 @@ def test_a_text_that_cannot_be_prepared_is_held_with_why_and_the_next_patients_g
     for patient in (rowan, riley):
         clinic.book(patient, VISIT)
         clinic.reminders(patient)
-    judge = dispatch._judge
+    judge = checks.judge
 
     def breaks_for_rowan(row, *args):  # a value nobody foresaw, in Rowan's text only
         if row.patient_id == rowan:
             raise UnicodeError("cannot encode this text")
         return judge(row, *args)
 
-    monkeypatch.setattr(dispatch, "_judge", breaks_for_rowan)
+    monkeypatch.setattr(checks, "judge", breaks_for_rowan)
     report = dispatch_due(now=DAY_BEFORE)
 
     assert report.sent == 1 and [text.to for text in locmem.outbox] == ["+16175550177"]
     held = OutboundMessage.objects.get(patient_id=rowan)
     assert held.status == MessageStatus.HELD
     assert "could not be prepared (UnicodeError: cannot encode this text)" in held.reason
-    assert held.next_attempt_at == DAY_BEFORE + dispatch.UNPREPARED_RETRY
+    assert held.next_attempt_at == DAY_BEFORE + checks.UNPREPARED_RETRY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.domain.events import SmsIntent
-from reminders.inbound import asks_to_stop, read_message
+from reminders.domain.keywords import asks_to_stop, read_message
 
 
 @pytest.mark.parametrize(

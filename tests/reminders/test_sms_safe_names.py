@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from crm.domain import events as ev
 from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
-from reminders.messages import DEFAULTS, TemplateError, check_template
+from reminders.domain.sms_safe import SafeNames
+from reminders.domain.texts import DEFAULTS, TemplateError, check_template
 from reminders.models import MessageTemplate, SmsAlias
-from reminders.sms_safe import SafeNames
 from tests.reminders.conftest import local
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from crm.domain import events as ev
 from crm.models import Event
 from reminders.models import OutboundMessage
-from reminders.numbers import blocked_reason
+from reminders.projections.numbers import blocked_reason
 from reminders.webhooks import views
 from tests.reminders.sms_webhook import (
     ACCOUNT_SID,

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from crm.domain import events as ev
 from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
-from reminders.messages import TemplateError, check_template, render
+from reminders.dispatch.texts import render
+from reminders.domain.texts import TemplateError, check_template
 from reminders.models import MessageTemplate, SmsAlias
 from tests.reminders.conftest import local
 

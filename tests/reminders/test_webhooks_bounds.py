@@ -13,7 +13,7 @@ from crm.domain import events as ev
 from crm.models import CommandRecord, Event
 from reminders.backends import locmem
 from reminders.models import OutboundMessage
-from reminders.numbers import blocked_reason
+from reminders.projections.numbers import blocked_reason
 from reminders.webhooks import forms, views
 from tests.reminders.sms_webhook import (
     ACCOUNT_SID,

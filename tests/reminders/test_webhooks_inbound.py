@@ -16,7 +16,7 @@ from engagement.handlers import suggestion_complete, suggestion_dismiss
 from engagement.models import Suggestion
 from reminders import dispatch
 from reminders.models import OutboundMessage
-from reminders.numbers import blocked_reason
+from reminders.projections.numbers import blocked_reason
 from reminders.webhooks import views
 from tests.reminders.sms_webhook import (
     AUTH_TOKEN,

@@ -10,7 +10,7 @@ import pytest
 
 from crm.domain import events as ev
 from reminders.models import OutboundMessage
-from reminders.numbers import blocked_reason
+from reminders.projections.numbers import blocked_reason
 from reminders.webhooks import views
 from tests.crm.parking import insert_raw, release_that_knows_letters
 from tests.reminders.sms_webhook import (

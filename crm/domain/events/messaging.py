@@ -1,7 +1,7 @@
 """Events of two-way texting: delivery status reports and number-level opt-out / opt-in.
 
 The number-level events live on a stream of their own per phone number (see
-`reminders.numbers.number_stream_id`): a STOP must hold for the number whoever it belongs
+`reminders.domain.numbers.number_stream_id`): a STOP must hold for the number whoever it belongs
 to, today or later, and a number we do not know must never create a patient.
 
 What the SMS provider tells us (ids, numbers, error codes, texts) has the bounded types
@@ -55,7 +55,7 @@ ErrorCode = Annotated[str, ERROR_CODE]
 # Twilio's longest message body.
 INBOUND_BODY = Bounded(1600, example="C")
 InboundBody = Annotated[str, INBOUND_BODY]
-# The opt-out and opt-in keywords of reminders.inbound; the number table holds 16.
+# The opt-out and opt-in keywords of reminders.domain.keywords; the number table holds 16.
 KEYWORD = Bounded(16, r"[A-Z]+", shape="an SMS keyword such as STOP", example="STOP")
 Keyword = Annotated[str, KEYWORD]
 

@@ -1,39 +1,22 @@
-"""The words of our texts: editable templates, rendered with only what a text may carry.
-
-A reminder carries the first name, the date and time in the patient's zone, the clinic's
-short name, the location and provider by their SMS-safe names only (reminders/sms_safe.py),
-and how to answer. Never the visit type, reason or specialty: the context offers no
-placeholder for them, and a template with another placeholder, a clinical word or a raw
-location or provider name is refused when saved (and replaced by the default if met when
-sending).
-"""
+"""What a text may say: each kind's placeholders and default words, the check a template
+must pass, and a visit as a reminder may describe it. Plain Python, no Django."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import string
 import zoneinfo
-from collections.abc import Mapping
 
-from django.conf import settings
-
-from crm.domain.phones import format_national
-from reminders.sms_safe import LOCATION, PROVIDER, SafeNames, clinical_words, raw_names_in
+from reminders.domain.sms_safe import LOCATION, PROVIDER, SafeNames, clinical_words, raw_names_in
 
 __all__ = [
     "DEFAULTS",
     "PLACEHOLDERS",
     "TemplateError",
+    "base_language",
     "check_template",
-    "load_safe_names",
-    "load_templates",
     "reminder_context",
-    "render",
 ]
-
-
-logger = logging.getLogger(__name__)
 
 
 class TemplateError(ValueError):
@@ -148,63 +131,6 @@ def check_template(kind: str, body: str, names: SafeNames | None = None) -> None
             f"{', '.join(named)} has an SMS-safe name; write {{location}} or {{provider}} "
             "instead of the name."
         )
-
-
-def load_safe_names() -> SafeNames:
-    """Every SMS-safe name the clinic set, for rendering a whole batch with one query."""
-    from reminders.models import SmsAlias
-
-    return SafeNames.of(SmsAlias.objects.values_list("kind", "name", "alias"))
-
-
-def load_templates() -> dict[tuple[str, str], str]:
-    """Every editable text, for rendering a whole batch with one query."""
-    from reminders.models import MessageTemplate
-
-    return {
-        (kind, language): body
-        for kind, language, body in MessageTemplate.objects.values_list("kind", "language", "body")
-    }
-
-
-def render(
-    kind: str,
-    language: str,
-    context: Mapping[str, str],
-    *,
-    templates: Mapping[tuple[str, str], str] | None = None,
-    names: SafeNames | None = None,
-) -> str:
-    """The text of `kind` in the patient's language (English when we have none)."""
-    wanted = base_language(language)
-    if templates is None:
-        from reminders.models import MessageTemplate
-
-        templates = {
-            (kind, lang): body
-            for lang, body in MessageTemplate.objects.filter(
-                kind=kind, language__in={wanted, "en"}
-            ).values_list("language", "body")
-        }
-    body = (
-        templates.get((kind, wanted))
-        or templates.get((kind, "en"))
-        or DEFAULTS.get((kind, wanted))
-        or DEFAULTS[(kind, "en")]
-    )
-    values = {
-        "clinic": settings.CLINIC_SHORT_NAME,
-        "clinic_phone": format_national(settings.CLINIC_PHONE),
-        **context,
-    }
-    try:
-        check_template(kind, body, load_safe_names() if names is None else names)
-    except TemplateError as error:
-        # Saved before an alias or a rule existed: the default words go out instead, so a
-        # stored template never sends a name or stops the reminders.
-        logger.error("The %s text (%s) is refused, sending the default: %s", kind, wanted, error)
-        body = DEFAULTS.get((kind, wanted)) or DEFAULTS[(kind, "en")]
-    return body.format_map({name: values.get(name, "") for name in PLACEHOLDERS[kind]})
 
 
 def reminder_context(

@@ -1,11 +1,5 @@
-"""The `reminders` catch-up projection: the schedule, re-derived per patient.
-
-Whenever a batch holds events of a patient, that patient's reminders are derived again
-from a fold of their whole stream (up to the batch's last position) and replace the rows
-they had. Simple, and the rows are a function of the log (I5): a rebuild writes the same
-rows, whatever the batch boundaries were. The checkpoint moves in the batch's transaction
-(I6, crm/projections/runner.py).
-"""
+"""The `reminders` catch-up projection: a patient's schedule, derived again from their whole
+stream whenever a batch touches it, so a rebuild writes the same rows (I5)."""
 
 from __future__ import annotations
 
@@ -21,14 +15,15 @@ from crm.domain.recorded import RecordedEvent
 from crm.eventstore import records
 from crm.models import Event, PatientProfile
 from crm.projections.runner import CatchUpProjection
-from reminders import rules
+from reminders.domain.schedule import PlannedReminder, ScheduleConfig, derive
 from reminders.models import Reminder
+from reminders.projections.numbers import blocked_reasons
 
 NAME = "reminders"
 
 
-def schedule_config() -> rules.ScheduleConfig:
-    return rules.ScheduleConfig(
+def schedule_config() -> ScheduleConfig:
+    return ScheduleConfig(
         offsets=tuple(settings.REMINDERS_OFFSETS_HOURS),
         offsets_by_kind=dict(settings.REMINDERS_OFFSETS_BY_KIND),
         window=settings.REMINDERS_SEND_WINDOW,
@@ -54,10 +49,8 @@ def read_streams(
 
 
 def derive_rows(
-    streams: dict[uuid.UUID, list[RecordedEvent]], config: rules.ScheduleConfig
+    streams: dict[uuid.UUID, list[RecordedEvent]], config: ScheduleConfig
 ) -> list[Reminder]:
-    from reminders.numbers import blocked_reasons
-
     phones = {
         e.event.phone  # type: ignore[attr-defined]
         for stream in streams.values()
@@ -67,7 +60,7 @@ def derive_rows(
     blocked = blocked_reasons(phones) if phones else {}
     rows: list[Reminder] = []
     for patient_id, recorded in streams.items():
-        for planned in rules.derive(patient_id, recorded, config, blocked.get):
+        for planned in derive(patient_id, recorded, config, blocked.get):
             rows.append(Reminder(**_fields(planned)))
     return rows
 
@@ -98,5 +91,5 @@ class ReminderProjection(CatchUpProjection):
         Reminder.objects.bulk_create(rows, batch_size=1000)
 
 
-def _fields(planned: rules.PlannedReminder) -> dict[str, object]:
+def _fields(planned: PlannedReminder) -> dict[str, object]:
     return {f.name: getattr(planned, f.name) for f in dataclasses.fields(planned)}

@@ -1,0 +1,1 @@
+"""Commands of the reminders app: inbound texts, delivery status reports, recording outcomes."""
