@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+
+from config.database import url_naming
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/crm_bench"
@@ -23,7 +25,7 @@ def bench_url() -> str:
 
 
 def database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
+    name = unquote(urlsplit(url).path.lstrip("/"))
     if not name:
         raise SystemExit(f"BENCH_DATABASE_URL {url!r} names no database.")
     return name
@@ -31,8 +33,7 @@ def database_name(url: str) -> str:
 
 def sibling_url(url: str, name: str) -> str:
     """The same server and credentials as `url`, another database."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+    return url_naming(url, name)
 
 
 def conninfo(url: str) -> str:

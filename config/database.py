@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -53,3 +54,14 @@ def database_from_url(url: str | None, *, default_sqlite: Path) -> dict[str, Any
             "use sqlite:/// or postgres://."
         )
     return config
+
+
+def url_naming(url: str, name: str) -> str:
+    """`url` with database `name` in place of its own, the rest as written: user, password,
+    host (a socket directory too, escaped or as `?host=`), port and options. A process started
+    on it (a test's worker, a benchmark's sibling database) connects exactly as `url` does."""
+    # Spelled out rather than urlunsplit, which drops the `//` of a URL with no host
+    # (`postgres:///crm?host=/run/postgresql`) unless something registered the scheme.
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}/{quote(name, safe='')}{query}"

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -54,8 +54,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def loopback_only(*urls: str) -> None:
     for url in urls:
-        host = urlsplit(url).hostname or ""
-        if host not in LOOPBACK:
+        parts = urlsplit(url)
+        host = unquote(parts.hostname or "") or parse_qs(parts.query).get("host", [""])[0]
+        # No host, or a directory (a Unix socket's), is this machine too.
+        if host and not host.startswith("/") and host not in LOOPBACK:
             raise SmokeFailed(f"{url} is not on this machine: the smoke test uses loopback only.")
 
 
@@ -134,8 +136,10 @@ def recreate_database(url: str, *, drop_only: bool = False) -> None:
     import psycopg
     from psycopg import sql
 
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    # Spelled out: urlunsplit would drop the `//` of a URL with no host (a Unix socket's).
+    admin = f"{parts.scheme}://{parts.netloc}/postgres" + (f"?{parts.query}" if parts.query else "")
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

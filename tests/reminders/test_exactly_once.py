@@ -4,6 +4,7 @@ is killed mid-dispatch, and none is lost. Real processes, real connections."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -17,14 +18,15 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from config.database import url_naming
 from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.handlers import Actor
 from crm.projections import runner
 from fixtures.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from reminders import dispatch
+from reminders.dispatch.claim import claim_batch
+from reminders.dispatch.outbox import materialize_due
 from reminders.models import MessageStatus, OutboundMessage
-from reminders.outbox import materialize_due
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -88,12 +90,16 @@ def reminder_settings(settings):
     settings.REMINDERS_SEND_WINDOW = (dt.time(0, 0), dt.time(23, 59))
 
 
+def worker_database_url() -> str:
+    """The test database, reached as DATABASE_URL says: password, socket host, options."""
+    return url_naming(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
+
+
 def worker(twilio: FakeTwilio) -> subprocess.Popen[str]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "SMS_BACKEND": "twilio",
         "TWILIO_API_BASE_URL": twilio.url,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
@@ -116,6 +122,40 @@ def worker(twilio: FakeTwilio) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+_CONNECTION_SEEN = """
+import json
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT current_database()")
+    [database] = cursor.fetchone()
+params = connection.get_connection_params()
+print(json.dumps({key: str(params.get(key)) for key in ("user", "password", "host", "port")}
+                 | {"database": database}))
+"""
+
+
+def test_the_worker_connects_as_the_tests_do_password_and_socket_host_included():
+    probe = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", _CONNECTION_SEEN],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.test_settings",
+            "DATABASE_URL": worker_database_url(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    ours = connection.get_connection_params()
+    assert json.loads(probe.stdout.splitlines()[-1]) == {
+        **{key: str(ours.get(key)) for key in ("user", "password", "host", "port")},
+        "database": connection.settings_dict["NAME"],
+    }
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -186,7 +226,7 @@ def test_two_workers_claiming_at_once_never_take_the_same_reminder(reminder_sett
         try:
             start.wait()
             while True:
-                selected, claims, _ = dispatch.claim_batch(timezone.now(), batch_size=3)
+                selected, claims, _ = claim_batch(timezone.now(), batch_size=3)
                 if not selected:
                     return
                 claimed[i].extend(c.message_id for c in claims)
