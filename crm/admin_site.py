@@ -21,6 +21,13 @@ from crm.admin_guard import GuardedAutocomplete, guarded
 from crm.roles import Area, may
 from crm.signin.site import SecondFactorSite
 
+APP_NAMES = {"authtoken": "API tokens", "axes": "Sign-in records"}
+TABLE_NAMES = {
+    "axes.accessattempt": "Sign-in lockout counters",
+    "axes.accessfailurelog": "Sign-in failures",
+    "axes.accesslog": "Sign-ins",
+}
+
 
 class CrmAdminSite(SecondFactorSite):
     site_header = "Patient engagement CRM"
@@ -29,6 +36,8 @@ class CrmAdminSite(SecondFactorSite):
     index_template = "admin/crm/index.html"
     # The patient page and the dashboard need the width more than a list of tables does.
     enable_nav_sidebar = False
+    # No public site stands behind the admin: no "View site" link to a page that is not there.
+    site_url = None
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         from crm.admin.dashboard import dashboard_view
@@ -56,6 +65,16 @@ class CrmAdminSite(SecondFactorSite):
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         return cast(HttpResponse, GuardedAutocomplete.as_view(admin_site=self)(request))
+
+    def _build_app_dict(self, request: HttpRequest, label: Any = None) -> Any:
+        """Tables of other packages under names that say what they hold (their models are
+        not ours to rename): "Sign-ins", not axes' "Access logs" beside our access log."""
+        built = super()._build_app_dict(request, label)
+        for app in [built] if label else built.values():
+            app["name"] = APP_NAMES.get(app["app_label"], app["name"])
+            for table in app["models"]:
+                table["name"] = TABLE_NAMES.get(table["model"]._meta.label_lower, table["name"])
+        return built
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

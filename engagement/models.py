@@ -34,6 +34,8 @@ class Suggestion(models.Model):
     class Meta:
         db_table = "engagement_suggestion"
         ordering = ["priority", "due_at", "suggestion_id"]
+        # The admin lists the rows as the clerk's worklist (engagement.admin.queue).
+        verbose_name_plural = "work queue"
         indexes = [
             models.Index(fields=["status", "priority", "due_at"], name="eng_sugg_queue"),
             models.Index(fields=["patient_id", "status"], name="eng_sugg_patient"),

@@ -35,6 +35,8 @@ class AccessLogEntry(models.Model):
     class Meta:
         db_table = "crm_access_log"
         ordering = ["-id"]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log entries"
         indexes = [
             models.Index(fields=["patient_id", "id"], name="crm_access_patient"),
             models.Index(fields=["user_id", "id"], name="crm_access_user"),

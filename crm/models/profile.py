@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from crm.domain.languages import language_name
+
 
 class PatientProfile(models.Model):
     patient_id = models.UUIDField(primary_key=True)
@@ -47,6 +49,13 @@ class PatientProfile(models.Model):
     class Meta:
         db_table = "crm_patient_profile"
         ordering = ["last_name", "first_name", "patient_id"]
+        # What the front desk calls the row: a patient (the profile is how it is stored).
+        verbose_name = "patient"
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.date_of_birth})"
+
+    @property
+    def language_name(self) -> str:
+        """The language by name, as people read it: "Spanish", not "es"."""
+        return language_name(self.language)

@@ -436,7 +436,7 @@ def test_the_desk_registers_a_patient_and_lands_on_their_page(desk, db):
     page = text_of(response)
     assert "Registered Marisol Pradoverde." in page
     assert "Born Mar 14, 1979" in page and "(305) 555-0121" in page
-    assert "speaks es" in page
+    assert "speaks Spanish" in page  # the language by name (issue 14), not its code
 
 
 def test_a_possible_duplicate_is_shown_before_a_second_record_is_made(desk, patient):

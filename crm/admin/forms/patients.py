@@ -14,22 +14,13 @@ from crm.admin import formatting as fmt
 from crm.admin.forms.base import CommandForm, PatientActionForm, User, date_field
 from crm.domain import events as ev
 from crm.domain.errors import InvalidInput
+from crm.domain.languages import LANGUAGES as KNOWN_LANGUAGES
 from crm.domain.phones import normalize_phone
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
 from crm.models import PatientProfile
 
-LANGUAGES = [
-    ("en", "English"),
-    ("es", "Spanish"),
-    ("pt", "Portuguese"),
-    ("ht", "Haitian Creole"),
-    ("zh", "Chinese"),
-    ("vi", "Vietnamese"),
-    ("ru", "Russian"),
-    ("ar", "Arabic"),
-    ("fr", "French"),
-]
+LANGUAGES = list(KNOWN_LANGUAGES)
 TIME_ZONES = [
     ("", "From the phone number (else the clinic's)"),
     ("America/New_York", "Eastern (New York)"),
