@@ -7,10 +7,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
 from crm.admin.access import is_supervisor
-from crm.admin.readonly import ReadOnlyMixin
-from reminders.messages import PLACEHOLDERS
+from crm.admin.readonly import ReadOnlyMixin, patient_link
+from crm.roles import Area
+from reminders.domain.texts import PLACEHOLDERS
 from reminders.models import MessageTemplate, OutboundMessage, Reminder, SmsAlias
 
 
@@ -67,9 +69,17 @@ class SmsAliasAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Reminder)
 class ReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("due_at", "kind", "offset_hours", "state", "reason", "patient_id")
+    """The texts due and sent: the front desk reads them (the patients' area, as in the
+    API), with a link to each patient's page; they change only through the schedule."""
+
+    area = Area.PATIENTS
+    list_display = ("due_at", "kind", "offset_hours", "state", "reason", "patient")
     list_filter = ("state", "kind")
     search_fields = ("=patient_id", "=appointment_id", "=reminder_id")
+
+    @admin.display(description="patient")
+    def patient(self, obj: Reminder) -> SafeString:
+        return patient_link(obj.patient_id)
 
 
 @admin.register(OutboundMessage)
