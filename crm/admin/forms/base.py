@@ -132,6 +132,9 @@ class PatientActionForm(CommandForm):
         initial = {"expected_version": patient.version, **kwargs.pop("initial", {})}
         self.patient = patient
         super().__init__(data, user=user, now=now, initial=initial, **kwargs)
+        if not self.checks_version:
+            # Recorded whatever changed meanwhile: the page's version is not needed at all.
+            self.fields["expected_version"].required = False
 
     def options(self) -> CommandOptions:
         if not self.checks_version:
