@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from crm.admin import formatting as fmt
 from crm.extensions import DashboardSection, Panel, PatientPanel
 from reminders.models import MessageStatus, Reminder, ReminderState
 from reminders.selectors import current_state
@@ -35,7 +36,6 @@ def _load_panel(patient_id: uuid.UUID, zone: str, now: dt.datetime) -> Panel:
         .select_related("outbound")
         .order_by("-due_at")[:PANEL_ROWS]
     )
-    tz = zoneinfo.ZoneInfo(zone)
     rows: list[tuple[str, ...]] = []
     tones: list[str] = []
     for reminder in reminders:
@@ -47,8 +47,8 @@ def _load_panel(patient_id: uuid.UUID, zone: str, now: dt.datetime) -> Panel:
         )
         rows.append(
             (
-                f"{reminder.due_at.astimezone(tz):%a %b %d, %Y %H:%M}",
-                f"{what} the visit of {reminder.appointment_starts_at.astimezone(tz):%b %d %H:%M}",
+                fmt.moment(reminder.due_at, zone),
+                f"{what} the visit of {fmt.moment(reminder.appointment_starts_at, zone)}",
                 state,
                 reason,
             )

@@ -40,7 +40,7 @@ class Visit:
     appointment_id: str
     kind: str
     when: str  # in the patient's zone
-    clinic_when: str  # in the clinic's zone, when that differs
+    clinic_when: str  # the clinic's clock, when it differs from the patient's
     modality: str
     provider: str
     location: str
@@ -161,12 +161,11 @@ def _consents(profile: PatientProfile) -> list[Consent]:
 
 
 def _visit(visit: OpenAppointment, zone_name: str) -> Visit:
-    clinic = settings.TIME_ZONE
     return Visit(
         appointment_id=str(visit.appointment_id),
         kind=fmt.label(visit.appointment_type).capitalize(),
-        when=fmt.moment(visit.starts_at, zone_name),
-        clinic_when=fmt.moment(visit.starts_at, clinic) if zone_name != clinic else "",
+        when=fmt.local_moment(visit.starts_at, zone_name),
+        clinic_when=fmt.clinic_time(visit.starts_at, zone_name),
         modality=fmt.label(visit.modality),
         provider=visit.provider,
         location=visit.location,

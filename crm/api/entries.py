@@ -1,26 +1,27 @@
-"""Events as the API shows them: timeline entries (with a summary) and recorded events
-(what a command just stored). Restricted note text is withheld from non-clinicians."""
+"""Events as the API shows them: timeline entries (with a summary, crm.timeline's
+description of the event as one sentence) and recorded events (what a command just
+stored). Restricted note text is withheld from non-clinicians."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 
-from crm.api.summaries import summarize
+from crm import timeline
 from crm.domain import events as ev
+from crm.domain import moments
 from crm.domain.events import load_stored
 from crm.domain.recorded import RecordedEvent
 from crm.models import Event
 
 
 def zone_of(timezone_name: str | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(timezone_name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    """The patient's zone; the clinic's when none is set or the name is not a zone."""
+    return moments.zone_named(timezone_name, settings.TIME_ZONE)
 
 
 def recorded_entry(
@@ -63,27 +64,64 @@ def from_recorded(recorded: RecordedEvent, *, restricted_visible: bool) -> dict[
     )
 
 
-def timeline_entry(
-    row: Event, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
-) -> dict[str, Any]:
-    return recorded_timeline_entry(
-        RecordedEvent(
-            position=row.position,
-            stream_id=row.stream_id,
-            version=row.version,
-            event=load_stored(row.event_type, row.schema_version, row.data),
-            occurred_at=row.occurred_at,
-            recorded_at=row.recorded_at,
-            metadata=row.metadata or {},
-        ),
-        zone=zone,
-        restricted_visible=restricted_visible,
+def timeline_entries(
+    rows: Sequence[Event], *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+) -> list[dict[str, Any]]:
+    """A page of stored rows as timeline entries (one more query at most, to name the
+    visits and tests the page refers to)."""
+    return recorded_timeline_entries(
+        [_recorded(row) for row in rows], zone=zone, restricted_visible=restricted_visible
     )
 
 
+def timeline_entry(
+    row: Event, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+) -> dict[str, Any]:
+    return timeline_entries([row], zone=zone, restricted_visible=restricted_visible)[0]
+
+
+def _recorded(row: Event) -> RecordedEvent:
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        version=row.version,
+        event=load_stored(row.event_type, row.schema_version, row.data),
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        metadata=row.metadata or {},
+    )
+
+
+def recorded_timeline_entries(
+    recorded: Sequence[RecordedEvent], *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+) -> list[dict[str, Any]]:
+    if not recorded:
+        return []
+    references = timeline.references_for(
+        recorded[0].stream_id, [(r.version, r.event) for r in recorded]
+    )
+    return [
+        recorded_timeline_entry(
+            r, zone=zone, restricted_visible=restricted_visible, references=references
+        )
+        for r in recorded
+    ]
+
+
 def recorded_timeline_entry(
-    recorded: RecordedEvent, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+    recorded: RecordedEvent,
+    *,
+    zone: zoneinfo.ZoneInfo,
+    restricted_visible: bool,
+    references: timeline.References | None = None,
 ) -> dict[str, Any]:
     entry = from_recorded(recorded, restricted_visible=restricted_visible)
-    entry["summary"] = summarize(recorded.event, zone=zone, restricted_visible=restricted_visible)
+    entry["summary"] = timeline.describe(
+        recorded.event,
+        version=recorded.version,
+        zone=zone,
+        clinic=moments.zone_named(settings.TIME_ZONE),
+        references=references,
+        restricted_visible=restricted_visible,
+    ).sentence
     return entry

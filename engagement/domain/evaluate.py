@@ -33,7 +33,7 @@ def evaluate(state: EngagementState, now: dt.datetime, config: RuleConfig) -> Ev
     if not patient.registered or patient.merged_into is not None:
         # A merged-away record has no suggestions: its history counts for the survivor.
         return Evaluation(patient.patient_id, now, [], None)
-    words = Words(patient.timezone or config.clinic_timezone)
+    words = Words.of(patient.timezone, patient.phone, config.clinic_timezone)
     wakes: list[dt.datetime] = []
     suggestions: list[Suggestion] = []
     for rule in RULES:

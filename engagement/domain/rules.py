@@ -11,10 +11,12 @@ or clinician wrote (a crisis summary, a note, a text's body).
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
+import functools
 from collections.abc import Callable, Iterable
 
 from crm.domain import events as ev
+from crm.domain import moments
+from crm.domain.phones import timezone_for_phone
 from crm.domain.state import AppointmentState, AppointmentStatus
 from engagement.domain.config import RuleConfig
 from engagement.domain.state import LIVE_CHANNELS, Crisis, EngagementState, Text
@@ -29,27 +31,33 @@ _MISSED_INBOUND = {
 }
 
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# A number's zone, parsed once per number: the bulk re-evaluation meets each many times.
+_number_zone = functools.lru_cache(maxsize=4096)(timezone_for_phone)
 
 
 class Words:
-    """Dates and times in the patient's zone, as a reason writes them ("Tue 3 Nov 09:00").
-    (Written out by hand rather than with strftime: the bulk re-evaluation writes millions.)"""
+    """Dates and times in the patient's zone, as a reason writes them: a moment labelled
+    with the zone's abbreviation and the clinic's clock beside it when the two differ
+    ("Tue Nov 17, 2026, 12:00 PM CST (clinic: 1:00 PM EST)"), a day without its time
+    ("Tue Nov 17, 2026"). crm.domain.moments writes both, as on every other screen; an
+    unknown or empty zone reads as the clinic's."""
 
-    def __init__(self, zone_name: str) -> None:
-        self.zone = zoneinfo.ZoneInfo(zone_name)
+    def __init__(self, zone_name: str | None, clinic_zone_name: str = "") -> None:
+        self.clinic = moments.zone_named(clinic_zone_name)
+        self.zone = moments.zone_named(zone_name, clinic_zone_name)
+
+    @classmethod
+    def of(cls, timezone: str, phone: str | None, clinic_zone_name: str) -> Words:
+        """In the zone the profile shows the patient in: theirs, their number's, or the
+        clinic's."""
+        zone = timezone or (_number_zone(phone) if phone else None) or clinic_zone_name
+        return cls(zone, clinic_zone_name)
 
     def day(self, moment: dt.datetime) -> str:
-        local = moment.astimezone(self.zone)
-        return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
+        return moments.local_day(moment, self.zone)
 
     def time(self, moment: dt.datetime) -> str:
-        local = moment.astimezone(self.zone)
-        return (
-            f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} "
-            f"{local.hour:02d}:{local.minute:02d}"
-        )
+        return moments.moment(moment, self.zone, clinic=self.clinic)
 
     def local_date(self, moment: dt.datetime) -> dt.date:
         return moment.astimezone(self.zone).date()
@@ -101,8 +109,8 @@ def crisis_follow_up(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
             due = min(max(attempts) + c.crisis_retry, window_ends)
         handoff = crisis.handoff.value.replace("_", " ")
         reason = (
-            f"Crisis contact {w.time(crisis.at)} (risk {crisis.risk_level.value}, "
-            f"handoff: {handoff}). Call within "
+            f"Crisis contact {w.time(crisis.at)}: risk {crisis.risk_level.value}, "
+            f"handoff: {handoff}. Call within "
             f"{_hours(c.crisis_first_call)} to check on the patient and their safety plan"
         )
         if attempts:
@@ -520,7 +528,7 @@ def overdue_tests(s: EngagementState, c: RuleConfig, w: Words) -> list[Need]:
             opened_at=opened,
             due_at=opened,
             reason=(
-                f"{test.test_name} was due by {test.due_by.day} {test.due_by:%b} "
+                f"{test.test_name} was due by {moments.day(test.due_by)} "
                 f"(ordered {w.day(test.ordered_at)}); not done or booked."
             ),
             evidence=[e for e in [s.tests_evidence.get(test_id)] if e is not None],

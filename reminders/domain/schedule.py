@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crm.domain import events as ev
+from crm.domain import moments
 from crm.domain.phones import timezone_for_phone
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import AppointmentState, AppointmentStatus, PatientState, consent_key, fold
@@ -107,9 +108,8 @@ def next_allowed(moment: dt.datetime, zone: str, window: tuple[dt.time, dt.time]
 
 
 def local_text(moment: dt.datetime, zone: str) -> str:
-    """How a time reads in a reason: 'Tue Nov 3, 08:00 (America/New_York)'."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
-    return f"{local:%a %b} {local.day}, {local:%H:%M} ({zone})"
+    """How a time reads in a reason, as on every screen: 'Tue Nov 3, 2026, 8:00 AM EST'."""
+    return moments.moment(moment, moments.zone_named(zone))
 
 
 @dataclass(slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-import zoneinfo
 
+from crm.domain import moments, times
 from reminders.domain.sms_safe import LOCATION, PROVIDER, SafeNames, clinical_words, raw_names_in
 
 __all__ = [
@@ -79,10 +79,6 @@ _DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
 }
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
-}
 _VIDEO = {"en": "by video", "es": "por video"}
 # Said instead of a location or provider the clinic gave no SMS-safe name: never the name.
 _IN_PERSON = {"en": "in person", "es": "en persona"}
@@ -147,20 +143,11 @@ def reminder_context(
     """What a reminder may say about a visit, in the patient's zone and language: the
     location and provider only by their SMS-safe names, never as recorded."""
     lang = base_language(language)
-    local = starts_at.astimezone(zoneinfo.ZoneInfo(timezone))
-    day = _DAYS[lang][local.weekday()]
-    month = _MONTHS[lang][local.month - 1]
-    if lang == "en":
-        date = f"{day} {month} {local.day}"
-        hour = local.hour % 12 or 12
-        time = f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
-    else:
-        date = f"{day} {local.day} {month}"
-        time = f"{local.hour}:{local.minute:02d}"
+    local = times.in_zone(starts_at, moments.zone_named(timezone))
     return {
         "first_name": first_name,
-        "date": date,
-        "time": time,
+        "date": moments.date(local, lang),
+        "time": moments.clock(local, lang),
         "location": (
             _VIDEO[lang] if telehealth else names.alias(LOCATION, location) or _IN_PERSON[lang]
         ),

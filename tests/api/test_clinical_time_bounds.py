@@ -171,7 +171,7 @@ def test_the_timeline_shows_a_call_stored_at_the_calendars_edge(
     assert response.status_code == 200, response.content
     call = response.json()["results"][0]
     assert call["occurred_at"] == call_at_the_calendars_edge.isoformat().replace("+00:00", "Z")
-    assert "Inbound voice call with frontdesk.one at" in call["summary"]
+    assert "Inbound call, connected: Billing question; by frontdesk.one" in call["summary"]
     assert agent.get(url(patient, "timeline/2/")).status_code == 200
 
 

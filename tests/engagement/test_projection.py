@@ -67,7 +67,9 @@ def test_a_no_show_reaches_the_queue_and_leaves_it_when_the_patient_calls_back(
 
     follow_up = rows(patient)[f"no_show_follow_up.{visit}"]
     assert follow_up.status == "open"
-    assert follow_up.reason.startswith("No-show for therapy session with Dr. Okafor Sun 1 Nov")
+    assert follow_up.reason.startswith(
+        "No-show for therapy session with Dr. Okafor Sun Nov 1, 2026"
+    )
     assert follow_up.evidence[0]["event_type"] == "AppointmentNoShowRecorded"
 
     handlers.call_log(

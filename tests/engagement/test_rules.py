@@ -155,7 +155,9 @@ def test_a_no_show_is_followed_up_within_one_business_day():
 
     assert follow_up.status is Status.OPEN
     assert follow_up.due_at == dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)  # EST after DST
-    assert follow_up.reason.startswith("No-show for therapy session with Dr. Okafor Fri 30 Oct")
+    assert follow_up.reason.startswith(
+        "No-show for therapy session with Dr. Okafor Fri Oct 30, 2026"
+    )
     assert "no contact since" in follow_up.reason
 
 
@@ -348,7 +350,7 @@ def test_a_test_not_done_or_booked_by_its_due_date_is_overdue():
     assert overdue.status is Status.OPEN
     # The day after the due date begins at midnight in New York (05:00 UTC in November).
     assert overdue.opened_at == dt.datetime(2026, 11, 2, 5, 0, tzinfo=dt.UTC)
-    assert overdue.reason.startswith("Lipid panel was due by 1 Nov")
+    assert overdue.reason.startswith("Lipid panel was due by Nov 1, 2026")
 
 
 def test_a_test_booked_before_its_due_date_is_never_overdue():

@@ -33,7 +33,7 @@ def test_the_patient_page_lists_each_reminder_with_its_state_and_why(clinic, now
         ("dropped", "Too late: the appointment had "),
         ("dropped", "The appointment was booked or "),
     ]
-    assert panel.rows[1][0] == "Sat Nov 07, 2026 10:30"
+    assert panel.rows[1][0] == "Sat Nov 7, 2026, 10:30 AM EST"
     assert panel.tones == ["", "", "warning", "warning"]
 
 

@@ -278,10 +278,7 @@ def _recent_timeline(request: Request, profile: PatientProfile) -> list[dict[str
     )
     zone = entries.zone_of(profile.timezone)
     visible = may_read_restricted_notes(request.user)
-    return [
-        entries.recorded_timeline_entry(event, zone=zone, restricted_visible=visible)
-        for event in recent
-    ]
+    return entries.recorded_timeline_entries(recent, zone=zone, restricted_visible=visible)
 
 
 @functools.cache

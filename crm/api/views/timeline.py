@@ -56,9 +56,7 @@ class TimelineApi(mixins.ListModelMixin, ApiGenericView):
         assert page is not None
         zone = entries.zone_of(profile.timezone)
         visible = may_read_restricted_notes(request.user)
-        rendered = [
-            entries.timeline_entry(row, zone=zone, restricted_visible=visible) for row in page
-        ]
+        rendered = entries.timeline_entries(page, zone=zone, restricted_visible=visible)
         return self.get_paginated_response(TimelineEntrySerializer(rendered, many=True).data)
 
 
