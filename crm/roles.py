@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from crm.handlers.base import Actor
+
 AGENT = "agent"
 FRONT_DESK = "front_desk"
 CLINICIAN = "clinician"
@@ -64,6 +66,11 @@ def remember_roles(user: Any, roles: frozenset[str]) -> None:
 def role_label(user: Any) -> str:
     """The user's roles as one stable string for event metadata and the audit."""
     return ",".join(sorted(roles_of(user)))
+
+
+def actor_for(user: Any, *, channel: str) -> Actor:
+    """Who a signed-in person is to a command coming through `channel` (api, admin)."""
+    return Actor(name=user.get_username(), channel=channel, user_id=user.pk, role=role_label(user))
 
 
 def may(user: Any, area: Area) -> bool:

@@ -11,9 +11,8 @@ from django.http import HttpRequest
 
 from crm.api import audit
 from crm.api.audit import AccessNote
-from crm.handlers import Actor
 from crm.models import AccessAction
-from crm.roles import SUPERVISOR, Area, may, may_read_restricted_notes, role_label, roles_of
+from crm.roles import SUPERVISOR, Area, actor_for, may, may_read_restricted_notes, roles_of
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -38,16 +37,6 @@ def is_supervisor(user: User) -> bool:
     """The supervisor role itself (accounts and settings pages that hold no patient data);
     pages with patient data ask `may` for their area instead."""
     return SUPERVISOR in roles_of(user)
-
-
-def actor_for(request: HttpRequest) -> Actor:
-    user = request.user
-    return Actor(
-        name=user.get_username(),
-        channel="admin",
-        user_id=user.pk,
-        role=role_label(user),
-    )
 
 
 def audit_access(

@@ -179,7 +179,7 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             request.POST if request.method == "POST" else None, user=request.user, now=now
         )
         if request.method == "POST":
-            result = form.run(actor_for(request))
+            result = form.run(actor_for(request.user, channel="admin"))
             if result is not None:
                 outcome = "replayed" if result.duplicate else "created"
                 audit_access(
@@ -254,7 +254,7 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form: PatientActionForm
         if request.method == "POST":
             form = form_class(request.POST, patient=profile, user=request.user, now=now)
-            result = form.run(actor_for(request))
+            result = form.run(actor_for(request.user, channel="admin"))
             outcome, status = form.failure or (
                 "replayed" if result is not None and result.duplicate else "changed",
                 200,

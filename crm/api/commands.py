@@ -66,7 +66,7 @@ class CommandApi(ApiView):
         try:
             result = self.execute(
                 data=dict(serializer.validated_data),
-                actor=actor_for(request),
+                actor=actor_for(request.user, channel="api"),
                 options=options,
                 **kwargs,
             )

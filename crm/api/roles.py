@@ -1,11 +1,8 @@
 """Roles are Django groups; a user's roles decide what the API shows and allows. The rule
-itself lives in crm.roles, shared with the admin; this module adds the API's actor."""
+itself, and the actor a person is to a command, live in crm.roles, shared with the admin."""
 
 from __future__ import annotations
 
-from rest_framework.request import Request
-
-from crm.handlers import Actor
 from crm.roles import (
     AGENT,
     CLINICIAN,
@@ -13,6 +10,7 @@ from crm.roles import (
     ROLES,
     SUPERVISOR,
     Area,
+    actor_for,
     may,
     may_read_restricted_notes,
     remember_roles,
@@ -34,13 +32,3 @@ __all__ = [
     "role_label",
     "roles_of",
 ]
-
-
-def actor_for(request: Request) -> Actor:
-    user = request.user
-    return Actor(
-        name=user.get_username(),
-        channel="api",
-        user_id=user.pk,
-        role=role_label(user),
-    )
