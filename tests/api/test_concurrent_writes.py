@@ -4,39 +4,12 @@ request record it once and answer the same."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 
 from tests.api.conftest import soon, stream, url
+from tests.threads import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(i) in `count` threads released at the same moment, each on its own
-    database connection."""
-    start = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def a_call():
@@ -53,7 +26,7 @@ def test_two_agents_writing_on_the_same_version_one_wins_the_other_gets_412(
 ):
     clients = [agent, front_desk]
 
-    responses = _together(
+    responses = together(
         2,
         lambda i: clients[i].post(
             url(patient, "calls/"), a_call(), format="json", HTTP_IF_MATCH='"1"'
@@ -67,7 +40,7 @@ def test_two_agents_writing_on_the_same_version_one_wins_the_other_gets_412(
 def test_two_copies_of_one_retried_request_record_it_once_and_answer_alike(agent, patient):
     key, call = "desktop-retry-storm", a_call()
 
-    responses = _together(
+    responses = together(
         4,
         lambda i: agent.post(url(patient, "calls/"), call, format="json", HTTP_IDEMPOTENCY_KEY=key),
     )

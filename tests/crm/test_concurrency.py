@@ -11,7 +11,6 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
@@ -21,28 +20,9 @@ from crm.domain import events as ev
 from crm.eventstore import NewEvent
 from crm.handlers.base import kept_states
 from crm.models import Event, PatientProfile
+from tests.threads import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run work(i) in `count` threads, each on its own connection; return results/errors."""
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _note(text: str) -> NewEvent:
@@ -66,7 +46,7 @@ def test_two_writers_at_the_same_version_one_wins_and_the_other_gets_a_conflict(
                 stream, [_note(f"writer {i}")], expected_version=version
             ).version
 
-    outcomes = _in_threads(2, write)
+    outcomes = together(2, write)
 
     assert sorted(type(o).__name__ for o in outcomes) == ["ConcurrencyConflict", "int"]
     assert [e.version for e in eventstore.read_stream(stream)] == [1, 2]
@@ -80,7 +60,7 @@ def test_concurrent_retries_with_one_idempotency_key_append_once(register, actor
             patient_id=patient, text="Asked for a callback", actor=actor, idempotency_key="dup-1"
         )
 
-    results = _in_threads(6, retry)
+    results = together(6, retry)
 
     assert all(isinstance(r, handlers.CommandResult) for r in results), results
     assert sum(not r.duplicate for r in results) == 1  # type: ignore[union-attr]
@@ -96,7 +76,7 @@ def test_many_agents_writing_to_one_patient_lose_nothing(register, actor):
             handlers.note_add(patient_id=patient, text=f"agent {i} note {n}", actor=actor)
         return i
 
-    outcomes = _in_threads(6, log_calls)
+    outcomes = together(6, log_calls)
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     versions = list(Event.objects.filter(stream_id=patient).values_list("version", flat=True))
@@ -141,7 +121,7 @@ def _tail_while_writing(writers: int, appends_each: int) -> tuple[list[int], lis
 
     subscriber = threading.Thread(target=subscribe)
     subscriber.start()
-    errors = [o for o in _in_threads(writers, write) if isinstance(o, Exception)]
+    errors = [o for o in together(writers, write) if isinstance(o, Exception)]
     done.set()
     subscriber.join(timeout=120)
     assert not errors, errors
@@ -181,7 +161,7 @@ def test_a_command_is_committed_and_lets_go_of_the_append_lock_when_it_returns(r
             versions = [e.version for e in eventstore.read_stream(patient)]
             return free, versions, PatientProfile.objects.get(patient_id=patient).notes_count
 
-    assert _in_threads(1, look_from_another_connection) == [(True, [1, 2], 1)]
+    assert together(1, look_from_another_connection) == [(True, [1, 2], 1)]
     assert not connection.in_atomic_block
 
 
@@ -221,7 +201,7 @@ def _look_from_another_connection(stream: uuid.UUID) -> tuple[bool, list[int]]:
             free = cursor.fetchone()[0]
             return free, [e.version for e in eventstore.read_stream(stream)]
 
-    (seen,) = _in_threads(1, look)
+    (seen,) = together(1, look)
     return seen  # type: ignore[return-value]
 
 

@@ -4,13 +4,12 @@ holds (I5), and a catch-up projection's checkpoint moves with its rows (I6)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Sequence
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import models
 
 from crm import handlers
 from crm.domain import events as ev
@@ -21,6 +20,7 @@ from crm.models import DailyCallStats, Event, PatientProfile, RemindedAppointmen
 from crm.projections import profile, runner
 from crm.projections.metrics import MetricsProjection
 from tests.crm.history import random_history
+from tests.threads import together
 
 READ_MODELS: list[type[models.Model]] = [PatientProfile, *MetricsProjection.read_models]
 
@@ -225,17 +225,7 @@ def test_a_text_confirmation_before_any_reminder_is_not_credited_to_a_reminder(
 def test_two_workers_catching_up_at_once_count_every_event_once():
     random_history(seed=5, patients=15, commands=400)
 
-    def work() -> None:
-        try:
-            runner.catch_up(MetricsProjection(), batch_size=20)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    together(3, lambda i: runner.catch_up(MetricsProjection(), batch_size=20))
     runner.catch_up(MetricsProjection())
     concurrent = dump()
 

@@ -4,12 +4,8 @@ wins, every other agent is told who holds it, and the stream records one claim."
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from crm import handlers
@@ -20,32 +16,11 @@ from engagement import handlers as suggestion_handlers
 from engagement.domain.decisions import SuggestionHeld
 from engagement.projection import PROJECTION
 from tests.api.conftest import stream
+from tests.threads import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 DESK = Actor(name="frontdesk.one", channel="admin", role="front_desk")
-
-
-def _together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """work(i) in `count` threads released at once, each on its own database connection."""
-    start = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def _missed_call(patient_id) -> str:  # type: ignore[no-untyped-def]
@@ -67,7 +42,7 @@ def test_two_agents_claiming_at_once_one_wins_the_other_gets_409_naming_the_winn
     callback = _missed_call(patient)
     clients = [agent, front_desk]
 
-    responses = _together(
+    responses = together(
         2, lambda i: clients[i].post(f"/api/v1/suggestions/{callback}/claim/", {}, format="json")
     )
 
@@ -83,7 +58,7 @@ def test_two_agents_claiming_at_once_one_wins_the_other_gets_409_naming_the_winn
 def test_eight_agents_racing_for_one_suggestion_leave_exactly_one_claim(patient):
     callback = _missed_call(patient)
 
-    outcomes = _together(
+    outcomes = together(
         8,
         lambda i: suggestion_handlers.suggestion_claim(
             patient_id=patient,

@@ -4,45 +4,22 @@ real concurrent connections on PostgreSQL, one opt-out and one confirmation each
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from reminders.numbers import blocked_reason
 
 from crm import handlers
 from crm.handlers import Actor
 from crm.models import Event
 from reminders.handlers_inbound import InboundSms, sms_receive
 from reminders.models import OutboundMessage
-from reminders.numbers import blocked_reason
 from tests.reminders.sms_webhook import new_sid
+from tests.threads import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 HOME = "+16175550134"
 AT = dt.datetime(2026, 11, 3, 14, 0, tzinfo=dt.UTC)
-
-
-def _in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    results: list[object] = [None] * count
-    start = threading.Barrier(count)
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _household() -> list[object]:
@@ -72,7 +49,7 @@ def test_the_same_stop_delivered_twice_at_once_is_recorded_once_and_answered_onc
     patients = _household()
     sid = new_sid()
 
-    results = _in_threads(4, lambda i: _stop(sid))
+    results = together(4, lambda i: _stop(sid))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Event.objects.filter(event_type="SmsNumberOptedOut").count() == 1
@@ -85,7 +62,7 @@ def test_the_same_stop_delivered_twice_at_once_is_recorded_once_and_answered_onc
 def test_two_different_stops_at_once_opt_out_once_with_one_confirmation():
     patients = _household()
 
-    results = _in_threads(3, lambda i: _stop(new_sid()))
+    results = together(3, lambda i: _stop(new_sid()))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Event.objects.filter(event_type="SmsNumberOptedOut").count() == 1
