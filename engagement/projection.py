@@ -5,12 +5,11 @@ are replaced in the batch's transaction, with the checkpoint (I6).
 Rows are a function of the log up to the batch and of `now` alone, so a rebuild at the
 same `now` reproduces them whatever the batch boundaries were (I5).
 
-The follower keeps the folded states of the patients it evaluated (`FoldCache`, bounded):
-a batch folds only its own events into them. The log is append-only and commits in
-position order (I4), so a state folded up to position p stays the fold of that stream up to
-p; what a batch may use is checked against the checkpoint it starts from and against the
-patient's `PatientAgenda.position`, and anything else (a patient not kept, a merge, another
-worker having moved the projection) is folded from the whole stream as before. Time-based changes
+The follower keeps the folded states of the patients it evaluated (crm.domain.kept, the
+rule the command path uses too): a batch folds only its own events into them, when the log
+still holds the event a state was folded up to and the batch's events follow it without a
+gap; anything else (a patient not kept, a merge, another worker having moved the
+projection) is folded from the whole stream as before. Time-based changes
 (a window opening, a claim running out) are picked up by `reevaluate_due`, the same code
 path run by a django-q2 schedule every minute for the patients whose `next_evaluation_at`
 has passed.
@@ -22,9 +21,8 @@ import datetime as dt
 import io
 import logging
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -34,6 +32,7 @@ from django.utils import timezone
 
 from crm import eventstore
 from crm.domain import events as ev
+from crm.domain.kept import Kept, KeptStates, Place, Stored
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore import records
 from crm.models import Event
@@ -83,18 +82,16 @@ class SuggestionsProjection(CatchUpProjection):
     clock: Callable[[], dt.datetime] = staticmethod(timezone.now)
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
-        self.cache = FoldCache(cache_size)
+        self.cache: KeptStates[EngagementState] = KeptStates(cache_size)
 
     def handle(self, events: Sequence[RecordedEvent]) -> None:
         """The runner's batch: every committed event after the checkpoint, up to the last."""
         upto = events[-1].position
-        # Read in the batch's transaction, under the runner's lock: where the batch starts.
-        checkpoint = min(runner.checkpoint_of(NAME), events[0].position - 1)
         now, config = self.clock(), rule_config()
         by_patient: dict[uuid.UUID, list[RecordedEvent]] = {}
         for recorded in events:
             by_patient.setdefault(recorded.stream_id, []).append(recorded)
-        warm = self._kept(by_patient, checkpoint=checkpoint, upto=upto)
+        warm = self._kept(by_patient, upto=upto)
         evaluations: list[Evaluation] = []
         positions: dict[uuid.UUID, int] = {}
         cold = by_patient.keys() - warm.keys()
@@ -105,43 +102,45 @@ class SuggestionsProjection(CatchUpProjection):
                 self.cache.drop(pid)  # a survivor of a merge: its fold changed too
             for pid in positions:
                 warm.pop(pid, None)
-            for pid, folded in own.items():
-                self.cache.put(pid, folded)
-        for pid, folded in warm.items():
-            for recorded in by_patient[pid]:
-                if recorded.position > folded.upto:
-                    folded.last, folded.last_recorded_at = recorded.position, recorded.recorded_at
-                    if recorded.event.event_type not in UNREAD:
-                        folded.state.apply(recorded)
-            folded.upto = upto
-            evaluations.append(evaluate(folded.state, now, config))
-            positions[pid] = folded.last
-            self.cache.put(pid, folded)
+            for pid, kept in own.items():
+                self.cache.keep(pid, kept)
+        for pid, (kept, after) in warm.items():
+            for recorded in after:
+                if recorded.event.event_type not in UNREAD:
+                    kept.state.apply(recorded)
+            last: Place = after[-1] if after else kept
+            evaluations.append(evaluate(kept.state, now, config))
+            positions[pid] = last.position
+            self.cache.keep(pid, Kept.at(kept.state, last))
         evaluations.sort(key=lambda e: e.patient_id)
         save(evaluations, positions=positions)
-        self.cache.saw(checkpoint, upto)
 
     def _kept(
-        self, by_patient: dict[uuid.UUID, list[RecordedEvent]], *, checkpoint: int, upto: int
-    ) -> dict[uuid.UUID, Folded]:
-        """The kept states this batch can bring up to `upto` with its own events alone. Every
-        patient of the batch leaves the cache here (a failure half-way through folding must
-        not leave a half-folded state behind); the handler puts back what it folded."""
-        kept: dict[uuid.UUID, Folded] = {}
+        self, by_patient: dict[uuid.UUID, list[RecordedEvent]], *, upto: int
+    ) -> dict[uuid.UUID, tuple[Kept[EngagementState], list[RecordedEvent]]]:
+        """The kept states this batch carries on to `upto` with its own events alone, and
+        those events. Every patient of the batch leaves the cache here (a failure half-way
+        through folding must not leave a half-folded state behind); the handler keeps what
+        it folded."""
+        taken: dict[uuid.UUID, Kept[EngagementState]] = {}
         for pid, own in by_patient.items():
-            folded = self.cache.take(pid, checkpoint=checkpoint, upto=upto)
-            if folded is not None and not any(isinstance(r.event, MERGES) for r in own):
-                kept[pid] = folded
-        if kept:
-            # The rows on record must come from that same fold; when they don't (another
-            # worker moved them, or the batch that folded it was rolled back), fold again.
-            on_record = _agenda_positions(list(kept))
-            kept = {
-                pid: f
-                for pid, f in kept.items()
-                if on_record.get(pid) == (f.last, f.last_recorded_at)
-            }
-        return kept
+            kept = self.cache.take(pid)
+            if (
+                kept is not None
+                and kept.position <= upto
+                and not any(isinstance(r.event, MERGES) for r in own)
+            ):
+                taken[pid] = kept
+        if not taken:
+            return {}
+        stored = _stored_at([kept.position for kept in taken.values()])
+        warm = {}
+        for pid, kept in taken.items():
+            stream_id, place = stored.get(kept.position, (None, None))
+            after = kept.carried_on_by(place if stream_id == pid else None, by_patient[pid])
+            if after is not None:
+                warm[pid] = (kept, after)
+        return warm
 
     def reset(self) -> None:
         self.cache.clear()
@@ -151,98 +150,12 @@ class SuggestionsProjection(CatchUpProjection):
         self.cache.clear()
 
 
-def _agenda_positions(
-    patient_ids: list[uuid.UUID],
-) -> dict[uuid.UUID, tuple[int, dt.datetime | None]]:
-    """Each patient's agenda position, and when the patient's event there was recorded."""
-    if connection.vendor != "postgresql":
-        agenda = dict(
-            PatientAgenda.objects.filter(patient_id__in=patient_ids).values_list(
-                "patient_id", "position"
-            )
-        )
-        recorded = {
-            (stream_id, position): at
-            for stream_id, position, at in Event.objects.filter(
-                position__in=list(agenda.values())
-            ).values_list("stream_id", "position", "recorded_at")
-        }
-        return {pid: (pos, recorded.get((pid, pos))) for pid, pos in agenda.items()}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.patient_id, a.position, e.recorded_at "
-            f"FROM {PatientAgenda._meta.db_table} a LEFT JOIN {Event._meta.db_table} e "
-            "ON e.position = a.position AND e.stream_id = a.patient_id "
-            "WHERE a.patient_id = ANY(%s)",
-            [patient_ids],
-        )
-        return {pid: (position, at) for pid, position, at in cursor.fetchall()}
-
-
-@dataclass(slots=True)
-class Folded:
-    """A patient's engagement state with every event of their stream up to log position
-    `upto` folded in; `last` is the position of the last of those (the agenda's position,
-    events no rule reads included).
-    Kept only for a patient whose history is their own stream, with no merge in it."""
-
-    state: EngagementState
-    upto: int
-    last: int
-    # When the event at `last` was recorded: with `last`, which event it is. A log that is
-    # not the one folded (a database restored, a test's rolled back) shows another there.
-    last_recorded_at: dt.datetime
-
-
-class FoldCache:
-    """The follower's folded states, least recently used first out.
-
-    A state taken for a batch (checkpoint, upto] must be brought up to `upto` by the
-    batch's events alone: it was folded up to the checkpoint or beyond (the batch's events
-    it already holds are skipped), or to an earlier position from which this process has
-    seen every batch up to the checkpoint (a batch with the patient's events would have
-    taken it and put it back further on)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._states: OrderedDict[uuid.UUID, Folded] = OrderedDict()
-        # (low, high]: this process handled every event of the log in that range.
-        self._seen: tuple[int, int] | None = None
-
-    def __len__(self) -> int:
-        return len(self._states)
-
-    def clear(self) -> None:
-        self._states.clear()
-        self._seen = None
-
-    def take(self, patient_id: uuid.UUID, *, checkpoint: int, upto: int) -> Folded | None:
-        folded = self._states.pop(patient_id, None)
-        if folded is None or folded.upto > upto:
-            return None
-        if folded.upto >= checkpoint:
-            return folded
-        seen = self._seen
-        if seen is not None and seen[0] <= folded.upto and checkpoint <= seen[1]:
-            return folded
-        return None
-
-    def put(self, patient_id: uuid.UUID, folded: Folded) -> None:
-        self._states[patient_id] = folded
-        self._states.move_to_end(patient_id)
-        while len(self._states) > self.size:
-            self._states.popitem(last=False)
-
-    def drop(self, patient_id: uuid.UUID) -> None:
-        self._states.pop(patient_id, None)
-
-    def saw(self, checkpoint: int, upto: int) -> None:
-        """Every event of the log in (checkpoint, upto] went through this process."""
-        seen = self._seen
-        if seen is not None and seen[0] <= checkpoint <= seen[1]:
-            self._seen = (seen[0], max(seen[1], upto))
-        else:
-            self._seen = (checkpoint, upto)
+def _stored_at(positions: list[int]) -> dict[int, tuple[uuid.UUID, Stored]]:
+    """The stream and place of the events stored at these log positions."""
+    rows = Event.objects.filter(position__in=positions).values_list(
+        "position", "stream_id", "version", "recorded_at"
+    )
+    return {position: (sid, Stored(v, position, at)) for position, sid, v, at in rows}
 
 
 PROJECTION = SuggestionsProjection()
@@ -258,6 +171,7 @@ class Streams(dict[uuid.UUID, list[RecordedEvent]]):
     def __init__(self) -> None:
         super().__init__()
         self.last_position: dict[uuid.UUID, int] = {}
+        self.last_version: dict[uuid.UUID, int] = {}
         self.last_recorded_at: dict[uuid.UUID, dt.datetime] = {}
 
 
@@ -279,8 +193,9 @@ def load_streams(
             break
         loaded: dict[uuid.UUID, list[RecordedEvent]] = {pid: [] for pid in wanted}
         for row in _stream_rows(wanted, upto, recorded_until, with_metadata):
-            position, stream_id, _, event_type = row[:4]
+            position, stream_id, version, event_type = row[:4]
             streams.last_position[stream_id] = position
+            streams.last_version[stream_id] = version
             streams.last_recorded_at[stream_id] = row[8]
             if event_type not in UNREAD:
                 loaded[stream_id].append(records.recorded(row))
@@ -304,7 +219,9 @@ def _stream_rows(
     the database."""
     if connection.vendor == "postgresql":
         # A plain psycopg cursor on Django's connection (same transaction) reading binary
-        # rows, as the event store reads them: no per-row converters.
+        # rows, as the event store reads them: with COPY in `save`, a batch of 445 patients
+        # went from 0.62 s to 0.20 s (docs/benchmarks.md, "Catch-up lag"). No rule in it:
+        # what goes unread is UNREAD's to say.
         query = (
             "SELECT position, stream_id, version, event_type, schema_version, "
             "CASE WHEN event_type = ANY(%s) THEN NULL ELSE data END, "
@@ -382,7 +299,7 @@ def refresh(
 
 def _refold(
     patient_ids: Collection[uuid.UUID], *, upto: int, now: dt.datetime, config: RuleConfig
-) -> tuple[list[Evaluation], dict[uuid.UUID, int], dict[uuid.UUID, Folded]]:
+) -> tuple[list[Evaluation], dict[uuid.UUID, int], dict[uuid.UUID, Kept[EngagementState]]]:
     """Fold and evaluate these patients (and the survivors of any merged into others) from
     their whole streams: the evaluations, each one's agenda position, and the states of
     those whose history is their own stream with no merge in it (a follower may keep
@@ -398,7 +315,7 @@ def _refold(
     affected |= halfway
     evaluations: list[Evaluation] = []
     positions: dict[uuid.UUID, int] = {}
-    own: dict[uuid.UUID, Folded] = {}
+    own: dict[uuid.UUID, Kept[EngagementState]] = {}
     for pid in sorted(affected):
         if pid in halfway:
             # Its history already counts for the survivor: evaluated on its own as well,
@@ -416,7 +333,7 @@ def _refold(
             and at is not None
             and not any(isinstance(r.event, MERGES) for r in streams.get(pid, []))
         ):
-            own[pid] = Folded(state, upto, positions[pid], at)
+            own[pid] = Kept(state, streams.last_version[pid], positions[pid], at)
     return evaluations, positions, own
 
 
