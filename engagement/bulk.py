@@ -168,6 +168,7 @@ def _postgres_passes(
         return list(pool.map(postgres_pass, shares))
 
 
+# COPY, not bulk_create: part of the 37 s full re-evaluation (docs/benchmarks.md, "suggestions").
 def _replace_with_copy(passes: list[Pass]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {Suggestion._meta.db_table}")

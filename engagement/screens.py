@@ -14,7 +14,6 @@ from django.db.models import Count
 
 from crm.admin import formatting as fmt
 from crm.extensions import DashboardSection, Panel, PatientCount, PatientPanel, ScreenPopSection
-from crm.selectors import rows
 from engagement.api.serializers import OpenSuggestionSerializer
 from engagement.domain.suggestions import LABEL, Kind, Status
 from engagement.models import Suggestion
@@ -31,25 +30,13 @@ AGE_BUCKETS: tuple[tuple[str, dt.timedelta | None], ...] = (
 )
 
 
-# What `with_status(..., ACTIONABLE, now)` selects, as plain SQL (crm.selectors.rows): open,
-# claimed (a claim that ran out reads as open), or snoozed until a moment now past.
-_ACTIONABLE = (
-    "WHERE patient_id IN ({patients}) AND (status = %s "
-    "OR (status = %s AND claimed_until IS NOT NULL) OR (status = %s AND snoozed_until <= %s)) "
-    "ORDER BY patient_id, priority, due_at, suggestion_id"
-)
-
-
 def open_suggestions(
     patient_ids: Sequence[uuid.UUID], now: dt.datetime
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     if not patient_ids:
         return {}
-    clause = _ACTIONABLE.format(patients=", ".join(["%s"] * len(patient_ids)))
-    params = [rows.prep(Suggestion, "patient_id", pid) for pid in patient_ids]
-    params += [Status.OPEN.value, Status.CLAIMED.value, Status.SNOOZED.value]
-    params.append(rows.prep(Suggestion, "snoozed_until", now))
-    by_patient = grouped(rows.fetch(Suggestion, clause, params))
+    actionable = with_status(Suggestion.objects.filter(patient_id__in=patient_ids), ACTIONABLE, now)
+    by_patient = grouped(actionable.order_by("patient_id", "priority", "due_at", "suggestion_id"))
     return {
         pid: [document(row, now) for row in rows_of[:SCREEN_POP_LIMIT]]
         for pid, rows_of in by_patient.items()

@@ -32,6 +32,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user_model = get_user_model()
+        # One plain statement: 0.3 ms a call, the ORM's 3.3 ms (docs/benchmarks.md, 2026-12-06).
         sql, user_columns = _query()
         issued_after = connection.ops.adapt_datetimefield_value(timezone.now() - tokens.lifetime())
         with connection.cursor() as cursor:

@@ -386,7 +386,7 @@ def test_the_screen_pop_shows_the_callers_open_suggestions(agent, register):
 
 
 def test_the_screen_pop_offers_exactly_what_the_queue_counts_as_actionable(register):
-    # The screen pop reads its section in plain SQL; the queue's ORM filter is the rule.
+    # The screen pop's section and the queue read the one rule (selectors.with_status).
     patients = [register(first_name=name) for name in ("Ash", "Bo", "Cy", "Di")]
     claimed, snoozed, dismissed, untouched = (missed_call(p) for p in patients)
     catch_up()
