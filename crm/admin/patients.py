@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from crm import extensions
@@ -35,7 +36,7 @@ from crm.admin.access import (
 )
 from crm.admin.forms import PATIENT_ACTIONS, PatientActionForm, RegisterPatientForm
 from crm.admin.patient_page import badges, next_visit, patient_page
-from crm.admin.search import search_patients
+from crm.admin.search import search_patients, search_problem, typed_number
 from crm.api.audit import query_digest
 from crm.models import AccessAction, PatientProfile
 
@@ -127,7 +128,18 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {"title": "Find a patient", "now": timezone.now(), **(extra_context or {})}
+        typed = request.GET.get(SEARCH_VAR, "")
+        region = settings.PHONE_DEFAULT_REGION
+        number = typed_number(typed, region=region)
+        register = reverse("admin:crm_patientprofile_add")
+        context = {
+            "title": "Find a patient",
+            "now": timezone.now(),
+            "search_problem": search_problem(typed, region=region),
+            # A search that found nobody offers registration with the number filled in.
+            "register_url": f"{register}?{urlencode({'phone': number})}" if number else register,
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)
 
     @admin.display(description="Patient", ordering="last_name")
@@ -175,8 +187,13 @@ class PatientProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not self.has_add_permission(request):
             raise PermissionDenied
         now = timezone.now()
+        # From a search that found nobody: the number the caller gave, written out.
+        typed = fmt.phone(request.GET.get("phone", "")[:40])
         form = RegisterPatientForm(
-            request.POST if request.method == "POST" else None, user=request.user, now=now
+            request.POST if request.method == "POST" else None,
+            user=request.user,
+            now=now,
+            initial={"phone": typed} if typed else {},
         )
         if request.method == "POST":
             result = form.run(actor_for(request.user, channel="admin"))
