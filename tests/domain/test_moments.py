@@ -17,8 +17,8 @@ PHOENIX = zoneinfo.ZoneInfo("America/Phoenix")
 DENVER = zoneinfo.ZoneInfo("America/Denver")
 
 
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 def test_a_chicago_patients_visit_reads_in_central_time_with_the_clinics_time_beside_it():
