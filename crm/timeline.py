@@ -19,6 +19,7 @@ from typing import Any
 from crm.domain import events as ev
 from crm.domain import moments
 from crm.domain.errors import DomainError
+from crm.domain.languages import language_name
 from crm.domain.vocabulary import duration, label, phone
 from crm.models import Event
 
@@ -211,7 +212,7 @@ def _demographics(e: ev.DemographicsChanged, w: _Writer) -> Parts:
     name = f"{e.first_name} {e.last_name}"
     preferred = f' (goes by "{e.preferred_name}")' if e.preferred_name else ""
     born = moments.day(e.date_of_birth)
-    detail = f"{name}{preferred}, born {born}, language {e.language}"
+    detail = f"{name}{preferred}, born {born}, speaks {language_name(e.language)}"
     return "record", "Name or date of birth updated", detail
 
 
