@@ -278,9 +278,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
-    # One name for a choice set used under several field names (channel, via).
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "crm.domain.events.catalogue.Channel"},
-    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN the CSP would refuse.
+    # One name for a choice set used under several field names (channel, via), and names
+    # for choice sets whose field name (channel, kind) others use too.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "crm.domain.events.catalogue.Channel",
+        "RecordedChannelEnum": "crm.api.serializers.RECORDED_CHANNELS",
+        "ReminderKindEnum": "reminders.models.ReminderKind",
+        "SuggestionKindEnum": "engagement.domain.suggestions.Kind",
+    },
+    # Nullable objects a 3.0 validator accepts null for, and the problem types' enum.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.contract_hook",
+    ],
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN: the docs work
+    # offline and under the CSP. (ReDoc is not served: it writes its styles inline and
+    # loads its logo from its CDN.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
@@ -288,11 +301,13 @@ SPECTACULAR_SETTINGS = {
 # --- The supervisor dashboard's figures (crm/selectors/metrics.py) ------------------------
 # Both are applied when the figures are read, so changing one needs no projection rebuild.
 
-# First-contact resolution: a handled contact counts as resolved when the patient makes no
-# further contact on the same reason within this many days.
+# First-contact resolution: a handled contact the agent marked "resolved on first contact"
+# counts as resolved when the patient makes no further contact on the same reason (the
+# clinic's list of contact reasons, crm.models.ContactReason) within this many days.
 METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
-# Abandonment leaves out callers who hung up in the queue sooner than this (misdials,
-# callers who meant another number): they never had a chance to reach an agent.
+# Abandonment (inbound calls and chats that ended before reaching an agent: abandoned or
+# missed in the queue) leaves out those that ended sooner than this (misdials, callers who
+# meant another number): they never had a chance to reach an agent.
 METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)
 
 # --- Next-best actions (engagement/): thresholds of the suggestion rules ------------------

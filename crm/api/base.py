@@ -7,6 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from django_filters.filters import BaseCSVFilter
 from rest_framework import generics
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -28,6 +29,8 @@ class ApiMixin:
     audit_action: ClassVar[str] = AccessAction.READ
     # Problem responses beyond the usual ones, for the schema: {status: description}.
     extra_problems: ClassVar[dict[int, str]] = {}
+    # Problem documents with members of their own, for the schema: {status: serializer}.
+    problem_serializers: ClassVar[dict[int, type[Serializer[Any]]]] = {}
     # Query parameters a view reads besides its filterset's and its paginator's.
     query_serializer_class: ClassVar[type[Serializer[Any]] | None] = None
 
@@ -71,6 +74,17 @@ class ApiMixin:
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
+    def many_valued_parameters(self) -> set[str]:
+        """Filters that take several values, repeated or comma-separated."""
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is None:
+            return set()
+        return {
+            name
+            for name, declared in filterset_class.base_filters.items()
+            if isinstance(declared, BaseCSVFilter)
+        }
+
     def _check_query_parameters(self, request: Request) -> None:
         allowed = self.query_parameters()
         unknown = sorted(set(request.query_params) - allowed)
@@ -82,6 +96,19 @@ class ApiMixin:
                     for name in unknown
                 }
             )
+        # A value the server would drop is refused: the last of a repeated one-value
+        # parameter would win silently, and an empty filter would filter nothing.
+        many = self.many_valued_parameters()
+        filters = set(getattr(getattr(self, "filterset_class", None), "base_filters", {}))
+        errors: dict[str, list[str]] = {}
+        for name in sorted(request.query_params):
+            values = request.query_params.getlist(name)
+            if len(values) > 1 and name not in many:
+                errors[name] = [f"takes one value; it was given {len(values)}."]
+            elif name in filters and name not in many and not values[0].strip():
+                errors[name] = ["is empty; give a value, or leave the parameter out."]
+        if errors:
+            raise InvalidRequest(errors)
 
     def _record_access(self, request: Request, response: Response) -> None:
         try:

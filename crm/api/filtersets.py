@@ -11,7 +11,8 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import BaseCSVField, IsoDateTimeField
+from django_filters.widgets import BaseCSVWidget
 
 from crm.domain.errors import InvalidInput
 from crm.domain.events import registered_types
@@ -21,6 +22,10 @@ from crm.models import AccessAction, AccessLogEntry, Event, PatientProfile
 _PHONE_LIKE = re.compile(r"^[\d\s().+\-/]+$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Fewer digits than this match too many numbers to mean anything; from it up to a whole
+# number without its area code, a search matches the end of the stored number ("0134").
+_LAST_DIGITS = 4
+_WHOLE_NUMBER_DIGITS = 7
 
 
 # --- fields ------------------------------------------------------------------------------
@@ -53,13 +58,14 @@ class AwareDateTimeField(IsoDateTimeField):
 
 @dataclass(frozen=True, slots=True)
 class SearchTerm:
-    kind: str  # "name", "phone" or "date_of_birth"
+    kind: str  # "name", "phone", "phone_ending" (its last digits) or "date_of_birth"
     value: Any
     text: str  # the normalized form, the one the audit digests
 
 
 class SearchTermField(forms.CharField):
-    """A name, a phone number in any format, or a date of birth (YYYY-MM-DD or MM/DD/YYYY)."""
+    """A name, a phone number in any format (or its last 4 to 6 digits), or a date of birth
+    (YYYY-MM-DD or MM/DD/YYYY)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_length", 2)
@@ -77,12 +83,21 @@ def classify(text: str) -> SearchTerm:
     text = text.strip()
     if _ISO_DATE.fullmatch(text) or _US_DATE.fullmatch(text):
         return SearchTerm("date_of_birth", _date(text), text)
-    if _PHONE_LIKE.fullmatch(text) and sum(c.isdigit() for c in text) >= 7:
-        try:
-            e164 = normalize_phone(text, region=settings.PHONE_DEFAULT_REGION, field="search")
-        except InvalidInput as exc:
-            raise _error(exc.detail) from None
-        return SearchTerm("phone", e164, e164)
+    if _PHONE_LIKE.fullmatch(text):
+        digits = "".join(c for c in text if c.isdigit())
+        if len(digits) >= _WHOLE_NUMBER_DIGITS:
+            try:
+                e164 = normalize_phone(text, region=settings.PHONE_DEFAULT_REGION, field="search")
+            except InvalidInput as exc:
+                raise _error(exc.detail) from None
+            return SearchTerm("phone", e164, e164)
+        if len(digits) >= _LAST_DIGITS:
+            return SearchTerm("phone_ending", digits, digits)
+        if digits:
+            raise _error(
+                f"{text!r} is too short to find a phone number by; type at least "
+                f"{_LAST_DIGITS} of its last digits, or the whole number."
+            )
     words = text.lower().split()
     return SearchTerm("name", words, " ".join(words))
 
@@ -116,8 +131,32 @@ class AwareDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = AwareDateTimeField
 
 
-class EventTypeInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
-    pass
+class ManyValuesWidget(BaseCSVWidget, forms.TextInput):
+    """Reads `status=open,claimed`, `status=open&status=claimed` and any mix of the two."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        if name not in data:
+            return None
+        given = data.getlist(name) if hasattr(data, "getlist") else [data[name]]
+        return [part.strip() for value in given for part in str(value).split(",")]
+
+
+class ManyValuesField(BaseCSVField):
+    base_widget_class = ManyValuesWidget
+
+    def clean(self, value: Any) -> Any:
+        if value is not None and any(part == "" for part in value):
+            raise forms.ValidationError(
+                "names an empty value; give one or more values, comma-separated or with "
+                "the parameter repeated, or leave the parameter out."
+            )
+        return super().clean(value)
+
+
+class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """One or more of a closed set of values: comma-separated or the parameter repeated."""
+
+    base_field_class = ManyValuesField
 
 
 # --- filtersets --------------------------------------------------------------------------
@@ -127,8 +166,9 @@ class PatientFilter(django_filters.FilterSet):
     search = SearchFilter(
         method="filter_search",
         required=True,
-        help_text="A name (any words of it), a phone number in any format, or a date of "
-        "birth as YYYY-MM-DD or MM/DD/YYYY. At least 2 characters.",
+        help_text="A name (any words of it), a phone number in any format or its last 4 to "
+        "6 digits (0134), or a date of birth as YYYY-MM-DD or MM/DD/YYYY. At least 2 "
+        "characters.",
     )
 
     class Meta:
@@ -144,17 +184,20 @@ class PatientFilter(django_filters.FilterSet):
             return queryset.filter(date_of_birth=term.value)
         if term.kind == "phone":
             return queryset.filter(phone=term.value)
+        if term.kind == "phone_ending":
+            return queryset.filter(phone__endswith=term.value)
         for word in term.value:
             queryset = queryset.filter(search_name__contains=word)
         return queryset
 
 
 class TimelineFilter(django_filters.FilterSet):
-    type = EventTypeInFilter(
+    type = ChoiceInFilter(
         field_name="event_type",
         lookup_expr="in",
         choices=[(name, name) for name in sorted(registered_types())],
-        help_text="Only these event types, comma-separated (e.g. CallLogged,NoteAdded).",
+        help_text="Only these event types: type=CallLogged&type=NoteAdded, or "
+        "comma-separated (CallLogged,NoteAdded).",
     )
     occurred_after = AwareDateTimeFilter(
         field_name="occurred_at",

@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.serializers import Serializer
 
-from crm.api.problems import PROBLEM_MEDIA_TYPE
+from crm.api.problems import PROBLEM_MEDIA_TYPE, Problem
 from crm.api.serializers import ProblemSerializer
 
 _ALWAYS = {
@@ -25,6 +25,7 @@ _ALWAYS = {
 }
 _WRITES = {
     400: "A field, header or the JSON itself is invalid; errors names what to fix.",
+    411: "A body sent in chunks the server did not de-chunk: send Content-Length.",
     413: "The body is larger than the server accepts.",
     415: "The body is not application/json.",
 }
@@ -121,9 +122,11 @@ class ApiSchema(AutoSchema):
                 parameters.append(
                     OpenApiParameter(
                         "Location",
-                        OpenApiTypes.URI,
+                        OpenApiTypes.STR,
                         OpenApiParameter.HEADER,
-                        description="The new patient, or the timeline entry just recorded.",
+                        description="The new patient, or the timeline entry just recorded: a "
+                        "path on this server (a relative reference, e.g. "
+                        "/api/v1/patients/<id>/timeline/4/).",
                         response=[201],
                     )
                 )
@@ -140,6 +143,15 @@ class ApiSchema(AutoSchema):
             )
         parameters.append(
             OpenApiParameter(
+                "WWW-Authenticate",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description='How to authenticate: "Token" (send Authorization: Token <key>).',
+                response=[401],
+            )
+        )
+        parameters.append(
+            OpenApiParameter(
                 "Retry-After",
                 OpenApiTypes.INT,
                 OpenApiParameter.HEADER,
@@ -147,6 +159,16 @@ class ApiSchema(AutoSchema):
                 response=[429],
             )
         )
+        return parameters
+
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
+        # The server reads a many-valued filter repeated (status=open&status=claimed, what
+        # generated clients send) as well as comma-separated: declare the repeated form.
+        parameters: list[dict[str, Any]] = super()._get_filter_parameters()  # type: ignore[no-untyped-call]
+        for parameter in parameters:
+            if parameter.get("schema", {}).get("type") == "array":
+                parameter["style"] = "form"
+                parameter["explode"] = True
         return parameters
 
     def _carries_etag(self) -> bool:
@@ -178,10 +200,60 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
+        documents = getattr(self.view, "problem_serializers", {})
         for code, description in sorted(self._problems().items()):
             response = self._get_response_for_code(  # type: ignore[no-untyped-call]
-                ProblemSerializer, str(code), [PROBLEM_MEDIA_TYPE], direction
+                documents.get(code, ProblemSerializer), str(code), [PROBLEM_MEDIA_TYPE], direction
             )
             response["description"] = description
             responses.setdefault(str(code), response)
         return responses
+
+
+# --- postprocessing (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) ------------------------
+
+NULL_ENUM = "NullEnum"
+
+
+def problem_types() -> list[str]:
+    """Every problem type an API view can answer with: about:blank and each Problem's."""
+    found = {"about:blank"}
+    pending: list[type[Problem]] = [Problem]
+    while pending:
+        problem = pending.pop()
+        found.add(problem.problem_type)
+        pending.extend(problem.__subclasses__())
+    return sorted(found)
+
+
+def contract_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """What drf-spectacular cannot say by itself: nullable objects, and the problem types."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    if _nullable_references(result):
+        schemas.setdefault(NULL_ENUM, {"enum": [None]})
+    schemas["ProblemType"] = {
+        "type": "string",
+        "enum": problem_types(),
+        "description": "The kind of problem (docs/api.md, Errors); about:blank when the "
+        "HTTP status says it all.",
+    }
+    return result
+
+
+def _nullable_references(node: Any) -> bool:
+    """`allOf: [$ref]` with `nullable: true` lets no null through an OpenAPI 3.0
+    validator (the referenced object is not nullable): say `oneOf: [$ref, NullEnum]`, as
+    drf-spectacular does for a nullable choice."""
+    changed = False
+    if isinstance(node, dict):
+        parts = node.get("allOf")
+        if node.get("nullable") and isinstance(parts, list) and len(parts) == 1:
+            del node["allOf"]
+            node["oneOf"] = [parts[0], {"$ref": f"#/components/schemas/{NULL_ENUM}"}]
+            changed = True
+        for value in node.values():
+            changed = _nullable_references(value) or changed
+    elif isinstance(node, list):
+        for value in node:
+            changed = _nullable_references(value) or changed
+    return changed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.fields import Choice, Day, Moment
@@ -128,10 +129,18 @@ class CandidateSerializer(serializers.Serializer[Any]):
 # --- events ------------------------------------------------------------------------------
 
 
+# The doors a command comes in by (crm.handlers.Actor.channel).
+RECORDED_CHANNELS = ("api", "admin", "sms", "job", "fixture", "system")
+
+
 class RecordedBySerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     role = serializers.CharField()
-    channel = serializers.CharField(help_text="api, admin, sms, job, fixture or system.")
+    channel = serializers.ChoiceField(
+        choices=RECORDED_CHANNELS,
+        help_text="The door it came in by: api, admin, sms (a patient's text), job, fixture "
+        "(demo data) or system.",
+    )
 
 
 class RecordedEventSerializer(serializers.Serializer[Any]):
@@ -206,10 +215,15 @@ class AccessLogEntrySerializer(serializers.ModelSerializer[AccessLogEntry]):
         ]
 
 
+@extend_schema_field({"$ref": "#/components/schemas/ProblemType"})
+class ProblemTypeField(serializers.CharField):
+    """Its enum lists every problem type the API has (crm.api.schema adds it)."""
+
+
 class ProblemSerializer(serializers.Serializer[Any]):
     """RFC 9457 problem details, served as application/problem+json."""
 
-    type = serializers.CharField(help_text="A URI reference naming the kind of problem.")
+    type = ProblemTypeField(help_text="A URI reference naming the kind of problem.")
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong this time, for a person.")

@@ -8,28 +8,26 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm.api.filtersets import ChoiceInFilter
 from engagement.domain.suggestions import Kind, Status
 from engagement.models import Suggestion
 from engagement.selectors import with_status
 
 
-class _ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
-    pass
-
-
 class SuggestionFilter(django_filters.FilterSet):
-    kind = _ChoiceInFilter(
+    kind = ChoiceInFilter(
         field_name="kind",
         lookup_expr="in",
         choices=[(k.value, k.value) for k in Kind],
-        help_text="Only these kinds, comma-separated (e.g. crisis_follow_up,callback).",
+        help_text="Only these kinds: kind=crisis_follow_up&kind=callback, or comma-separated "
+        "(crisis_follow_up,callback).",
     )
     patient = django_filters.UUIDFilter(field_name="patient_id", help_text="One patient's.")
-    status = _ChoiceInFilter(
+    status = ChoiceInFilter(
         method="filter_status",
         choices=[(s.value, s.value) for s in Status],
-        help_text="Only these statuses, comma-separated, as of now (a claim or a snooze "
-        "that ran out counts as open). Default: open,claimed.",
+        help_text="Only these statuses as of now (a claim or a snooze that ran out counts "
+        "as open): status=open&status=claimed, or comma-separated. Default: open and claimed.",
     )
     assignee = django_filters.CharFilter(
         method="filter_assignee", help_text="Claimed by this username (claims still holding)."

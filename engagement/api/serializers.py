@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.api.fields import Choice, Moment
-from crm.api.serializers import CommandResultSerializer
-from engagement.domain.suggestions import Kind, Status
+from crm.api.fields import Choice, Moment, Text
+from crm.api.serializers import CommandResultSerializer, ProblemSerializer
+from engagement.domain.suggestions import CRISIS_OUTCOMES, STOP_REVIEW_OUTCOMES, Kind, Status
+
+# The outcomes a kind takes from a closed set; every other kind takes free text.
+CLOSED_OUTCOMES = (*CRISIS_OUTCOMES, *STOP_REVIEW_OUTCOMES)
+OUTCOME_MAX_LENGTH = 1000
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "enum": list(CLOSED_OUTCOMES)},
+            {"type": "string", "minLength": 1, "maxLength": OUTCOME_MAX_LENGTH},
+        ]
+    }
+)
+class OutcomeField(Text):
+    """What was done: one of CLOSED_OUTCOMES for the kinds that take them, else text."""
 
 
 class EvidenceSerializer(serializers.Serializer[Any]):
@@ -40,7 +57,11 @@ class SuggestionSerializer(serializers.Serializer[Any]):
     overdue = serializers.BooleanField(help_text="Open or claimed, and past its due time.")
     reason = serializers.CharField(help_text="Why, citing the events behind it.")
     closed_at = Moment(allow_null=True)
-    closed_by = serializers.CharField(help_text='"agent", "rule" (closed by itself) or "".')
+    closed_by = serializers.ChoiceField(
+        choices=["agent", "rule"],
+        allow_blank=True,
+        help_text='"agent", "rule" (closed by itself), or "" while it is not closed.',
+    )
     closed_reason = serializers.CharField(help_text="How it was closed, in words.")
     paused_reason = serializers.CharField(
         help_text="Set while routine outreach waits on an open crisis flag."
@@ -76,3 +97,12 @@ class SuggestionCommandResultSerializer(CommandResultSerializer):
     kind = Choice(Kind)
     claimed_by = serializers.CharField(allow_null=True, help_text="Claim only: who holds it.")
     until = Moment(allow_null=True, help_text="Claim or snooze only: until when.")
+
+
+class SuggestionClaimedProblemSerializer(ProblemSerializer):
+    """A 409 of a suggestion command: who holds it when another agent does."""
+
+    claimed_by = serializers.CharField(
+        required=False, help_text="suggestion-claimed only: the agent holding it."
+    )
+    claimed_until = Moment(required=False, help_text="suggestion-claimed only: until when.")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +23,7 @@ from crm.api.audit import AccessNote
 from crm.api.base import ApiGenericView, ApiView
 from crm.api.commands import CommandApi, key_used_elsewhere
 from crm.api.fields import Moment, Text
+from crm.api.pagination import ListPagination
 from crm.api.problems import PatientMissing, Problem
 from crm.api.serializers import StrictInputSerializer
 from crm.api.views.appointments import EmptyInputSerializer
@@ -34,6 +34,9 @@ from crm.models import PatientProfile
 from engagement import handlers
 from engagement.api.filtersets import SuggestionFilter
 from engagement.api.serializers import (
+    OUTCOME_MAX_LENGTH,
+    OutcomeField,
+    SuggestionClaimedProblemSerializer,
     SuggestionCommandResultSerializer,
     SuggestionSerializer,
 )
@@ -58,12 +61,6 @@ IF_MATCH = OpenApiParameter(
 )
 
 
-class SuggestionPagination(PageNumberPagination):
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class SuggestionMissing(Problem):
     status_code = status.HTTP_404_NOT_FOUND
     problem_type = "/api/problems/suggestion-not-found"
@@ -83,7 +80,7 @@ class SuggestionQueueApi(mixins.ListModelMixin, ApiGenericView):
     queryset = Suggestion.objects.all()
     serializer_class = SuggestionSerializer
     filterset_class = SuggestionFilter
-    pagination_class = SuggestionPagination
+    pagination_class = ListPagination
 
     def get_queryset(self) -> Any:
         rows = in_queue_order(Suggestion.objects.all())
@@ -163,6 +160,7 @@ class SuggestionCommandApi(CommandApi):
     """A command on one suggestion, named in the path."""
 
     OutputSerializer = SuggestionCommandResultSerializer
+    problem_serializers = {409: SuggestionClaimedProblemSerializer}
     extra_problems = {
         404: "No such suggestion (or the queue has not caught up with it yet).",
         409: "Another agent holds the suggestion (claimed_by, claimed_until say who and "
@@ -259,7 +257,11 @@ class SuggestionCompleteApi(SuggestionCommandApi):
     and opted_out also withdraws text consent for every purpose."""
 
     class InputSerializer(StrictInputSerializer):
-        outcome = Text(max_length=1000)
+        outcome = OutcomeField(
+            max_length=OUTCOME_MAX_LENGTH,
+            help_text="crisis_follow_up: reached or not_reached; sms_stop_review: keeps_texts "
+            "or opted_out; any other kind: what was done, in words.",
+        )
         consent_source = serializers.ChoiceField(
             choices=[ev.ConsentSource.SMS_KEYWORD.value, ev.ConsentSource.VERBAL.value],
             required=False,

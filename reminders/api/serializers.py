@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from reminders.models import ReminderKind
 from reminders.selectors import STATES
 
 
@@ -21,8 +22,11 @@ class ReminderSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reminder_id = serializers.UUIDField()
     patient_id = serializers.UUIDField()
     appointment_id = serializers.UUIDField()
-    # Plain text, not an enum: "kind" names other choice sets elsewhere in the schema.
-    kind = serializers.CharField(help_text="reminder, or satisfaction (a survey text).")
+    # ReminderKindEnum in the schema (SPECTACULAR_SETTINGS): "kind" names other choice sets.
+    kind = serializers.ChoiceField(
+        choices=ReminderKind.choices,
+        help_text="reminder (of an appointment), or satisfaction (a survey text).",
+    )
     offset_hours = serializers.IntegerField(
         allow_null=True, help_text="Hours before the visit; null for a satisfaction text."
     )

@@ -7,6 +7,7 @@ import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.request import Request
@@ -14,13 +15,13 @@ from rest_framework.response import Response
 
 from crm.api.audit import AccessNote
 from crm.api.base import ApiGenericView
-from crm.api.pagination import PatientPagination
+from crm.api.pagination import ListPagination
 from crm.api.problems import PatientMissing
 from crm.models import PatientProfile
-from reminders.api.filtersets import PatientReminderFilter, ReminderFilter
+from reminders.api.filtersets import PatientReminderFilter, ReminderFilter, upcoming
 from reminders.api.serializers import ReminderSerializer
 from reminders.models import Reminder
-from reminders.status import current_state, state_expression
+from reminders.selectors import current_state, state_expression
 
 
 def represent(reminder: Reminder) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def _utc(value: Any) -> str | None:
 
 class _ReminderList(mixins.ListModelMixin, ApiGenericView):
     serializer_class = ReminderSerializer
-    pagination_class = PatientPagination
+    pagination_class = ListPagination
     queryset = Reminder.objects.none()  # the schema generator's; requests use get_queryset
 
     def base_queryset(self) -> QuerySet[Reminder]:
@@ -100,6 +101,10 @@ class PatientRemindersApi(_ReminderList):
         return response
 
 
+# Any of these says which reminders to list, so the list is not limited to upcoming ones.
+_DEFAULT_OFF = {"when", "status", "due_before", "due_after"}
+
+
 @extend_schema(tags=["reminders"])
 class RemindersApi(_ReminderList):
     filterset_class = ReminderFilter
@@ -107,12 +112,17 @@ class RemindersApi(_ReminderList):
     def get_queryset(self) -> QuerySet[Reminder]:
         if getattr(self, "swagger_fake_view", False):
             return Reminder.objects.none()
-        return self.base_queryset()
+        rows = self.base_queryset()
+        if not _DEFAULT_OFF & set(self.request.query_params):
+            rows = rows.filter(upcoming(timezone.now()))
+        return rows
 
     @extend_schema(
         summary="Text reminders across patients, soonest first",
-        description="Filter by `status`, `due_before` / `due_after` and `patient`. Every "
-        "patient on the page is recorded in the access audit.",
+        description="Ordered by due time, soonest first. Without `when`, `status`, "
+        "`due_before` or `due_after` it lists the upcoming ones: due from now on, or due "
+        "already but not gone yet; `when=past` gives the history, `when=all` both. Filter "
+        "also by `patient`. Every patient on the page is recorded in the access audit.",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)

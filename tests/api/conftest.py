@@ -18,6 +18,7 @@ from crm import eventstore, handlers
 from crm.api.roles import ROLES
 from crm.domain import events as ev
 from crm.handlers import Actor
+from tests.api import schema_check
 from tests.roles import role_group
 
 PROBLEM = "application/problem+json"
@@ -26,6 +27,20 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts() -> None:
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _answers_follow_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer an APIClient gets is checked against the schema of its operation: a
+    test fails when the server says something /api/schema/ does not."""
+    send = APIClient.request
+
+    def request(self: APIClient, **kwargs: Any) -> Any:
+        response = send(self, **kwargs)
+        schema_check.check(response)
+        return response
+
+    monkeypatch.setattr(APIClient, "request", request)
 
 
 @pytest.fixture

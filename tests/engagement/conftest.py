@@ -11,6 +11,7 @@ from crm.projections import runner
 from engagement.models import Suggestion
 from engagement.projection import PROJECTION
 from tests.api.conftest import (  # noqa: F401  (API fixtures for the queue's tests)
+    _answers_follow_the_schema,
     _fresh_throttle_counts,
     agent,
     client_for,

@@ -441,3 +441,63 @@ def test_the_queue_is_in_the_schema_with_its_headers_and_the_screen_pop_section(
     assert {"404", "409", "412", "422"} <= set(claim_op["responses"])
     lookup = schema["components"]["schemas"]["Lookup"]["properties"]
     assert lookup["open_suggestions"]["type"] == "array"
+
+
+def test_a_filter_repeated_lists_the_same_as_comma_separated(agent, register):
+    callback = missed_call(register(first_name="Morgan"))
+    held = missed_call(register(first_name="Riley", phone="(617) 555-0135"))
+    missed_call(register(first_name="Avery", phone="(617) 555-0136"))
+    catch_up()
+    assert claim(agent, held).status_code == 200
+    suggestion_handlers.suggestion_dismiss(
+        patient_id=Suggestion.objects.get(suggestion_id=callback).patient_id,
+        suggestion_id=callback,
+        reason="Called back from the front desk",
+        actor=DESK,
+    )
+    catch_up()
+
+    def listed(query: str) -> list[tuple[str, str]]:
+        body = agent.get(f"{QUEUE}?{query}").json()
+        return [(i["suggestion_id"], i["status"]) for i in body["results"]]
+
+    repeated = listed("status=claimed&status=dismissed")
+    assert repeated == listed("status=claimed,dismissed")
+    assert sorted(status for _, status in repeated) == ["claimed", "dismissed"]
+    assert listed("kind=callback&kind=crisis_follow_up&status=dismissed") == [
+        (callback, "dismissed")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("status=open&status=gone", "status"),  # one value of several is unknown
+        ("status=", "status"),
+        ("kind=callback,", "kind"),
+        ("patient=not-an-id", "patient"),
+        ("patient=", "patient"),
+        ("assignee=agent.avery&assignee=frontdesk.fran", "assignee"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("page_size=ten", "page_size"),
+    ],
+)
+def test_a_filter_value_the_queue_cannot_apply_is_a_400_naming_it(agent, query, parameter):
+    body = problem(agent.get(f"{QUEUE}?{query}"), 400)
+
+    assert list(body["errors"]) == [parameter]
+
+
+def test_the_queue_pages_by_cursor_up_to_its_largest_page(agent, register):
+    for n in range(3):
+        missed_call(register(first_name=f"Sam{n}", phone=f"(617) 555-01{n + 40}"))
+    catch_up()
+
+    first = agent.get(QUEUE, {"page_size": 2, "kind": "callback"}).json()
+    second = agent.get(first["next"]).json()
+
+    assert len(first["results"]) == 2 and first["previous"] is None
+    assert len(second["results"]) == 1 and second["next"] is None
+    back = agent.get(second["previous"]).json()
+    assert back["results"] == first["results"]

@@ -9,12 +9,14 @@ import uuid
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import AccessLogEntry
 from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
+from tests.api.conftest import _answers_follow_the_schema  # noqa: F401  (autouse)
 from tests.reminders.conftest import local
 from tests.roles import role_group
 
@@ -94,7 +96,7 @@ def test_a_text_held_by_the_cap_shows_held_with_the_time(clinic, agent):
     held = agent.get("/api/v1/reminders/?status=held").json()["results"]
 
     assert [(r["patient_id"], r["reason"]) for r in held] == [
-        (str(child), "Held by the frequency cap until Sun Nov 8, 10:30 (America/New_York).")
+        (str(child), "Held by the frequency cap until Sun Nov 8, 2026, 10:30 AM EST.")
     ]
     assert len(locmem.outbox) == 1
 
@@ -115,3 +117,87 @@ def test_a_bad_filter_is_a_problem_400_naming_it(agent):
 
 def test_anonymous_callers_get_401():
     assert APIClient().get("/api/v1/reminders/").status_code == 401
+
+
+def _due(rows):
+    return [r["due_at"] for r in rows]
+
+
+def test_the_clinic_list_is_upcoming_by_default_soonest_first(clinic, agent, actor):
+    patient = clinic.patient()
+    today = timezone.now().replace(microsecond=0)
+    later, sooner = today + dt.timedelta(days=20), today + dt.timedelta(days=9)
+    clinic.book(patient, later, at=today)
+    clinic.book(patient, sooner, at=today)
+    clinic.book(patient, VISIT)  # November's visit: its reminders are history by now
+    clinic.reminders()
+    for hours_before in (72, 24):  # each went out on its day, at 10:30 in New York
+        dispatch_due(now=VISIT - dt.timedelta(hours=hours_before))
+
+    upcoming = agent.get("/api/v1/reminders/").json()["results"]
+    history = agent.get("/api/v1/reminders/?when=past").json()["results"]
+    everything = agent.get("/api/v1/reminders/?when=all").json()["results"]
+
+    assert _due(upcoming) == sorted(_due(upcoming))
+    assert len(upcoming) == 4
+    assert [r["appointment_starts_at"][:10] for r in upcoming] == [
+        sooner.date().isoformat(),
+        sooner.date().isoformat(),
+        later.date().isoformat(),
+        later.date().isoformat(),
+    ]
+    assert {r["appointment_starts_at"] for r in history} == {"2026-11-10T15:30:00Z"}
+    assert {r["state"] for r in history} == {"sent"}
+    assert _due(everything) == sorted(_due(history) + _due(upcoming))
+
+
+def test_a_reminder_due_already_but_not_gone_is_still_upcoming(clinic, agent):
+    patient = clinic.patient()
+    clinic.book(patient, VISIT)
+    clinic.reminders()  # never dispatched: both November reminders are still to go
+
+    upcoming = agent.get("/api/v1/reminders/").json()["results"]
+
+    assert [(r["offset_hours"], r["state"]) for r in upcoming] == [
+        (72, "scheduled"),
+        (24, "scheduled"),
+    ]
+    assert agent.get("/api/v1/reminders/?when=past").json()["results"] == []
+
+
+def test_states_repeated_list_the_same_as_comma_separated(clinic, agent):
+    willing = clinic.patient()
+    unwilling = clinic.patient(phone="(617) 555-0135", consent=False)
+    clinic.book(willing, VISIT)
+    clinic.book(unwilling, VISIT)
+    clinic.reminders()
+
+    repeated = agent.get("/api/v1/reminders/?status=blocked&status=scheduled").json()
+    commas = agent.get("/api/v1/reminders/?status=blocked,scheduled").json()
+
+    assert repeated["results"] == commas["results"]
+    assert sorted(r["state"] for r in repeated["results"]) == [
+        "blocked",
+        "blocked",
+        "scheduled",
+        "scheduled",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("status=sent&status=posted", "status"),
+        ("when=tomorrow", "when"),
+        ("due_before=2026-11-08", "due_before"),
+        ("due_after=2026-11-08T00:00:00", "due_after"),
+        ("due_before=2026-11-08T00:00:00Z&due_before=2026-11-09T00:00:00Z", "due_before"),
+        ("patient=", "patient"),
+    ],
+)
+def test_a_filter_value_the_list_cannot_apply_is_a_400_naming_it(agent, query, parameter):
+    response = agent.get(f"/api/v1/reminders/?{query}")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert list(response.json()["errors"]) == [parameter]
