@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from reminders.numbers import blocked_reason
 
 from crm import handlers
 from crm.handlers import Actor
 from crm.models import Event
 from reminders.handlers_inbound import InboundSms, sms_receive
 from reminders.models import OutboundMessage
+from reminders.projections.numbers import blocked_reason
 from tests.reminders.sms_webhook import new_sid
 from tests.threads import together
 
