@@ -1,8 +1,5 @@
-"""`python -m bench [name ...]`: run the named benchmarks (default: all) and print a table.
-
-Every size and duration can be set by a flag or, for `make bench`, an environment variable
-(BENCH_DURATION, BENCH_EVENTS, ...). A quick smoke run: `python -m bench commands --duration 3`.
-"""
+"""`python -m bench [name ...]`: run the named benchmarks (default: all) and print a table;
+each flag also reads an environment variable, for `make bench` (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

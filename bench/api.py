@@ -1,18 +1,5 @@
-"""`api`: the screen pop (`GET /api/v1/patients/lookup`) under load, against a bare view.
-
-gunicorn serves the product on 127.0.0.1 with DEBUG off against the large dataset
-(bench.dataset: 100,000 patients, 2,000,000 events), with bench.settings adding one
-bench-only route: a bare Django view doing the single indexed lookup and returning the row
-as JSON (bench/bare_urls.py). wrk drives each with the same connections for the same time,
-one after the other in the same run, rotating through a sample of real phone numbers
-written in the formats callers' numbers arrive in. The lookup's p99 is reported as a ratio
-to the bare view's.
-
-The lookup is called as an agent with an API token, and every call writes its access-audit
-row as in production; after each window the audit rows of that window are counted by
-outcome, which proves what the responses were (one match, a household, nobody) without
-making wrk read the bodies.
-"""
+"""`api`: the screen pop (`GET /api/v1/patients/lookup`) under wrk, against a bare view doing
+the single indexed lookup, on the large dataset (docs/benchmarks.md, API lookup)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The product's URLs plus one bench-only view: the floor the API lookup is measured against.
-
-`GET /bench/bare/lookup?phone=...` runs the single indexed query the screen pop cannot do
-without and returns the row as JSON: no authentication, no DRF, no audit, no serializer.
-Only bench.settings routes here; the product's URLconf (config.urls) never includes it.
-"""
+"""The product's URLs plus `GET /bench/bare/lookup`, the floor the API lookup is measured against:
+the one indexed query, no DRF, no authentication, no audit (routed by bench.settings only)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""`commands`: command throughput through the real handlers, against raw INSERT commits.
-
-For each client count, a fresh set of patients with some history is seeded first (so
-stream lengths are the same whatever ran before). Then, back to back, the raw psycopg
-INSERT ceiling and the command mix run for the same warm-up and window, and the command
-rate is reported as a share of the ceiling measured a moment before.
-"""
+"""`commands`: command throughput through the real handlers, as a share of raw INSERT commits
+measured a moment before in the same run (docs/benchmarks.md, What each benchmark does)."""
 
 from __future__ import annotations
 

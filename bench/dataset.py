@@ -1,25 +1,5 @@
-"""The shared large dataset: 100,000 patients and 2,000,000 events in `crm_bench_large`.
-
-`ensure_large()` returns its URL (a sibling of BENCH_DATABASE_URL), seeding it first when
-needed. What it holds:
-
-- exactly `patients` patient streams and `events` events (by default 20 per patient on
-  average, each stream 10 to 30 events long), appended through `crm.eventstore.append`
-  with each profile saved in the same transaction, as the command handlers do;
-- every patient has a phone number, a fictional one (+1 NXX 555-01xx) drawn at random from
-  the 90% of the 45,100 such numbers that phonenumbers accepts; so most numbers are shared
-  by a few patients (a household), about a fifth by exactly one, and the other 10%
-  (`unused_phones()`) belong to nobody: callers the clinic does not know;
-- no read model but the profiles: projections (metrics, suggestions...) are left to each
-  benchmark, which catches them up itself (and pays for it in its own figures);
-- a table `bench_dataset` recording what was seeded. Benchmarks may add rows to the log
-  later (and the API benchmark adds access-audit rows); the dataset is reused as long as
-  that record matches and the log holds at least the events it says.
-
-A PostgreSQL advisory lock (taken in the `postgres` database) keeps two callers from
-seeding at once: the second waits and then reuses what the first seeded. An interrupted
-seeding is topped up on the next call (each transaction commits whole streams).
-"""
+"""The shared large dataset: 100,000 patients and 2,000,000 events in `crm_bench_large`,
+seeded once and reused (docs/benchmarks.md, The large dataset)."""
 
 from __future__ import annotations
 
@@ -67,6 +47,8 @@ def ensure_large(*, patients: int = PATIENTS, events: int = EVENTS, processes: i
     """The URL of the large dataset, seeded with `patients` streams and `events` events.
 
     Other sizes than the defaults live in their own database, `crm_bench_large_<p>_<e>`.
+    An interrupted seeding is topped up on the next call (each transaction commits whole
+    streams); a second caller waits on an advisory lock and reuses what the first seeded.
     """
     if not _fits(patients, events):
         raise ValueError(

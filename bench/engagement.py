@@ -1,13 +1,5 @@
-"""Suggestions: the full re-evaluation of every patient, and the catch-up lag under load.
-
-1. *full re-evaluation*: `manage.py evaluate_suggestions --all --processes N` on the large
-   dataset (100,000 patients, 2,000,000 events): one ordered pass over the log per worker,
-   fold and evaluate in Python, COPY the rows in. Wall time and the peak memory of the
-   whole process tree (the command and its workers, sampled every 0.1 s).
-2. *catch-up lag*: with the projection following the log in a worker loop and 8 client
-   processes appending commands (bench.load), a probe appends a missed call now and then
-   and times how long its call-back suggestion takes to appear in the queue.
-"""
+"""`suggestions`: the full re-evaluation of every patient, and the catch-up lag from an append
+to its suggestion while clients append (docs/benchmarks.md, Suggestions)."""
 
 from __future__ import annotations
 

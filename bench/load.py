@@ -1,10 +1,4 @@
-"""Closed-loop load from N client processes: warm up, then count what completes in a window.
-
-Each client is a spawned process that sets Django (or plain psycopg) up itself and holds
-its own database connection. All clients start together on a barrier, run their operation
-back to back for the warm-up, and count the operations that complete inside the measured
-window that follows. Latency is kept per operation to report percentiles.
-"""
+"""Closed-loop load from N client processes: warm up, then count what completes in a window."""
 
 from __future__ import annotations
 
@@ -88,7 +82,12 @@ def run_load(
     patients: list[str] | None = None,
     overlap: float = 0.0,
 ) -> LoadResult:
-    """Run `clients` processes of `kind` for `warmup` + `duration` seconds."""
+    """Run `clients` processes of `kind` for `warmup` + `duration` seconds.
+
+    Each client is a spawned process that sets Django (or plain psycopg) up itself, with its
+    own connection. All start together on a barrier; only operations that complete inside
+    the measured window count, each with its latency for the percentiles.
+    """
     everyone = tuple(patients or ())
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(clients)

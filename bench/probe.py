@@ -1,9 +1,4 @@
-"""One measurement in a fresh process, so its peak RSS is its own: `python -m bench.probe`.
-
-`scan` reads every event with a raw psycopg server-side cursor in the rebuild's order,
-decoding the JSON (the baseline); `rebuild` runs `crm.projections.profile.rebuild()`.
-Either prints one JSON line: events read, seconds, peak RSS before and after the work.
-"""
+"""One measurement in a fresh process, so its peak RSS is its own: `python -m bench.probe`."""
 
 from __future__ import annotations
 
@@ -28,6 +23,7 @@ def peak_rss_mb() -> float:
 
 
 def scan(url: str) -> dict[str, float]:
+    """The baseline: every event through a raw server-side cursor in the rebuild's order."""
     before = peak_rss_mb()
     events = 0
     started = time.perf_counter()
@@ -53,6 +49,7 @@ def rebuild(url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    """Print one JSON line: events read, seconds, peak RSS before and after the work."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", choices=["scan", "rebuild"])
     parser.add_argument("url")

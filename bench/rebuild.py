@@ -1,10 +1,5 @@
-"""`rebuild`: replaying the whole log into profiles, against a raw scan of the same events.
-
-Each log size lives in its own database next to BENCH_DATABASE_URL (`<name>_events_<n>`),
-seeded once through the event store and reused while it holds exactly n events. The scan
-and the rebuild each run in a fresh process (`bench.probe`), so the peak RSS reported is
-the rebuild's alone, not the seeding's; two sizes show whether memory grows with the log.
-"""
+"""`rebuild`: replaying the whole log into profiles, against a raw scan of the same events
+(docs/benchmarks.md, What each benchmark does)."""
 
 from __future__ import annotations
 

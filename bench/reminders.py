@@ -1,18 +1,5 @@
-"""`reminders`: 10,000 reminders due at once, sent by 2 worker processes to a local server
-that answers like Twilio; texts handed over per second, and proof of exactly once.
-
-The database (`<BENCH_DATABASE_URL name>_reminders`) is made afresh each run: 10,000
-patients, each with a number of their own, SMS consent and a visit whose 24-hour
-reminder is due, all recorded through the command handlers by 2 seeding processes. Then
-the `reminders` projection catches up, the fake Twilio server starts in a process of its
-own, and 2 workers run one dispatcher pass each (`reminders.dispatch.dispatch_due`, the
-job `manage.py send_due_reminders` and the qcluster run), started together.
-
-Baseline, in the same run: raw HTTP POSTs to a second fake server from 2 processes over
-kept-alive connections, i.e. what the server and the machine allow with no database.
-Proof: the server's own record holds exactly one text per number (10,000 numbers, 10,000
-texts), and the log holds exactly one SmsSent per patient.
-"""
+"""`reminders`: 10,000 due reminders sent by 2 dispatcher processes to a fake Twilio server;
+texts handed over per second, and proof of exactly once (docs/benchmarks.md, Reminders)."""
 
 from __future__ import annotations
 
@@ -292,6 +279,8 @@ def run(options: RemindersOptions) -> Report:
         server.terminate()
         server.wait()
 
+    # Proof of exactly once: the server's own record holds one text per number, and the
+    # log one SmsSent per patient.
     per_number = Counter(message["to"] for message in record)
     with psycopg.connect(conninfo(url)) as conn:
         rows = conn.execute(

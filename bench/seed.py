@@ -1,9 +1,5 @@
-"""Seeding patient streams through `crm.eventstore.append`, the only writer of the log.
-
-Several spawned processes write at once; each appends whole streams (one append call per
-stream) a few streams per transaction, and writes each patient's profile through the
-profile projection in the same transaction, as the command handlers do.
-"""
+"""Seeding patient streams through `crm.eventstore.append` from several processes, each
+profile saved in the same transaction, as the command handlers do."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Settings for the API benchmark's gunicorn: the product's, plus the bare view's URLconf.
-
-Everything else (middleware, database, DEBUG from the environment) is the product's, so
-the bare view and the lookup are served by the very same stack.
-"""
+"""Settings for the API benchmark's gunicorn: the product's, plus the bare view's URLconf,
+so the bare view and the lookup are served by the very same stack."""
 
 from config.settings import *  # noqa: F403
 

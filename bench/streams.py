@@ -1,12 +1,5 @@
-"""Synthetic but realistic patient streams: what a year or so at a clinic leaves in the log.
-
-Every stream starts with a registration and only records what the decisions would allow
-at that point (an appointment is confirmed, rescheduled or closed only while it is open,
-completed only after it started, a crisis flag cleared only while one is open...), so the
-folds and the profile projection see the same shapes as in production. Any prefix of a
-stream is itself a valid stream, which lets the seeder cut the last one to hit an exact
-event count.
-"""
+"""Synthetic but realistic patient streams: what a year or so at a clinic leaves in the log,
+each event one the decisions would allow at that point."""
 
 from __future__ import annotations
 
@@ -104,6 +97,8 @@ def patient_stream(
 
     `phone` (E.164) is the patient's number; by default one of a few hundred, which is
     enough for benchmarks that never look a caller up (bench.dataset passes its own).
+    Any prefix of a stream is itself a valid stream, which lets the seeder cut the last one
+    to hit an exact event count.
     """
     phone = phone or f"+1{rng.choice(AREA_CODES)}55501{rng.randint(0, 99):02d}"
     story = _Story(

@@ -1,8 +1,5 @@
-"""Typed readers for settings that come from the environment.
-
-Every reader names the variable in its error, so a bad deployment fails at start with a
-message an operator can act on instead of a stack trace deep inside a request.
-"""
+"""Typed readers for settings from the environment; each names the variable in its error,
+so a bad deployment fails at start with a message an operator can act on."""
 
 from __future__ import annotations
 

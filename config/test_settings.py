@@ -1,8 +1,5 @@
-"""Settings for the test suite: the real settings, with a throwaway secret key.
-
-DATABASE_URL still decides the database, so `make test` runs on SQLite and, with
-DATABASE_URL=postgres://..., on PostgreSQL.
-"""
+"""Settings for the test suite: the real settings with a throwaway secret key; DATABASE_URL
+still decides the database (SQLite by default, PostgreSQL with postgres://...)."""
 
 import os
 

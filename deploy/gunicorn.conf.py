@@ -1,8 +1,5 @@
-"""gunicorn's settings for the CRM's web tier: `gunicorn -c deploy/gunicorn.conf.py`.
-
-Each comes from the environment (deploy/env.example); static files are served by the app
-itself (WhiteNoise), so one process type serves everything behind the TLS proxy.
-"""
+"""gunicorn's settings for the CRM's web tier, read from the environment (deploy/README.md):
+`gunicorn -c deploy/gunicorn.conf.py`."""
 
 from __future__ import annotations
 

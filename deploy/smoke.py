@@ -1,15 +1,5 @@
-"""Smoke test of the production set-up on this machine: gunicorn with WhiteNoise, two
-django-q2 clusters on Redis, PostgreSQL, all on loopback, settings from deploy/env.example.
-
-    python deploy/smoke.py [--database-url postgres://postgres@127.0.0.1:5432/crm_smoke]
-                           [--redis-url redis://127.0.0.1:6379/0] [--port 8765]
-
-It migrates a database of its own, creates a supervisor and an API key, registers a patient
-with SMS consent and books a visit through the HTTP API, checks that WhiteNoise serves the
-static files, queues the catch-up job on Redis and waits for a worker to turn the booking
-into a reminder the API shows. Every wait is bounded; whatever it started is stopped and
-its database dropped on the way out, failed or not. Exit status 0 only when all held.
-"""
+"""Smoke test of the production set-up on this machine, on loopback: gunicorn, two django-q2
+clusters on Redis, PostgreSQL (what it checks and how to run it: deploy/README.md)."""
 
 from __future__ import annotations
 

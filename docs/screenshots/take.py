@@ -1,11 +1,4 @@
-"""Take the README's screenshots of the front desk and the supervisor's dashboard.
-
-    .venv/bin/python docs/screenshots/take.py [--patients 120]
-
-Builds a throwaway SQLite database with the demo data (`load_demo`, through the command
-handlers), serves it with `runserver`, and drives Debian's Chromium with Playwright, as
-the browser tests do. Nothing touches var/crm.sqlite3.
-"""
+"""Take the README's screenshots of the front desk and the supervisor's dashboard."""
 
 from __future__ import annotations
 
@@ -33,6 +26,9 @@ ARGS = [
 
 
 def main() -> None:
+    """Build a throwaway SQLite database with the demo data (`load_demo`, through the command
+    handlers), serve it with `runserver` and drive Debian's Chromium with Playwright, as the
+    browser tests do; var/crm.sqlite3 is never touched."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=120)
     options = parser.parse_args()
