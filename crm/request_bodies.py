@@ -1,13 +1,5 @@
 """A request body sent without a length (Transfer-Encoding: chunked, no Content-Length) is
-read to its end when the server says where it ends, and refused with 411 otherwise.
-
-Django reads such a body as empty: a `confirm/` sent chunked with {"via": "sms"} would be
-recorded with the default, "voice". gunicorn (the production server) de-chunks the body,
-leaves CONTENT_LENGTH unset and sets `wsgi.input_terminated`: reading `wsgi.input` to its
-end then gives the whole body. An ASGI server hands Django the whole body before the
-request exists. Only when neither holds is there no telling where the body ends, and then
-nothing is acted on.
-"""
+read to its end when the server says where it ends, and refused with 411 otherwise."""
 
 from __future__ import annotations
 
@@ -38,7 +30,15 @@ class LengthRequired(Problem):
 
 
 class RequestBodyMiddleware:
-    """First in line (before CSRF reads a form), for every door: API, admin, webhooks."""
+    """First in line (before CSRF reads a form), for every door: API, admin, webhooks.
+
+    Django reads a body without a length as empty: a `confirm/` sent chunked with
+    {"via": "sms"} would be recorded with the default, "voice". gunicorn (the production
+    server) de-chunks the body, leaves CONTENT_LENGTH unset and sets
+    `wsgi.input_terminated`: reading `wsgi.input` to its end then gives the whole body. An
+    ASGI server hands Django the whole body before the request exists. Only when neither
+    holds is there no telling where the body ends, and then nothing is acted on.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -1,10 +1,5 @@
-"""Token authentication that reads the user's clinic roles in the same query as the token.
-
-Every API request needs both (the permission check asks for a role), so the token, its
-user and the user's roles come back in one round trip of plain SQL instead of two ORM
-queries (whose building cost more than the database's work: docs/benchmarks.md). The same
-row says whether the token has outlived API_TOKEN_TTL_HOURS (crm.api.tokens).
-"""
+"""Token authentication that reads the user's clinic roles in the same query as the token,
+and the admin's session once its second factor is done."""
 
 from __future__ import annotations
 
@@ -28,7 +23,13 @@ from crm.signin import second_factor
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's token authentication (same header, same errors), with the roles joined in."""
+    """DRF's token authentication (same header, same errors), with the roles joined in.
+
+    Every API request needs both (the permission check asks for a role), so the token, its
+    user and the user's roles come back in one round trip of plain SQL instead of two ORM
+    queries, whose building cost more than the database's work (docs/benchmarks.md). The
+    same row says whether the token has outlived API_TOKEN_TTL_HOURS (crm.api.tokens).
+    """
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user_model = get_user_model()

@@ -1,12 +1,4 @@
-"""The protocol every command endpoint shares, so each view only says what it runs.
-
-A command view validates its body, reads If-Match and Idempotency-Key, calls one command
-handler and answers from the handler's result. The answer is a function of that result
-alone (never of the read model), so an idempotent retry, which gets the first command's
-result back from the store, gets the first response back too. The handler binds the key
-to the command it runs (crm.handlers.base.command): a key sent again with another command
-(another body, path or endpoint) is refused with 422 and records nothing.
-"""
+"""The protocol every command endpoint shares, so each view only says what it runs."""
 
 from __future__ import annotations
 
@@ -35,6 +27,16 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class CommandApi(ApiView):
+    """A command view validates its body, reads If-Match and Idempotency-Key, calls one
+    command handler and answers from the handler's result.
+
+    The answer is a function of that result alone (never of the read model), so an
+    idempotent retry, which gets the first command's result back from the store, gets the
+    first response back too. The handler binds the key to the command it runs
+    (crm.handlers.base.command): a key sent again with another command (another body, path
+    or endpoint) is refused with 422 and records nothing.
+    """
+
     InputSerializer: ClassVar[type[Serializer[Any]]]
     OutputSerializer: ClassVar[type[Serializer[Any]]] = CommandResultSerializer
     # The event types this command can record: a replayed key must match one of them.

@@ -1,6 +1,5 @@
-"""Events as the API shows them: timeline entries (with a summary, crm.timeline's
-description of the event as one sentence) and recorded events (what a command just
-stored). Restricted note text is withheld from non-clinicians."""
+"""Events as the API shows them: timeline entries (summary from crm.timeline) and recorded
+events (what a command just stored); restricted note text is withheld from non-clinicians."""
 
 from __future__ import annotations
 

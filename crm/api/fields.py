@@ -1,8 +1,5 @@
-"""Serializer fields that take JSON at its word: text is a string, a number is a number.
-
-DRF's stock fields coerce ("12" becomes 12, "yes" becomes True); for a clinical record a
-wrong type is a mistake to report, not to guess around.
-"""
+"""Serializer fields that take JSON at its word: text is a string, a number is a number; for a
+clinical record a wrong type is a mistake to report, not to guess around ("12" is not 12)."""
 
 from __future__ import annotations
 

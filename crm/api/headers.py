@@ -1,9 +1,5 @@
-"""The conditional-request and idempotency headers of a write, and the ETag of a read.
-
-The ETag of a patient is the version of their event stream: `"7"` after seven events.
-`If-Match: "7"` makes a write conditional on that version; `Idempotency-Key` makes a
-retried POST return the first response.
-"""
+"""The conditional-request and idempotency headers of a write (If-Match, Idempotency-Key), and
+the ETag of a read: the version of the patient's event stream (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
 """One pagination for every list: `cursor` and `page_size` in, `next`, `previous` and
-`results` out (the patient search adds `count`).
-
-Cursors are opaque and carry only positions (a stream version, an audit id, how far into
-a list the page starts), never a name or a number that would end up in a proxy's access
-log. The logs that only grow (timeline, audit) page by their unique key, so a page never
-shifts as entries arrive; lists in a computed order (search results, the queue, reminders)
-page by their place in that order.
-"""
+`results` out (the patient search adds `count`)."""
 
 from __future__ import annotations
 
@@ -76,7 +69,13 @@ def _envelope(schema: dict[str, Any], extra: dict[str, Any] | None = None) -> di
 
 
 class KeyCursorPagination(CursorPagination):
-    """Pages of a log by its unique key (`ordering`)."""
+    """Pages of a log by its unique key (`ordering`).
+
+    The logs that only grow (timeline, audit) page this way, so a page never shifts as
+    entries arrive. Cursors (of both paginations) are opaque and carry only positions (a
+    stream version, an audit id, how far into a list the page starts), never a name or a
+    number that would end up in a proxy's access log.
+    """
 
     page_size = 25
     max_page_size = 100

@@ -1,10 +1,4 @@
-"""The one body format the API accepts: a JSON document, size-limited and strictly read.
-
-DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE would not
-apply; this parser enforces it (413) before reading more than the limit. Text no database
-can store (NUL, an unpaired surrogate from a "\ud800" escape) is refused here, naming the
-field, before any serializer could echo it into an error no encoder can write.
-"""
+"""The one body format the API accepts: a JSON document, size-limited and strictly read."""
 
 from __future__ import annotations
 
@@ -26,6 +20,12 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class JSONBodyParser(BaseParser):
+    """DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE would
+    not apply: this parser enforces it (413) before reading more than the limit. Text no
+    database can store (NUL, an unpaired surrogate from a "\\ud800" escape) is refused here,
+    naming the field, before any serializer could echo it into an error no encoder can write.
+    """
+
     media_type = "application/json"
 
     def parse(

@@ -1,9 +1,5 @@
-"""Every API error leaves as application/problem+json (RFC 9457) with an `errors` map.
-
-`errors` maps what the client must fix (a body field, a query parameter, a header such as
-If-Match, or "body" for the request as a whole) to messages a person can act on. It is
-always present, empty when no single input is to blame.
-"""
+"""Every API error leaves as application/problem+json (RFC 9457), with an `errors` map from
+what the client must fix to messages a person can act on (empty when no input is to blame)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
 """A serializer's output without DRF's cost per response, for the hottest read (the screen
-pop).
-
-DRF copies every declared field of a serializer (nested ones included) each time one is
-made, then looks each field up and converts it through several layers: for the screen pop
-that is some 100 fields per response, most of the request's Python time. `compile_output`
-walks a serializer's fields once and returns a plain function producing the same
-primitives. The serializer stays the contract (the OpenAPI schema is generated from it)
-and the oracle: tests compare the two outputs on real documents.
-
-Fields are converted by the same rules as DRF's for the field types this API uses; any
-other field, or one with a `source` of its own, is converted by the bound field itself.
-"""
+pop): `compile_output`."""
 
 from __future__ import annotations
 
@@ -29,7 +18,16 @@ Convert = Callable[[Any], Any]
 
 def compile_output(serializer: serializers.BaseSerializer[Any]) -> Convert:
     """A function equal to `type(serializer)(instance).data` for the instances it takes
-    (mappings or objects with the fields as attributes), minus DRF's per-call work."""
+    (mappings or objects with the fields as attributes), minus DRF's per-call work.
+
+    DRF copies every declared field of a serializer (nested ones included) each time one is
+    made, then looks each field up and converts it through several layers: for the screen
+    pop that is some 100 fields per response, most of the request's Python time. This walks
+    the fields once. The serializer stays the contract (the OpenAPI schema is generated from
+    it) and the oracle: tests compare the two outputs on real documents. Fields are
+    converted by DRF's rules for the field types this API uses; any other field, or one with
+    a `source` of its own, is converted by the bound field itself.
+    """
     return _converter(serializer)
 
 

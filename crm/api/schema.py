@@ -1,9 +1,4 @@
-"""OpenAPI generation: every endpoint with its headers and its problem responses.
-
-Views say what they are (a command, a list, patient-scoped...); this schema class turns
-that into the If-Match / Idempotency-Key parameters, the ETag / Location / Retry-After
-headers, and an application/problem+json response for every error an endpoint can give.
-"""
+"""OpenAPI generation: every endpoint with its headers and its problem responses."""
 
 from __future__ import annotations
 
@@ -53,6 +48,10 @@ def _command_api() -> type[Any]:
 
 
 class ApiSchema(AutoSchema):
+    """Views say what they are (a command, a list, patient-scoped...); this turns that into
+    the If-Match / Idempotency-Key parameters, the ETag / Location / Retry-After headers,
+    and an application/problem+json response for every error an endpoint can give."""
+
     @property
     def _api(self) -> Any:
         return self.view

@@ -1,15 +1,5 @@
-"""Per-user request throttling (429 with Retry-After).
-
-Counts live in Django's default cache: per process with the built-in local-memory cache,
-so configure a shared cache (Redis) when running several web workers.
-
-One counter per user and period ("300 in this minute"), incremented in place: the cost
-of a request does not grow with the rate allowed, and with a shared cache two workers
-cannot lose each other's counts. DRF's own throttle keeps (and rewrites) a list of every
-request's time within the period instead. A fixed window lets a user make up to twice the
-rate across the turn of a period; for keeping one busy desktop from starving the others
-that is enough.
-"""
+"""Per-user request throttling (429 with Retry-After), one counter per user and period in
+Django's cache: configure a shared cache (Redis) when running several web workers."""
 
 from __future__ import annotations
 
@@ -21,6 +11,13 @@ from rest_framework.throttling import UserRateThrottle
 
 
 class PerUserThrottle(UserRateThrottle):
+    """One counter per user and period ("300 in this minute"), incremented in place: the
+    cost of a request does not grow with the rate allowed, and with a shared cache two
+    workers cannot lose each other's counts (DRF's own throttle keeps and rewrites a list of
+    every request's time in the period). A fixed window lets a user make up to twice the
+    rate across the turn of a period; for keeping one busy desktop from starving the others
+    that is enough."""
+
     scope = "user"
     # Set by DRF's __init__ from the rate; declared here for the type checker.
     num_requests: int | None

@@ -1,9 +1,5 @@
-"""What an idempotency key is bound to: a fingerprint of the command that first used it.
-
-One rule for every door (API, admin, SMS, jobs): the SHA-256 of the operation's name and
-its arguments as canonical JSON. A retry of the same command gets the same fingerprint;
-any other command under the same key is refused (`IdempotencyKeyReused`).
-"""
+"""What an idempotency key is bound to: the SHA-256 of the command's name and arguments as
+canonical JSON, one rule for every door (API, admin, SMS, jobs)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The patient profile: projected inline, in the transaction of every append to a stream.
-
-A profile row is a pure function of the patient's folded state, so the inline update and
-a rebuild from the log produce the very same row (I5).
-"""
+"""The patient profile, projected inline in the transaction of every append to a stream; a row
+is a pure function of the folded state, so a rebuild gives the very same row (I5)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""Catch-up projections: followers of the global log with a checkpoint each.
-
-A batch of events, the read-model rows it produces and the checkpoint move commit in one
-transaction (I6): a crash anywhere in between rolls all three back, so the batch is
-replayed, never skipped or applied twice. On PostgreSQL a transaction-scoped advisory lock
-per projection lets any number of workers run this while exactly one advances each
-checkpoint at a time. An event a projection cannot apply parks its stream and the batch
-goes on without it (I11, crm.projections.parking).
-"""
+"""Catch-up projections: followers of the global log with a checkpoint each, moved in the same
+transaction as the batch's rows (I6); docs/event-store.md and docs/failure-model.md."""
 
 from __future__ import annotations
 

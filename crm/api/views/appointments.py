@@ -1,8 +1,5 @@
-"""Appointment commands: book, then reschedule, confirm, cancel, complete or mark no-show.
-
-A refusal by the patient's record (completing a cancelled visit, booking in the past, an
-appointment this patient does not have) is a 409 with the reason.
-"""
+"""Appointment commands: book, then reschedule, confirm, cancel, complete or mark no-show;
+a refusal by the patient's record is a 409 with the reason."""
 
 from __future__ import annotations
 
