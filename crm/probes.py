@@ -1,8 +1,5 @@
-"""Probes for load balancers and orchestrators: no authentication, no patient data.
-
-/healthz: the process answers and the database does. /readyz: also, no projection has
-stood still for longer than READY_STALL_SECONDS while events wait for it.
-"""
+"""Probes for load balancers and orchestrators, no authentication, no patient data: /healthz
+(the process and the database answer) and /readyz (also, no projection stands still)."""
 
 from __future__ import annotations
 

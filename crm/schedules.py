@@ -1,7 +1,5 @@
-"""The recurring django-q2 jobs, installed idempotently by `manage.py install_schedules`.
-
-Other apps add theirs to `SCHEDULES` from their AppConfig.ready().
-"""
+"""The recurring django-q2 jobs, installed idempotently by `manage.py install_schedules`;
+other apps add theirs to `SCHEDULES` from their AppConfig.ready()."""
 
 from __future__ import annotations
 

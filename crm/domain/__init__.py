@@ -1,4 +1,2 @@
-"""The patient domain in plain Python: events, the state fold and the decisions.
-
-Nothing in this package imports Django; it is tested without a database.
-"""
+"""The patient domain in plain Python: events, the state fold and the decisions; nothing here
+imports Django, so it is tested without a database."""

@@ -1,8 +1,5 @@
-"""A patient's current state: a left fold over the events of their stream.
-
-The fold is the single source of truth for decisions, the profile read model and any
-"as of" view: replaying the same events always yields the same state (I5, I7).
-"""
+"""A patient's current state: a left fold over the events of their stream, the one source of
+truth for decisions, the profile and any "as of" view (I5, I7)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The clinic's words for what the log records: enumeration members ("no answer", "text
-(SMS)"), phone numbers as people write them, and durations. Shared by the describer of
-events (crm/timeline.py), the admin and the API; plain Python."""
+"""The clinic's words for what the log records (enumeration members, phone numbers as people
+write them, durations), shared by the describer of events, the admin and the API."""
 
 from __future__ import annotations
 

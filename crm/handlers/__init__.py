@@ -1,8 +1,5 @@
-"""Command handlers: keyword-only functions named <entity>_<action>.
-
-Each loads the patient's stream, asks a pure decision what to record, appends it and
-updates the profile, in one durable transaction.
-"""
+"""Command handlers: keyword-only functions named <entity>_<action>, each a pure decision run
+through `crm.handlers.base.execute` (lock and read, decide, append) in one transaction."""
 
 from crm.handlers.appointments import (
     appointment_cancel,

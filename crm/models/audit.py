@@ -1,8 +1,5 @@
-"""The access audit: who read or changed which patient, when, and through which endpoint.
-
-Append-only like the event log (the database refuses UPDATE and DELETE), and it never
-holds the patient's data: identifiers, the route pattern and the outcome only.
-"""
+"""The access audit: who read or changed which patient, when, and through which endpoint;
+append-only, and never the patient's data."""
 
 from __future__ import annotations
 
@@ -17,6 +14,9 @@ class AccessAction(models.TextChoices):
 
 
 class AccessLogEntry(models.Model):
+    """Append-only like the event log (the database refuses UPDATE and DELETE); it holds
+    identifiers, the route pattern and the outcome, never the patient's data."""
+
     at = models.DateTimeField()
     # No foreign keys: a deleted user or patient must leave the log as it was.
     user_id = models.BigIntegerField(null=True)

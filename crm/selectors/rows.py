@@ -1,11 +1,4 @@
-"""Model instances from a hand-written WHERE clause, for the hottest reads (the screen pop).
-
-Building and compiling a QuerySet costs more Python time than PostgreSQL spends on an
-indexed lookup (docs/benchmarks.md, "API lookup"). `fetch` keeps what the ORM gives a
-reader (instances with every column, converted by the fields' own database converters,
-so JSON, times and UUIDs come back as they would from a QuerySet) and drops the building:
-the SELECT is made once per model and clause.
-"""
+"""Model instances from a hand-written WHERE clause, for the hottest reads (the screen pop)."""
 
 from __future__ import annotations
 
@@ -25,6 +18,12 @@ def fetch(model: type[M], clause: str, params: Sequence[Any]) -> list[M]:
 
     `clause` is SQL (WHERE, ORDER BY, LIMIT) with %s placeholders; pass parameters through
     `prep` when their database form differs by backend (UUIDs, times).
+
+    Building and compiling a QuerySet costs more Python time than PostgreSQL spends on an
+    indexed lookup (docs/benchmarks.md, "API lookup"). This keeps what the ORM gives a
+    reader (instances with every column, converted by the fields' own database converters,
+    so JSON, times and UUIDs come back as from a QuerySet) and drops the building: the
+    SELECT is made once per model and clause.
     """
     sql, attnames, converters = _select(model, clause)
     with connection.cursor() as cursor:

@@ -1,9 +1,5 @@
-"""django-axes' database handler with a limit per username and another per address.
-
-Axes compares both counts with one limit (AXES_FAILURE_LIMIT). A clinic's desks often sit
-behind one public address, where that limit would let one person's typos lock out the
-whole front desk; so the address's own count meets LOGIN_ADDRESS_FAILURE_LIMIT instead.
-"""
+"""django-axes' database handler with a limit per username and another per address
+(LOGIN_ADDRESS_FAILURE_LIMIT), so one person's typos cannot lock out a shared front desk."""
 
 from __future__ import annotations
 
@@ -19,6 +15,10 @@ from django.shortcuts import render
 
 
 class LockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
+    """Axes compares both counts with one limit (AXES_FAILURE_LIMIT). A clinic's desks often
+    sit behind one public address, where that limit would let one person's typos lock out
+    the whole front desk; so the address's own count meets LOGIN_ADDRESS_FAILURE_LIMIT."""
+
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         # One queryset per AXES_LOCKOUT_PARAMETERS entry: ["username", "ip_address"].
         by_user, by_address = (

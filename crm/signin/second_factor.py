@@ -1,9 +1,5 @@
-"""The TOTP second factor of staff sign-in (django-otp's TOTPDevice).
-
-Optional for everyone: whoever has a confirmed device must give its code when signing in.
-With STAFF_2FA_REQUIRED=1 a supervisor without one is sent to add one before the admin
-opens. Rules only; the login form and the setup page call these.
-"""
+"""The rules of the TOTP second factor of staff sign-in (django-otp's TOTPDevice); the login
+form and the setup page call these."""
 
 from __future__ import annotations
 
@@ -44,7 +40,11 @@ def verified(user: Any) -> bool:
 
 
 def satisfied(user: Any) -> bool:
-    """May this signed-in user use the admin as far as the second factor goes?"""
+    """May this signed-in user use the admin as far as the second factor goes?
+
+    Optional for everyone: whoever has a confirmed device must give its code when signing
+    in; with STAFF_2FA_REQUIRED=1 a supervisor without one is sent to add one first.
+    """
     if verified(user):
         return True
     if confirmed_device(user) is not None:

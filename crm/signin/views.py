@@ -1,6 +1,5 @@
-"""The page where staff add an authenticator app: a QR code (and the secret to type in),
-then a first code to confirm it. Supervisors land here when STAFF_2FA_REQUIRED=1 and they
-have none; anyone else may come by choice."""
+"""The page where staff add an authenticator app: a QR code (and the secret to type in), then
+a first code to confirm it; supervisors land here under STAFF_2FA_REQUIRED=1 without one."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""How events are declared, validated, serialized and upcast.
-
-An event class is a frozen dataclass registered under a type name and a schema version.
-Stored data of an older version is brought to the current shape by a chain of upcasters
-(version n -> n + 1), so the rest of the code only ever sees current events.
-"""
+"""How events are declared (frozen dataclasses registered under a type name and a schema
+version), validated, serialized and upcast to the current shape (docs/event-store.md)."""
 
 from __future__ import annotations
 

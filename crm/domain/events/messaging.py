@@ -1,13 +1,5 @@
-"""Events of two-way texting: delivery status reports and number-level opt-out / opt-in.
-
-The number-level events live on a stream of their own per phone number (see
-`reminders.domain.numbers.number_stream_id`): a STOP must hold for the number whoever it belongs
-to, today or later, and a number we do not know must never create a patient.
-
-What the SMS provider tells us (ids, numbers, error codes, texts) has the bounded types
-below, shared with the SMS events of the catalogue: an event is forever, so a value no
-read model can hold is refused whichever door it comes through.
-"""
+"""Events of two-way texting: delivery status reports and number-level opt-out / opt-in, with
+the bounded types of what the SMS provider tells us (docs/texting.md)."""
 
 from __future__ import annotations
 
@@ -29,6 +21,10 @@ __all__ = [
     "SmsStatus",
     "SmsStatusReported",
 ]
+
+# What the SMS provider tells us has bounded types, shared with the catalogue's SMS events:
+# an event is forever, so a value no read model can hold is refused whichever door it
+# comes through.
 
 # Twilio's ids: two letters for the kind (SM, MM, AC...) and 32 hex digits.
 PROVIDER_SID = Bounded(

@@ -1,9 +1,5 @@
-"""Events of the suggestion queue that the catalogue does not already hold: an agent
-taking a suggestion to work on it, and handing it back.
-
-A claim is a fact on the patient's stream, so a second agent is refused from a fold of the
-stream (under the patient's lock) even before the suggestions projection has caught up.
-"""
+"""Events of the suggestion queue the catalogue does not already hold: an agent taking a
+suggestion to work on it, and handing it back (docs/engagement.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Issue an API token for a user: `python manage.py create_api_token <username>`.
-
-Prints only the key on stdout, so a script can capture it; notes go to stderr.
-"""
+"""Issue an API token for a user: `python manage.py create_api_token <username>`; only the key
+goes to stdout, so a script can capture it, and notes go to stderr."""
 
 from __future__ import annotations
 

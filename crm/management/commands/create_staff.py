@@ -1,10 +1,4 @@
-"""Create a staff account: `python manage.py create_staff USERNAME --role ROLE`.
-
-At a terminal it asks for the password twice and checks it against the password
-validators; otherwise (or with --generate-password) it makes a strong one and prints it
-once, alone on stdout. --service makes a desktop integration's account: no password, no
-admin, an API key from `create_api_token` instead.
-"""
+"""Create a staff account: `python manage.py create_staff USERNAME --role ROLE`."""
 
 from __future__ import annotations
 
@@ -21,6 +15,10 @@ ATTEMPTS = 3
 
 
 class Command(BaseCommand):
+    """At a terminal it asks for the password twice and checks it against the password
+    validators; otherwise (or with --generate-password) it makes a strong one and prints it
+    once, alone on stdout."""
+
     help = "Create a staff user in one clinic role, or a service account for the API."
 
     def add_arguments(self, parser: CommandParser) -> None:
