@@ -1,13 +1,5 @@
-"""Full re-evaluation of every patient, in bulk: one ordered pass over the log (a
-server-side cursor by stream), fold and evaluate in Python, write with COPY.
-
-It replaces the projection's rows and moves its checkpoint to the last position read, in
-one transaction under the projection's lock (I6), so catch-up carries on from there. On
-PostgreSQL the pass can be split over worker processes by ranges of patient ids; each
-worker needs no Django (the domain is plain Python) and writes COPY text to a file that
-the parent loads. Records that were merged (either side) are left out of the pass and
-evaluated afterwards with their merged history, like the projection does.
-"""
+"""Full re-evaluation of every patient in bulk: one ordered pass over the log, fold and evaluate
+in Python, COPY the rows in, checkpoint moved in the same transaction (docs/engagement.md)."""
 
 from __future__ import annotations
 
@@ -52,7 +44,14 @@ class BulkResult:
 
 
 def evaluate_all(*, now: dt.datetime, processes: int = 1) -> BulkResult:
-    """Evaluate every patient at `now` from the whole log; replace every row."""
+    """Evaluate every patient at `now` from the whole log; replace every row.
+
+    One transaction under the projection's lock (I6), so catch-up carries on from the last
+    position read. On PostgreSQL the pass can be split over worker processes by ranges of
+    patient ids, each writing COPY text to a file the parent loads. Records that were
+    merged (either side) are left out of the pass and evaluated afterwards with their
+    merged history, as the projection does.
+    """
     started = time.monotonic()
     config = rule_config()
     with transaction.atomic():

@@ -1,9 +1,5 @@
-"""The thresholds of the suggestion rules: defaults here, overrides from the environment.
-
-`config/settings.py` reads the environment with the readers below (a bad value stops the
-process at start, naming the variable) and `rule_config()` turns the settings into the
-plain `RuleConfig` the rules take. Nothing here imports Django models.
-"""
+"""The thresholds of the suggestion rules: defaults here, overrides from the environment, and
+`rule_config()` turning the settings into the plain `RuleConfig` the rules take."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """One pass over a share of the log for the bulk re-evaluation, in plain Python (no Django):
-spawned worker processes import only this, the domain and psycopg.
-
-Rows come ordered by (stream, version); each stream is folded and evaluated, and what it
-gives is written as PostgreSQL COPY text. Streams touched by a merge are left for the
-caller, which evaluates them with their merged history.
-"""
+spawned worker processes import only this, the domain and psycopg."""
 
 from __future__ import annotations
 
@@ -94,6 +89,9 @@ def run_pass(
     config: RuleConfig,
     emit: Callable[[Evaluation, int], None],
 ) -> Pass:
+    """Fold and evaluate each stream of `rows` (ordered by stream, version) and `emit` it;
+    streams touched by a merge are left for the caller, which evaluates them with their
+    merged history."""
     result = Pass()
     for stream_id, stream in by_stream(rows):
         result.events += len(stream)

@@ -1,19 +1,5 @@
-"""The `suggestions` catch-up projection: every patient touched by a batch is folded again
-(with the records merged into them) and evaluated at the projection's clock; their rows
-are replaced in the batch's transaction, with the checkpoint (I6).
-
-Rows are a function of the log up to the batch and of `now` alone, so a rebuild at the
-same `now` reproduces them whatever the batch boundaries were (I5).
-
-The follower keeps the folded states of the patients it evaluated (crm.domain.kept, the
-rule the command path uses too): a batch folds only its own events into them, when the log
-still holds the event a state was folded up to and the batch's events follow it without a
-gap; anything else (a patient not kept, a merge, another worker having moved the
-projection) is folded from the whole stream as before. Time-based changes
-(a window opening, a claim running out) are picked up by `reevaluate_due`, the same code
-path run by a django-q2 schedule every minute for the patients whose `next_evaluation_at`
-has passed.
-"""
+"""The `suggestions` catch-up projection: every patient a batch touches is folded again and
+evaluated at the projection's clock, rows replaced with the checkpoint (docs/engagement.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""What engagement adds to crm's screens through crm.extensions: the open suggestions on
-the screen pop, a panel on the admin's patient page, a count on the patient list, and the
-queue's shape on the supervisor dashboard. Each loader costs one query."""
+"""What engagement adds to crm's screens through crm.extensions (screen pop, patient page,
+patient list, dashboard); each loader costs one query."""
 
 from __future__ import annotations
 

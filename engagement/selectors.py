@@ -1,6 +1,5 @@
-"""Reads of the suggestion queue: rows as documents, with the status as of the reader's
-clock (a claim or a snooze that ran out reads as open even before the re-evaluation job
-has rewritten the row), and the "as of" replay from the stream."""
+"""Reads of the suggestion queue: rows as documents with the status as of the reader's clock
+(a claim or snooze that ran out reads as open at once), and the "as of" replay."""
 
 from __future__ import annotations
 

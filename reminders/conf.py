@@ -1,7 +1,5 @@
-"""Parsing of the reminders' settings, kept free of Django models so settings.py can use it.
-
-Every parser names the environment variable in its error, like config/env.py.
-"""
+"""Parsing of the reminders' settings, free of Django models so settings.py can use it; every
+parser names the environment variable in its error, like config/env.py."""
 
 from __future__ import annotations
 

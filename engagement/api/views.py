@@ -1,10 +1,5 @@
-"""The agent's queue: list suggestions, claim one, then complete, dismiss or snooze it;
-and one patient's suggestions now or as of a past moment.
-
-The commands follow crm's conventions (If-Match on the patient's stream version,
-Idempotency-Key, problem+json). A suggestion is named in the path; the patient it belongs
-to is found from the queue, and the decision is made from the patient's stream.
-"""
+"""The agent's queue: list suggestions, claim one, then complete, dismiss or snooze it (crm's
+command conventions), and one patient's suggestions now or as of a past moment."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The thresholds the suggestion rules are tuned by, with the defaults a clinic starts from.
-
-Plain Python: `engagement.conf.rule_config()` builds one from the settings.
-"""
+"""The thresholds the suggestion rules are tuned by, with the defaults a clinic starts from
+(plain Python: `engagement.conf.rule_config()` builds one from the settings)."""
 
 from __future__ import annotations
 

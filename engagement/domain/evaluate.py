@@ -1,9 +1,5 @@
-"""From needs to suggestions: what the rules found, read against `now` and against what
-agents did (claimed, completed, dismissed, snoozed), a death on record and an open crisis.
-
-`evaluate(state, now, config)` is the one function behind the queue, the projection, the
-re-evaluation job, the command handlers and the "as of" view.
-"""
+"""From needs to suggestions: what the rules found, read against `now`, what agents did, a
+death on record and an open crisis; `evaluate(state, now, config)` is behind every reader."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""The rules: pure functions from a patient's engagement state and the configuration to
-the needs they see, each with when it arose, when it falls due and how it ended.
-
-A rule describes the whole history it can see (a need met last month is still reported,
-met), so replaying the same events at the same `now` gives the same suggestions however
-the events were batched (I5), and an "as of" view is the same rules on an older stream
-(I7). Reasons cite the events in the clinic's words and never quote free text a patient
-or clinician wrote (a crisis summary, a note, a text's body).
-"""
+"""The rules: pure functions from a patient's engagement state and the configuration to the
+needs they see, over the whole history they can see (docs/engagement.md, Rules)."""
 
 from __future__ import annotations
 

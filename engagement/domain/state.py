@@ -1,12 +1,5 @@
-"""What the rules need to know about a patient: crm's `PatientState` plus the history it
-folds away (each call attempt, each crisis contact, each inbound text, when appointments
-were booked and confirmed) and the ledger of what agents did with suggestions.
-
-A merged record's history counts for the surviving one: `fold_engagement` takes the
-survivor's stream and the streams merged into it, in log order; from a merged stream only
-what happened with the patient is taken (visits, calls, texts, crises, consent, ledger),
-never its name, contact details or version.
-"""
+"""What the rules need to know about a patient: crm's `PatientState` plus the history it folds
+away and the agents' ledger, merged records included (docs/engagement.md, Merged records)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""SMS backends, chosen by the SMS_BACKEND setting like Django's email backends.
-
-`console` (the default for `make run`), `locmem` (tests) and `twilio`, or the dotted path
-of any class with the same methods.
-"""
+"""SMS backends, chosen by the SMS_BACKEND setting like Django's email backends: `console`,
+`locmem` (tests), `twilio`, or the dotted path of any class with the same methods."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Twilio Programmable Messaging over its REST API, with one kept-alive connection.
-
-POST /2010-04-01/Accounts/{AccountSid}/Messages.json hands a text over; the list
-endpoint (GET Messages.json?To=) tells a restarted worker whether a text it may have
-sent is there. TWILIO_API_BASE_URL points tests and the benchmark at a local server.
-"""
+"""Twilio Programmable Messaging over its REST API, with one kept-alive connection."""
 
 from __future__ import annotations
 
@@ -36,6 +31,10 @@ LIST_PAGE_LIMIT = 10
 
 
 class TwilioBackend(BaseSmsBackend):
+    """POST /2010-04-01/Accounts/{AccountSid}/Messages.json hands a text over; the list
+    endpoint (GET Messages.json?To=) tells a restarted worker whether a text it may have sent
+    is there. TWILIO_API_BASE_URL points tests and the benchmark at a local server."""
+
     def __init__(self) -> None:
         url = urllib.parse.urlsplit(settings.TWILIO_API_BASE_URL)
         self.https = url.scheme == "https"

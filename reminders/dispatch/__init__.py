@@ -1,11 +1,5 @@
-"""The dispatcher: hands due texts to the SMS provider, each exactly once (I9).
-
-One pass: reconcile rows a dead worker left "sending", turn due reminders into outbox
-rows, then in batches: claim (SELECT ... FOR UPDATE SKIP LOCKED, consent and limits
-checked again, rows marked "sending" with an attempt token and a lease) and COMMIT; hand
-each text over; record the outcomes (outbox rows and SmsSent / SmsFailed events) in a
-second transaction. docs/reminders.md walks through every failure window.
-"""
+"""The dispatcher: hands due texts to the SMS provider, each exactly once (I9); every step and
+failure window is walked through in docs/reminders.md."""
 
 from __future__ import annotations
 

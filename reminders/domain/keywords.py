@@ -1,15 +1,5 @@
-"""What an inbound text asks for: keywords, satisfaction scores and stop requests.
-
-Pure functions of the message (no database, no clock). Keywords count only as the whole
-message, in any case, with surrounding spaces and punctuation ignored ("Stop." is STOP,
-"Stop texting me" is not the keyword but a stop request an agent reviews). CANCEL is an
-opt-out keyword, never a request to cancel an appointment.
-
-Free text that asks us to stop is read conservatively in favour of the patient: a false
-"stop request" only holds texts until an agent looks, while a missed one keeps texting a
-person who asked us not to. The patterns still refuse the common false friends ("I can't
-stop by today", "don't stop the reminders").
-"""
+"""What an inbound text asks for: keywords, satisfaction scores and stop requests; pure
+functions of the message (the rules and their reasons: docs/texting.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""SMS-safe names: what a text may call a location or a provider, set by supervisors.
-
-A location or provider with no alias is never named in a text (reminders/dispatch/texts.py).
-"""
+"""SMS-safe names: what a text may call a location or a provider, set by supervisors; without
+an alias nothing is named in a text (reminders/dispatch/texts.py)."""
 
 from __future__ import annotations
 

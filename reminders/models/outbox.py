@@ -1,10 +1,5 @@
-"""The outbox: one row per text we mean to hand to the SMS provider, written by the
-dispatcher (and `enqueue_reply`) only.
-
-A row moves waiting -> sending (claimed, with an attempt token and a lease) -> sent, or to
-failed / dropped. A row left "sending" past its lease is reconciled with the provider
-before anything is sent again (docs/reminders.md).
-"""
+"""The outbox: one row per text we mean to hand to the SMS provider, written by the dispatcher
+(and `enqueue_reply`) only."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""Twilio posts form-encoded webhooks here: an inbound text, or a delivery status.
-
-Not part of the staff API: no session or token, no CSRF. Every request must carry a valid
-`X-Twilio-Signature` (HMAC of the exact URL Twilio called and the form, keyed by our Auth
-Token); anything else gets a 403 problem and records nothing. A form that is not what
-Twilio sends (`reminders.webhooks.forms`) gets a short 400 problem naming the fields, and
-records and sends nothing (I10, I11); Twilio logs it and does not retry. Replies are never
-written into the TwiML answer: they go through the outbox
-(`reminders.dispatch.outbox.enqueue_reply`), so they are sent exactly once, recorded as
-SmsSent and pass through the same backend as every text.
-"""
+"""Twilio posts form-encoded webhooks here (an inbound text, or a delivery status): no session,
+token or CSRF, but a signature; checked and bounded at the door (docs/texting.md)."""
 
 from __future__ import annotations
 

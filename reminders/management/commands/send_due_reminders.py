@@ -1,8 +1,5 @@
-"""Send due reminders and queued replies: one dispatcher pass, or a loop (`--loop`).
-
-For cron users and for the worker process the I9 test kills; `make run`'s qcluster runs
-the same pass every minute (the "reminders: dispatch due reminders" schedule).
-"""
+"""Send due reminders and queued replies: one dispatcher pass, or a loop (`--loop`), for cron
+and for the worker process the I9 test kills; qcluster runs the same pass every minute."""
 
 from __future__ import annotations
 
