@@ -1,9 +1,5 @@
-"""Hostile values for the fields of the API's commands, read from the OpenAPI schema.
-
-Each strategy yields (value, refused): `refused` is True for a value no field of that type
-may ever accept (a lone surrogate, NUL, a string past maxLength, a number past its bounds,
-a wrong JSON type), False for one that may be valid (year 0001, control characters).
-"""
+"""Hostile values for the fields of the API's commands, read from the OpenAPI schema; each
+strategy yields (value, refused), refused when no field of that type may ever accept it."""
 
 from __future__ import annotations
 
@@ -122,7 +118,9 @@ def _wrong_types(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 def for_field(spec: dict[str, Any]) -> st.SearchStrategy[Hostile]:
-    """Hostile values for a body property, each with whether it must be refused."""
+    """Hostile values for a body property, each with whether it must be refused: always for
+    a lone surrogate, NUL, a string past maxLength, a number past its bounds or a wrong JSON
+    type; not for one that may be valid (year 0001, control characters)."""
     refused = _wrong_types(spec).map(lambda v: (v, True))
     kind, form = spec.get("type", "string"), spec.get("format")
     if "enum" in spec:

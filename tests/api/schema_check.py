@@ -1,7 +1,5 @@
-"""Every answer an API test receives is checked against the OpenAPI schema /api/schema/
-serves, for its operation and status (openapi-core): the body, the media type, and the
-contract's headers. A test fails when the server says something the schema does not, so
-the schema cannot drift from the server again."""
+"""Every answer an API test receives is checked against the OpenAPI schema (openapi-core):
+body, media type and the contract's headers, so the schema cannot drift from the server."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Browser tests: Playwright driving Debian's Chromium against a live test server.
-
-No browser is downloaded: Chromium comes from the system (`apt-get install chromium`).
-Without it the tests skip on a developer machine, but never in CI (CI=1): there a
-missing browser is a failure, so these tests cannot silently stop running.
-"""
+"""Browser tests: Playwright driving Debian's Chromium (`apt-get install chromium`) against a
+live test server; without it they skip, except in CI (CI=1), where that is a failure."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Random clinic days for property tests: a Hypothesis strategy of steps, and a player that
-runs each step through the real command handlers (crm, the suggestion queue, inbound SMS).
-
-A step names its patient, visit, test or suggestion by an index into what exists when it
-runs, so Hypothesis can shrink a failing day to the few steps that matter.
-"""
+runs each step through the real command handlers (crm, the suggestion queue, inbound SMS)."""
 
 from __future__ import annotations
 
@@ -46,6 +42,9 @@ words = st.text(_typed, min_size=1, max_size=60)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Step:
+    """Names its patient, visit, test or suggestion by an index into what exists when it
+    runs, so Hypothesis can shrink a failing day to the few steps that matter."""
+
     command: str
     minutes: int  # the clinic's clock moves on this much first
     who: int  # the patient (an index)

@@ -1,8 +1,5 @@
-"""Given-when-then helpers for domain tests: build a patient's state by folding events.
-
-No database: events are wrapped in RecordedEvents by hand, with increasing versions and
-times, and folded exactly as the event store's readers fold them.
-"""
+"""Given-when-then helpers for domain tests: a patient's state folded from events wrapped by
+hand (no database), exactly as the event store's readers fold them."""
 
 from __future__ import annotations
 
