@@ -103,6 +103,8 @@ class NoteForm(PatientActionForm):
     slug = "note"
     title = "Add a note"
     submit_label = "Add note"
+    # A note adds to the record and depends on nothing in it: never refused as stale.
+    checks_version = False
 
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5, "cols": 60}), max_length=10_000)
     restricted = forms.BooleanField(
