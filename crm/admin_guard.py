@@ -1,11 +1,5 @@
-"""What every table of the clinic's admin obeys, whoever registered it (crm, reminders,
-django-q2, Django's own accounts): the access rule of crm.roles, lists filtered only by the
-filters they offer, and an access-audit row for every page that shows a patient's data.
-
-CrmAdminSite.register puts ClinicAccess in front of each ModelAdmin, so no table can forget
-it. It lives outside the crm.admin package because the site is built while that package is
-being imported (see crm.admin_site).
-"""
+"""What every table of the clinic's admin obeys, whoever registered it: the access rule of
+crm.roles, lists filtered only by the filters they offer, and an audit row per patient page."""
 
 from __future__ import annotations
 
@@ -109,7 +103,12 @@ class ClinicTable:
 class ClinicAccess(admin.ModelAdmin, ClinicTable):  # type: ignore[type-arg]
     """Put in front of a registered ModelAdmin: `area` decides who reads the table, whatever
     the admin's own view permission says; a write needs the area and the admin's own
-    permission (read-only tables refuse every write)."""
+    permission (read-only tables refuse every write).
+
+    CrmAdminSite.register puts it in front of each ModelAdmin (crm, reminders, django-q2,
+    Django's own accounts), so no table can forget it. This module lives outside the
+    crm.admin package because the site is built while that package is being imported.
+    """
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if self.area is None:

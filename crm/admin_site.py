@@ -1,10 +1,4 @@
-"""The clinic's admin site: a front-desk index and the supervisor's dashboard.
-
-Installed as the default site by `config.apps.ClinicAdminConfig`, so `admin.site` and
-`@admin.register` everywhere (django-q2's included) use it. It sits outside the crm.admin
-package on purpose: that package registers models on import, and Django builds the site
-while the admin modules are being imported, so building it must not import them again.
-"""
+"""The clinic's admin site: a front-desk index and the supervisor's dashboard."""
 
 from __future__ import annotations
 
@@ -30,6 +24,11 @@ TABLE_NAMES = {
 
 
 class CrmAdminSite(SecondFactorSite):
+    """Installed as the default site by `config.apps.ClinicAdminConfig`, so `admin.site` and
+    `@admin.register` everywhere (django-q2's included) use it. It sits outside crm.admin on
+    purpose: that package registers models on import, and Django builds the site while the
+    admin modules are being imported, so building it must not import them again."""
+
     site_header = "Patient engagement CRM"
     site_title = "Clinic CRM"
     index_title = "Front desk"

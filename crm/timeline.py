@@ -1,12 +1,5 @@
-"""What a person reads about an event: the one describer behind the admin's timeline, the
-API's timeline entries and the screen pop's recent history.
-
-Each event becomes structured parts (kind, title, detail, times) in the clinic's words,
-every time in the patient's zone with its abbreviation and the clinic's clock beside it
-when the two differ (crm.domain.moments). The admin lays the parts out; the API joins them
-into its `summary` sentence. A restricted note's text is a part only for a reader who may
-see it; everyone else learns that one was written and by whom.
-"""
+"""What a person reads about an event: the one describer behind the admin's timeline, the API's
+timeline entries and the screen pop's recent history."""
 
 from __future__ import annotations
 
@@ -136,7 +129,14 @@ def describe(
     references: References | None = None,
     restricted_visible: bool,
 ) -> Description:
-    """The parts a person reads about `event`, the `version`-th of its stream."""
+    """The parts a person reads about `event`, the `version`-th of its stream.
+
+    Parts (kind, title, detail, times) are in the clinic's words, every time in the
+    patient's zone with its abbreviation and the clinic's clock beside it when the two
+    differ (crm.domain.moments). The admin lays them out; the API joins them into its
+    `summary` sentence. A restricted note's text is a part only for a reader who may see it;
+    everyone else learns that one was written and by whom.
+    """
     writer = _Writer(zone, clinic, references or References(), version, restricted_visible)
     describer = _DESCRIBERS.get(type(event))
     if describer is None:

@@ -1,6 +1,5 @@
-"""Who may do what in the admin. The rule is crm.roles' (shared with the API), so a person
-sees the same patients and notes through either door; superuser status alone opens no
-patient. crm.admin_guard applies it to every table; views of their own ask `may` here."""
+"""Who may do what in the admin: crm.roles' rule, shared with the API (superuser status opens no
+patient); crm.admin_guard applies it to every table, views of their own ask `may` here."""
 
 from __future__ import annotations
 

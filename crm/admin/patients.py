@@ -1,8 +1,5 @@
-"""The front desk's patients: find one, see everything at a glance, act through small forms.
-
-The profile is a read model, so nothing here edits it: "add" registers a patient and each
-action on the patient page runs a command handler (the same ones the API runs).
-"""
+"""The front desk's patients: find one, see everything at a glance, act through small forms,
+each running a command handler the API runs too (the profile itself is never edited)."""
 
 from __future__ import annotations
 

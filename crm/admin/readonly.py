@@ -1,8 +1,5 @@
-"""The tables nobody edits in the admin: the event log, the read models, the access audit
-and django-q2's job tables. The roles their area names can read them here (crm.roles;
-the raw log, outbox and jobs are the supervisors'); adding, changing and deleting is
-refused to everyone, superusers included. Changes only ever come through command handlers
-(the log, and the projections that follow it) or from the jobs themselves."""
+"""The tables nobody edits in the admin, superusers included: the event log, the read models,
+the access audit and django-q2's jobs, each read by the roles its area names (docs/roles.md)."""
 
 from __future__ import annotations
 

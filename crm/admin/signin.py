@@ -1,9 +1,5 @@
-"""Sign-in in the admin: django-axes' records, read-only for supervisors (failures,
-lockout counters, successful sign-ins), and the staff's authenticator apps, which whoever
-manages accounts may remove when a phone is lost but never read the secret of.
-
-A lockout is lifted with `manage.py axes_reset_username NAME`, not by deleting rows here:
-they are the record."""
+"""Sign-in in the admin: django-axes' records, read-only for supervisors, and the staff's
+authenticator apps, which account managers may remove but never read the secret of."""
 
 from __future__ import annotations
 
@@ -27,6 +23,8 @@ class SignInFailureAdmin(SupervisorReadOnlyAdmin):
 
 @admin.register(AccessAttempt)
 class LockoutCounterAdmin(SupervisorReadOnlyAdmin):
+    # A lockout is lifted with `manage.py axes_reset_username NAME`, not by deleting rows
+    # here: they are the record.
     list_display = ["attempt_time", "username", "ip_address", "failures_since_start"]
     search_fields = ["username", "ip_address"]
     exclude = ["get_data", "post_data"]

@@ -1,7 +1,5 @@
-"""A patient's timeline as the front desk reads it: newest first, one line per event, who
-recorded it and when. Each line is crm.timeline's description of the event, the same parts
-the agent desktop reads; someone who may not read restricted notes sees that one was
-written and by whom, never its text."""
+"""A patient's timeline as the front desk reads it: newest first, one line per event from
+crm.timeline's describer, restricted note text shown only to those who may read it."""
 
 from __future__ import annotations
 

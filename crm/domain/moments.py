@@ -1,12 +1,5 @@
-"""How a moment reads to a person: in the patient's zone, labelled with the zone's
-abbreviation, and with the clinic's time beside it when the two clocks differ
-("Tue Nov 17, 2026, 12:00 PM CST (clinic: 1:00 PM EST)").
-
-The one formatter of dates and times for the admin, the API's sentences, suggestion
-reasons, reminder rows and the texts; machine fields stay ISO 8601 in UTC. Written out by
-hand rather than with strftime: it does not depend on the process's locale, and the bulk
-re-evaluation writes millions of reasons.
-"""
+"""How a moment reads to a person: in the patient's zone with its abbreviation, the clinic's
+time beside it when the clocks differ; the one formatter of times for every screen and text."""
 
 from __future__ import annotations
 
@@ -26,6 +19,9 @@ __all__ = [
     "zone_named",
 ]
 
+# Written out by hand rather than with strftime: it does not depend on the process's
+# locale, and the bulk re-evaluation writes millions of reasons. (Machine fields stay ISO
+# 8601 in UTC; this is for people: the admin, the API's sentences, reasons and texts.)
 _DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),

@@ -1,10 +1,5 @@
-"""The worklist's small forms: claim, hand back, complete, put off, dismiss. Each runs the
-engagement handler the API runs, once (the form's one-time token is the idempotency key).
-
-A suggestion's command decides from the patient's log under the patient's lock (who holds
-it, whether it is still open), so these forms carry no page version: a note or a booking
-added meanwhile never makes a clerk send the form again.
-"""
+"""The worklist's small forms: claim, hand back, complete, put off, dismiss; each runs the
+engagement handler the API runs, once (the form's one-time token is the idempotency key)."""
 
 from __future__ import annotations
 
@@ -56,7 +51,12 @@ def workable_by(suggestion: Found, user: User) -> bool:
 
 
 class SuggestionForm(CommandForm):
-    """A command on one suggestion of one patient."""
+    """A command on one suggestion of one patient.
+
+    The command decides from the patient's log under the patient's lock (who holds the
+    suggestion, whether it is still open), so these forms carry no page version: a note or a
+    booking added meanwhile never makes a clerk send the form again.
+    """
 
     slug: ClassVar[str]
     handler: ClassVar[Callable[..., CommandResult]]

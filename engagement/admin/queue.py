@@ -1,12 +1,5 @@
-"""The clerk's worklist: the suggestion queue in the API's order (engagement.selectors),
-filtered by kind and status, each row naming its patient and why; a suggestion's page
-claims, completes, puts off or dismisses it through the handlers the API runs.
-
-The list reads the queue's read model, as the API does; a suggestion's own page reads the
-patient's log, so what the clerk just did reads back at once, before the queue catches up.
-Every page is in the access audit: the list through the site's guard (one row per patient
-shown), a suggestion's page and each command like the patient page's actions.
-"""
+"""The clerk's worklist: the suggestion queue in the API's order, filtered by kind and status;
+a suggestion's page works it through the handlers the API runs."""
 
 from __future__ import annotations
 
@@ -111,7 +104,13 @@ class WorkQueueChangeList(ChangeList):
 @admin.register(Suggestion)
 class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The worklist: read by everyone who opens patients (as the API's queue), changed only
-    by the engagement handlers, from each suggestion's page."""
+    by the engagement handlers, from each suggestion's page.
+
+    The list reads the queue's read model, as the API does; a suggestion's own page reads
+    the patient's log, so what the clerk just did reads back at once, before the queue
+    catches up. Every page is in the access audit: the list through the site's guard (one
+    row per patient shown), a suggestion's page and each command like the patient page's.
+    """
 
     area = Area.PATIENTS
     patient_field = "patient_id"

@@ -1,10 +1,4 @@
-"""What every admin action form shares: it runs one command handler, once.
-
-A form carries the patient's version as it was when the page was drawn (a concurrent
-change is caught, not overwritten) and a one-time token used as the idempotency key (a
-double click or a resubmitted page records nothing twice). Whatever the handler refuses
-comes back as a form error; the handler's transaction means nothing was half-saved.
-"""
+"""What every admin action form shares: it runs one command handler, once."""
 
 from __future__ import annotations
 
@@ -34,7 +28,13 @@ CONFLICT = (
 
 
 class CommandForm(forms.Form):
-    """A form that runs one command handler; subclasses say which one in `command`."""
+    """A form that runs one command handler; subclasses say which one in `command`.
+
+    It carries the patient's version as it was when the page was drawn (a concurrent change
+    is caught, not overwritten) and a one-time token used as the idempotency key (a double
+    click or a resubmitted page records nothing twice). Whatever the handler refuses comes
+    back as a form error; the handler's transaction means nothing was half-saved.
+    """
 
     title: ClassVar[str]
     submit_label: ClassVar[str] = "Save"

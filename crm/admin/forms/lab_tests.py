@@ -1,8 +1,5 @@
-"""Ordering a test (labs, imaging) and recording that it was done.
-
-The profile does not keep tests, so the open ones are read from the patient's own
-TestOrdered and TestCompleted events: one query, whatever the length of the history.
-"""
+"""Ordering a test (labs, imaging) and recording that it was done; the open ones are read from
+the patient's TestOrdered and TestCompleted events in one query (the profile keeps no tests)."""
 
 from __future__ import annotations
 
