@@ -292,10 +292,10 @@ SPECTACULAR_SETTINGS = {
         "crm.api.schema.contract_hook",
     ],
     # Swagger UI from drf-spectacular-sidecar's static files, not a CDN: the docs work
-    # offline and under the CSP. (ReDoc is not served: it writes its styles inline and
-    # loads its logo from its CDN.)
+    # offline and under the CSP; ReDoc too (/api/redoc/, inline styles allowed on its page).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- The supervisor dashboard's figures (crm/selectors/metrics.py) ------------------------
