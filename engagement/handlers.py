@@ -1,10 +1,5 @@
-"""Command handlers of the suggestion queue: claim, release, complete, dismiss, snooze.
-
-Each runs through `crm.handlers.base.execute` (the patient's lock, idempotency key,
-If-Match, one durable transaction) and decides from a fold of the patient's stream and of
-the records merged into it, read under that lock: a second agent is refused from the log
-itself, even before the suggestions projection has caught up.
-"""
+"""Command handlers of the suggestion queue (claim, release, complete, dismiss, snooze), each
+decided from a fold of the patient's stream under the patient's lock (docs/engagement.md)."""
 
 from __future__ import annotations
 
@@ -15,14 +10,14 @@ from typing import Unpack
 
 from django.utils import timezone
 
+from crm import eventstore
 from crm.domain import events as ev
-from crm.domain.state import PatientState
-from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
+from crm.domain.recorded import RecordedEvent
+from crm.handlers.base import Actor, CommandOptions, CommandResult, Stream, command, execute
 from engagement.conf import rule_config
 from engagement.domain import decisions
 from engagement.domain.config import RuleConfig
 from engagement.domain.state import EngagementState, fold_engagement
-from engagement.projection import history_of, load_streams
 
 Decision = Callable[[EngagementState, RuleConfig], list[ev.DomainEvent]]
 
@@ -32,12 +27,29 @@ def _run(
 ) -> CommandResult:
     config = rule_config()
 
-    def with_history(state: PatientState) -> list[ev.DomainEvent]:
-        # `state` is the patient's own fold; the rules also need the merged records'.
-        streams = load_streams([patient_id])
-        return decide(fold_engagement(patient_id, history_of(patient_id, streams)), config)
+    def with_history(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
+        history = _with_merged_records(streams[patient_id].events)
+        return {patient_id: decide(fold_engagement(patient_id, history), config)}
 
-    return execute(patient_id=patient_id, decide=with_history, actor=actor, **options)
+    return execute(patient_id=patient_id, decide_streams=with_history, actor=actor, **options)
+
+
+def _with_merged_records(own: list[RecordedEvent]) -> list[RecordedEvent]:
+    """The patient's events and those of every record merged into them (and into those),
+    read through the store; the fold puts them in log order."""
+    history = list(own)
+    seen: set[uuid.UUID] = {r.stream_id for r in own}
+    merged = _merged_into(own) - seen
+    while merged:
+        seen |= merged
+        found = [r for stream in eventstore.read_streams(merged).values() for r in stream]
+        history += found
+        merged = _merged_into(found) - seen
+    return history
+
+
+def _merged_into(events: list[RecordedEvent]) -> set[uuid.UUID]:
+    return {r.event.merged_patient_id for r in events if isinstance(r.event, ev.PatientsMerged)}
 
 
 @command

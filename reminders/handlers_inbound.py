@@ -1,17 +1,5 @@
-"""Commands for inbound texts: record what a text said and do what it asks.
-
-Every text from a number we know becomes an `SmsReceived` (with its intent) on each
-patient who has that number; a household shares a number, so a STOP silences it for all
-of them. A number we don't know never creates a patient: what it sent is recorded on the
-number's own stream (`reminders.numbers.number_stream_id`), where a STOP still holds if
-the number later belongs to someone.
-
-Each command runs in its own durable transaction with an idempotency key made of the
-provider's MessageSid and the stream, bound to the text itself (`text_fingerprint`), so
-Twilio retrying a webhook (or a crash half-way through a household) appends nothing twice
-and replies once: the reply is queued in the transaction of the number-level command
-that decided it.
-"""
+"""Inbound texts: an `SmsReceived` on every patient with the number (a household shares it) or
+on the number's own stream if no patient has it, and what the text asks done."""
 
 from __future__ import annotations
 
@@ -20,24 +8,19 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.conf import settings
-from django.db import transaction
-
-from crm import eventstore
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.domain.errors import CommandRefused, DomainError, UnknownEventType
 from crm.domain.recorded import RecordedEvent
-from crm.domain.state import PatientState, consent_key, fold
-from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused, NewEvent
+from crm.domain.state import PatientState, consent_key
+from crm.eventstore import IdempotencyKeyReused
 from crm.eventstore.fingerprints import fingerprint
-from crm.handlers.base import CONFLICT_RETRIES, Actor
-from crm.models import PatientProfile
-from crm.projections.profile import save_profile
-from reminders import numbers
-from reminders.inbound import Reading, read_message
+from crm.handlers.base import Actor, CommandResult, Stream, execute
+from reminders.domain.keywords import Reading, read_message
+from reminders.domain.numbers import number_stream_id
+from reminders.handlers import senders
+from reminders.projections.numbers import number_status
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +68,12 @@ def text_fingerprint(sms: InboundSms) -> str:
 
 
 def sms_receive(*, sms: InboundSms, now: dt.datetime) -> InboundOutcome:
-    """Record an inbound text on every stream it belongs to and act on what it asks."""
+    """Record an inbound text on every stream it belongs to and act on what it asks.
+
+    Each command goes through crm's `execute`, keyed by the provider's MessageSid and the
+    stream and bound to the text (`text_fingerprint`): a retried webhook appends nothing
+    twice and replies once, the reply queued by the number-level command's transaction.
+    """
     try:
         return _receive(sms, now)
     except IdempotencyKeyReused:
@@ -100,12 +88,12 @@ def sms_receive(*, sms: InboundSms, now: dt.datetime) -> InboundOutcome:
 
 def _receive(sms: InboundSms, now: dt.datetime) -> InboundOutcome:
     phone = sms.from_number
-    patients = _patients_with(phone)
-    satisfaction = _satisfaction_target(phone, patients, now)
+    patients = senders.patients_with(phone)
+    satisfaction = senders.satisfaction_target(phone, patients, now)
     reading = read_message(sms.body, satisfaction_expected=satisfaction is not None)
 
     if reading.intent is ev.SmsIntent.CONFIRM:
-        target = _confirm_target(phone, patients, now)
+        target = senders.confirm_target(phone, patients, now)
         if target is None:  # no reminder we can tie it to: a person calls back
             reading = Reading(ev.SmsIntent.FREE_TEXT)
         else:
@@ -135,25 +123,13 @@ def _receive(sms: InboundSms, now: dt.datetime) -> InboundOutcome:
     return outcome
 
 
-@dataclass(frozen=True, slots=True)
-class _Patient:
-    patient_id: uuid.UUID
-    language: str
-    deceased: bool
-
-
-def _patients_with(phone: str) -> list[_Patient]:
-    rows = numbers.patients_with([phone]).values_list("patient_id", "language", "deceased")
-    return [_Patient(pid, language, deceased) for pid, language, deceased in rows]
-
-
 # --- number level: opt-out, opt-in, replies, unknown numbers ---------------------------------
 
 
-def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patient]) -> str:
+def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[senders.Patient]) -> str:
     """Record the number-level fact (if any) and queue the one reply, in one transaction."""
     phone = sms.from_number
-    stream_id = numbers.number_stream_id(phone)
+    stream_id = number_stream_id(phone)
     replied = ""
 
     def decide(events: list[RecordedEvent], state: PatientState) -> list[ev.DomainEvent]:
@@ -162,7 +138,7 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
         new: list[ev.DomainEvent] = []
         if not patients:  # nobody has this number: the number's stream keeps the text
             new.append(_received(sms, reading.intent))
-        status = numbers.number_status(phone)
+        status = number_status(phone)
         if reading.intent is ev.SmsIntent.OPT_OUT:
             if not status.opted_out:  # a second STOP gets no second confirmation
                 new.append(
@@ -174,7 +150,7 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
                 )
                 replied = "opt_out_confirmation"
         elif reading.intent is ev.SmsIntent.OPT_IN:
-            if status.opted_out or status.holds or _lacks_reminder_consent(patients):
+            if status.opted_out or status.holds or senders.lacks_reminder_consent(patients):
                 new.append(
                     ev.SmsNumberOptedIn(
                         phone=phone,
@@ -189,7 +165,7 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
 
     def reply() -> None:
         if replied:
-            from reminders.outbox import enqueue_reply
+            from reminders.dispatch.outbox import enqueue_reply
 
             only = patients[0] if len(patients) == 1 else None
             enqueue_reply(
@@ -213,26 +189,17 @@ def _number_command(sms: InboundSms, reading: Reading, patients: Sequence[_Patie
     return "" if result.duplicate else replied
 
 
-def _language(patients: Sequence[_Patient]) -> str:
+def _language(patients: Sequence[senders.Patient]) -> str:
     languages = {p.language.split("-")[0] for p in patients}
     return languages.pop() if len(languages) == 1 else "en"
-
-
-def _lacks_reminder_consent(patients: Sequence[_Patient]) -> bool:
-    """Does a living patient with the number lack SMS consent for reminders right now?"""
-    key = consent_key(ev.Channel.SMS, ev.ConsentPurpose.APPOINTMENT_REMINDERS)
-    living = [p.patient_id for p in patients if not p.deceased]
-    consents = PatientProfile.objects.filter(patient_id__in=living).values_list(
-        "consents", flat=True
-    )
-    granted = sum(1 for c in consents if (c.get(key) or {}).get("granted"))
-    return granted < len(living)
 
 
 # --- patient level -----------------------------------------------------------------------------
 
 
-def _on_patient(sms: InboundSms, reading: Reading, patient: _Patient, now: dt.datetime) -> None:
+def _on_patient(
+    sms: InboundSms, reading: Reading, patient: senders.Patient, now: dt.datetime
+) -> None:
     def decide(events: list[RecordedEvent], state: PatientState) -> list[ev.DomainEvent]:
         if not _still_a_patient(state):
             return []
@@ -312,7 +279,7 @@ def _satisfaction(
     return InboundOutcome(intent=ev.SmsIntent.SATISFACTION, patient_ids=[patient_id])
 
 
-def _record_for_patient(sms: InboundSms, patient_id: uuid.UUID, decide: Decide) -> Result:
+def _record_for_patient(sms: InboundSms, patient_id: uuid.UUID, decide: Decide) -> CommandResult:
     return record(
         stream_id=patient_id,
         decide=decide,
@@ -340,77 +307,7 @@ def _received(sms: InboundSms, intent: ev.SmsIntent) -> ev.SmsReceived:
     )
 
 
-# --- whom a C or a score is about ------------------------------------------------------------
-
-
-def _confirm_target(
-    phone: str, patients: Sequence[_Patient], now: dt.datetime
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """The patient who got the latest reminder to this number, and their next visit."""
-    from reminders.models import MessageKind, OutboundMessage
-
-    ids = [p.patient_id for p in patients if not p.deceased]
-    if not ids:
-        return None
-    latest = (
-        OutboundMessage.objects.filter(
-            to=phone, kind=MessageKind.REMINDER, patient_id__in=ids, handed_over_at__isnull=False
-        )
-        .order_by("-handed_over_at")
-        .values_list("patient_id", flat=True)
-        .first()
-    )
-    if latest is None:
-        return None
-    state = fold(latest, eventstore.read_stream(latest))
-    upcoming = [a for a in state.open_appointments() if a.starts_at > now]
-    return (latest, upcoming[0].appointment_id) if upcoming else None
-
-
-def _satisfaction_target(
-    phone: str, patients: Sequence[_Patient], now: dt.datetime
-) -> tuple[uuid.UUID, uuid.UUID | None] | None:
-    """The patient (and visit) of a satisfaction text to this number in the reply window."""
-    from reminders.models import MessageKind, OutboundMessage, Reminder
-
-    ids = [p.patient_id for p in patients]
-    if not ids:
-        return None
-    window = dt.timedelta(hours=settings.SATISFACTION_REPLY_WINDOW_HOURS)
-    latest = (
-        OutboundMessage.objects.filter(
-            to=phone,
-            kind=MessageKind.SATISFACTION,
-            patient_id__in=ids,
-            handed_over_at__gte=now - window,
-            handed_over_at__lte=now,
-        )
-        .order_by("-handed_over_at")
-        .values_list("patient_id", "reminder_id")
-        .first()
-    )
-    if latest is None:
-        return None
-    patient_id, reminder_id = latest
-    assert patient_id is not None  # filtered on patient_id__in
-    appointment_id = (
-        Reminder.objects.filter(reminder_id=reminder_id)
-        .values_list("appointment_id", flat=True)
-        .first()
-        if reminder_id is not None
-        else None
-    )
-    return patient_id, appointment_id
-
-
-# --- appending to a stream -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    stream_id: uuid.UUID
-    events: list[RecordedEvent]
-    duplicate: bool
+# --- through crm's command path -------------------------------------------------------------
 
 
 def record(
@@ -422,64 +319,22 @@ def record(
     fingerprint: str,
     in_transaction: Callable[[], None] | None = None,
     actor: Actor = ACTOR,
-) -> Result:
-    """crm's command path (as crm.handlers.base.execute: lock and read, idempotency, fold,
-    decide, append, profile inline) for a decision that needs the stream's events as well
-    as the folded state, and for a number's stream. `fingerprint` names the command the
-    key is bound to (crm.eventstore.fingerprints). `in_transaction` runs after the
-    append, in the same transaction, and only when the command is not a retry."""
-    metadata: dict[str, Any] = {
-        "actor": actor.name,
-        "actor_id": actor.user_id,
-        "role": actor.role,
-        "channel": actor.channel,
-        "correlation_id": idempotency_key,
-        "causation_id": None,
-    }
-    for attempt in range(1, CONFLICT_RETRIES + 1):
-        try:
-            return _record_once(
-                stream_id,
-                decide,
-                occurred_at,
-                (idempotency_key, fingerprint),
-                in_transaction,
-                metadata,
-            )
-        except ConcurrencyConflict:
-            if attempt == CONFLICT_RETRIES:
-                raise
-    raise AssertionError("unreachable")
+) -> CommandResult:
+    """A text's command on one stream (a patient's or a number's), run by crm's `execute`:
+    `decide` sees the stream's events and their fold; `fingerprint` names the command the
+    key is bound to; `in_transaction` runs in the command's transaction, not on a retry."""
 
+    def decide_stream(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
+        stream = streams[stream_id]
+        return {stream_id: decide(stream.events, stream.state)}
 
-def _record_once(
-    stream_id: uuid.UUID,
-    decide: Decide,
-    occurred_at: dt.datetime,
-    command: tuple[str, str],
-    in_transaction: Callable[[], None] | None,
-    metadata: dict[str, Any],
-) -> Result:
-    idempotency_key, fingerprint = command
-    with transaction.atomic(durable=True):
-        locked = eventstore.lock_and_read(
-            stream_id, idempotency_key=idempotency_key, fingerprint=fingerprint
-        )
-        if locked.prior is not None:
-            return Result(stream_id, locked.prior.events, duplicate=True)
-        state = fold(stream_id, locked.events)
-        new_events = decide(locked.events, state)
-        appended = eventstore.append(
-            stream_id,
-            [NewEvent(event, occurred_at) for event in new_events],
-            expected_version=state.version,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            metadata=metadata,
-            version_read_in_transaction=True,
-            # As crm's handlers do; a no-op on a number's stream (no registered patient).
-            inline=lambda pending: save_profile(state.apply_all(pending)),
-        )
-        if in_transaction is not None:
-            in_transaction()
-        return Result(stream_id, appended.events, duplicate=False)
+    return execute(
+        patient_id=stream_id,
+        decide_streams=decide_stream,
+        actor=actor,
+        occurred_at=occurred_at,
+        idempotency_key=idempotency_key,
+        correlation_id=idempotency_key,
+        fingerprint=fingerprint,
+        in_transaction=in_transaction,
+    )

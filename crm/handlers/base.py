@@ -1,15 +1,13 @@
-"""The one path every command takes: load the stream, decide, append, project inline.
-
-All of it runs in one durable transaction; anything that leaves the process must be
-queued with `transaction.on_commit` by the caller.
-"""
+"""The one path every command takes to the log: lock and read, decide, append, project inline,
+in the store's transaction (`eventstore.command_transaction`); side effects after commit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypedDict
 
@@ -19,6 +17,7 @@ from django.utils import timezone
 
 from crm import eventstore
 from crm.domain import times
+from crm.domain.errors import UnknownEventType
 from crm.domain.events import DomainEvent
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
@@ -31,7 +30,20 @@ from crm.projections.profile import save_profile
 # when another writer moved the stream in between; with one (If-Match) they never retry.
 CONFLICT_RETRIES = 3
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A stream as a command read it under its lock: its events and their fold."""
+
+    stream_id: uuid.UUID
+    events: list[RecordedEvent]
+    state: PatientState
+
+
 Decide = Callable[[PatientState], list[DomainEvent]]
+DecideStreams = Callable[[dict[uuid.UUID, Stream]], dict[uuid.UUID, list[DomainEvent]]]
 
 # Folded states this process keeps between commands (crm.handlers.states).
 kept_states = states.StateCache(settings.COMMAND_STATE_CACHE_SIZE)
@@ -93,18 +105,14 @@ class CommandResult:
     duplicate: bool = False
 
 
-def execute(
-    *,
-    patient_id: uuid.UUID,
-    decide: Decide,
+def event_metadata(
     actor: Actor,
-    occurred_at: dt.datetime | None = None,
-    expected_version: int | None = None,
-    idempotency_key: str | None = None,
+    *,
     correlation_id: str | None = None,
     causation_id: str | None = None,
-    fingerprint: str | None = None,
-) -> CommandResult:
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """What every event records about the command that appended it: one shape, every door."""
     metadata: dict[str, Any] = {
         "actor": actor.name,
         "actor_id": actor.user_id,
@@ -113,81 +121,208 @@ def execute(
         "correlation_id": correlation_id or str(uuid.uuid4()),
         "causation_id": causation_id,
     }
-    attempts = 1 if expected_version is not None else CONFLICT_RETRIES
+    if idempotency_key is not None:
+        metadata["idempotency_key"] = idempotency_key
+    return metadata
+
+
+def execute(
+    *,
+    patient_id: uuid.UUID,
+    actor: Actor,
+    decide: Decide | None = None,
+    decide_streams: DecideStreams | None = None,
+    also: Sequence[uuid.UUID] = (),
+    facts: Sequence[DomainEvent] | None = None,
+    in_transaction: Callable[[], object] | None = None,
+    in_callers_transaction: bool = False,
+    occurred_at: dt.datetime | None = None,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    fingerprint: str | None = None,
+) -> CommandResult:
+    """Run one command on `patient_id`'s stream (the one its key, If-Match and result are
+    about). Say what to record with exactly one of:
+
+    - `decide(state)`: from the patient's folded state (most commands);
+    - `decide_streams(streams)`: from the events and states of the stream and of `also`,
+      further streams locked and read with it, returning the events for each (a merge);
+    - `facts`: what happened outside whatever the state (a provider's answer), recorded
+      even on a stream this release cannot read, after its last event.
+
+    `in_transaction` runs after the decision, in the command's transaction (not on a
+    replay). `in_callers_transaction=True` runs the command inside the caller's atomic
+    block, which commits it (crm.eventstore.command_transaction says who commits).
+    """
+    if (decide is None) + (decide_streams is None) + (facts is None) != 2:
+        raise TypeError("execute() takes exactly one of decide, decide_streams and facts")
+    run = _Command(
+        patient_id=patient_id,
+        decide=decide,
+        decide_streams=decide_streams,
+        also=tuple(dict.fromkeys(sid for sid in also if sid != patient_id)),
+        facts=facts,
+        in_transaction=in_transaction,
+        in_callers_transaction=in_callers_transaction,
+        occurred_at=occurred_at,
+        expected_version=expected_version,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        metadata=event_metadata(
+            actor,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            idempotency_key=idempotency_key,
+        ),
+    )
+    # A conflict inside the caller's transaction dooms it: only the caller can start over.
+    retry = expected_version is None and not in_callers_transaction
+    attempts = CONFLICT_RETRIES if retry else 1
     for attempt in range(1, attempts + 1):
         try:
-            return _execute_once(
-                patient_id=patient_id,
-                decide=decide,
-                metadata=metadata,
-                occurred_at=occurred_at,
-                expected_version=expected_version,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-            )
+            return _execute_once(run)
         except ConcurrencyConflict:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")
 
 
-def _execute_once(
-    *,
-    patient_id: uuid.UUID,
-    decide: Decide,
-    metadata: dict[str, Any],
-    occurred_at: dt.datetime | None,
-    expected_version: int | None,
-    idempotency_key: str | None,
-    fingerprint: str | None,
-) -> CommandResult:
-    kept = kept_states.take(patient_id)
-    with transaction.atomic(durable=True):
-        # Queue behind other commands on this patient, then read (only what came after
+@dataclass(frozen=True, slots=True)
+class _Command:
+    patient_id: uuid.UUID
+    decide: Decide | None
+    decide_streams: DecideStreams | None
+    also: tuple[uuid.UUID, ...]
+    facts: Sequence[DomainEvent] | None
+    in_transaction: Callable[[], object] | None
+    in_callers_transaction: bool
+    occurred_at: dt.datetime | None
+    expected_version: int | None
+    idempotency_key: str | None
+    fingerprint: str | None
+    metadata: dict[str, Any]
+
+    @property
+    def needs_events(self) -> bool:
+        return self.decide_streams is not None
+
+
+def _execute_once(run: _Command) -> CommandResult:
+    kept = None if run.needs_events else kept_states.take(run.patient_id)
+    with eventstore.command_transaction(in_callers=run.in_callers_transaction) as tx:
+        # Queue behind other commands on these streams, then read (only what came after
         # the kept state, if any): one round trip. A key used for another command raises.
-        locked = eventstore.lock_and_read(
-            patient_id,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            from_version=kept.state.version if kept is not None else 1,
-        )
+        try:
+            locked = eventstore.lock_and_read(
+                run.patient_id,
+                idempotency_key=run.idempotency_key,
+                fingerprint=run.fingerprint,
+                from_version=kept.state.version if kept is not None else 1,
+                also_lock=run.also,
+            )
+        except UnknownEventType:
+            if run.facts is None:
+                raise
+            return _record_unread(tx, run)
         if locked.prior is not None:
             return _result(locked.prior)
-        state = states.resume(patient_id, kept, locked.events)
+        state = states.resume(run.patient_id, kept, locked.events)
         if state is None:  # the kept state does not match the log: start over
-            state = fold(patient_id, eventstore.read_stream(patient_id))
-        if expected_version is not None and expected_version != state.version:
-            raise ConcurrencyConflict(patient_id, expected_version, state.version)
-        new_events = decide(state)
-        at = occurred_at or timezone.now()
-        if occurred_at is not None:
-            # Whichever door gave it, after the decision named its own fields: a time
-            # every reader can show. Whether it may be ahead of the wall clock is the
-            # decision's to say, from the `now` it was given (I7).
-            times.check_in_range("occurred_at", occurred_at)
+            state = fold(run.patient_id, eventstore.read_stream(run.patient_id))
+        if run.expected_version is not None and run.expected_version != state.version:
+            raise ConcurrencyConflict(run.patient_id, run.expected_version, state.version)
+        streams = {run.patient_id: Stream(run.patient_id, locked.events, state)}
+        for sid, events in eventstore.read_streams(run.also).items():
+            streams[sid] = Stream(sid, events, fold(sid, events))
+        for sid in run.also:
+            streams.setdefault(sid, Stream(sid, [], PatientState(patient_id=sid)))
+        decided = _decide(run, streams)
+        if run.in_transaction is not None:
+            run.in_transaction()
+        appended = _append_all(tx, run, streams, decided)
+    # Committed (or, in the caller's transaction, once it commits): `state` now stands at
+    # the appended events (the inline projection applied them), or at what was read.
+    seen = appended.events or locked.events
+    if seen:
+        keep = functools.partial(kept_states.put, state, seen[-1])
+        if run.in_callers_transaction:
+            transaction.on_commit(keep)
+        else:
+            keep()
+    return _result(appended)
 
-        def project(pending: list[RecordedEvent]) -> None:
+
+def _decide(run: _Command, streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[DomainEvent]]:
+    if run.decide is not None:
+        return {run.patient_id: run.decide(streams[run.patient_id].state)}
+    if run.decide_streams is not None:
+        decided = run.decide_streams(streams)
+        if not decided.keys() <= streams.keys():
+            raise ValueError("a command can only append to the streams it locked and read")
+        return decided
+    return {run.patient_id: list(run.facts or ())}
+
+
+def _append_all(
+    tx: eventstore.CommandTransaction,
+    run: _Command,
+    streams: dict[uuid.UUID, Stream],
+    decided: dict[uuid.UUID, list[DomainEvent]],
+) -> eventstore.AppendResult:
+    """Append what was decided, the command's own stream first (it claims the key, even
+    when it records nothing); the profiles are saved inline. Returns its result."""
+    at = _occurred_at(run)
+    order = [run.patient_id, *(sid for sid in run.also if decided.get(sid))]
+    results: dict[uuid.UUID, eventstore.AppendResult] = {}
+    for sid in order:
+        state = streams[sid].state
+
+        def project(pending: list[RecordedEvent], state: PatientState = state) -> None:
             # The profile is written before the append lock is taken (it needs versions
             # and times, not positions), so the serialized section stays INSERT + COMMIT.
             save_profile(state.apply_all(pending))
 
-        appended = eventstore.append(
-            patient_id,
-            [NewEvent(event, at) for event in new_events],
+        results[sid] = tx.append(
+            sid,
+            [NewEvent(event, at) for event in decided.get(sid, [])],
             expected_version=state.version,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            metadata=metadata,
-            version_read_in_transaction=True,
+            metadata=run.metadata,
+            idempotency_key=run.idempotency_key if sid == run.patient_id else None,
+            fingerprint=run.fingerprint if sid == run.patient_id else None,
             inline=project,
-            commit=True,  # nothing follows the append in this transaction
+            last=sid == order[-1],
         )
-    # Committed: `state` now stands at the appended events (the inline projection
-    # applied them), or, if the command decided nothing, at what was read.
-    seen = appended.events or locked.events
-    if seen:
-        kept_states.put(state, seen[-1])
+    return results[run.patient_id]
+
+
+def _record_unread(tx: eventstore.CommandTransaction, run: _Command) -> CommandResult:
+    """`facts` on a stream holding an event this release cannot read (a newer release wrote
+    it): appended after it, where the projections wait for the release
+    (docs/failure-model.md); the profile is left to them."""
+    version = eventstore.current_version(run.patient_id)
+    log.error("Recorded on stream %s, which this release cannot read", run.patient_id)
+    appended = tx.append(
+        run.patient_id,
+        [NewEvent(event, _occurred_at(run)) for event in run.facts or ()],
+        expected_version=version,
+        metadata=run.metadata,
+        idempotency_key=run.idempotency_key,
+        fingerprint=run.fingerprint,
+        last=True,
+    )
     return _result(appended)
+
+
+def _occurred_at(run: _Command) -> dt.datetime:
+    if run.occurred_at is None:
+        return timezone.now()
+    # Whichever door gave it, after the decision named its own fields: a time every
+    # reader can show. Whether it may be ahead of the wall clock is the decision's to
+    # say, from the `now` it was given (I7).
+    times.check_in_range("occurred_at", run.occurred_at)
+    return run.occurred_at
 
 
 def _result(appended: eventstore.AppendResult) -> CommandResult:

@@ -7,16 +7,12 @@ import uuid
 from typing import Unpack
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from crm import eventstore
 from crm.domain import decisions
+from crm.domain import events as ev
 from crm.domain.phones import normalize_phone
-from crm.domain.state import fold
-from crm.eventstore import NewEvent
-from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
-from crm.projections.profile import save_profile
+from crm.handlers.base import Actor, CommandOptions, CommandResult, Stream, command, execute
 
 _REGISTRATION_NAMESPACE = uuid.UUID("3f0d6c1e-7a51-4c8e-9a4b-5e2f1c0d9b7a")
 
@@ -139,35 +135,28 @@ def patient_mark_deceased(
     )
 
 
+@command
 def patients_merge(
     *,
     surviving_patient_id: uuid.UUID,
     duplicate_patient_id: uuid.UUID,
     actor: Actor,
     now: dt.datetime | None = None,
+    **options: Unpack[CommandOptions],
 ) -> CommandResult:
     """Retire the duplicate record into the surviving one; both streams move together."""
-    moment = now or timezone.now()
-    metadata = {"actor": actor.name, "actor_id": actor.user_id, "channel": actor.channel}
-    with transaction.atomic(durable=True):
-        eventstore.lock_streams(surviving_patient_id, duplicate_patient_id)
-        survivor = fold(surviving_patient_id, eventstore.read_stream(surviving_patient_id))
-        duplicate = fold(duplicate_patient_id, eventstore.read_stream(duplicate_patient_id))
+    options.setdefault("occurred_at", now)
+
+    def decide(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
+        survivor = streams[surviving_patient_id].state
+        duplicate = streams[duplicate_patient_id].state
         for_survivor, for_duplicate = decisions.merge(survivor, duplicate, merged_by=actor.name)
-        result = eventstore.append(
-            surviving_patient_id,
-            [NewEvent(e, moment) for e in for_survivor],
-            expected_version=survivor.version,
-            metadata=metadata,
-        )
-        retired = eventstore.append(
-            duplicate_patient_id,
-            [NewEvent(e, moment) for e in for_duplicate],
-            expected_version=duplicate.version,
-            metadata=metadata,
-        )
-        save_profile(survivor.apply_all(result.events))
-        save_profile(duplicate.apply_all(retired.events))
-    return CommandResult(
-        patient_id=surviving_patient_id, version=result.version, events=result.events
+        return {surviving_patient_id: for_survivor, duplicate_patient_id: for_duplicate}
+
+    return execute(
+        patient_id=surviving_patient_id,
+        also=[duplicate_patient_id],
+        decide_streams=decide,
+        actor=actor,
+        **options,
     )

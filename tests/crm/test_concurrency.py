@@ -206,12 +206,15 @@ def _look_from_another_connection(stream: uuid.UUID) -> tuple[bool, list[int]]:
 
 
 def test_an_append_that_ends_the_transaction_commits_before_its_block_exits():
-    """`commit=True`, what the handlers pass: COMMIT travels with the INSERT, so other
-    commands see the events and take the append lock while this caller is still busy."""
+    """A command's last append in the transaction the store owns: COMMIT travels with the
+    INSERT, so other commands see the events and take the append lock while this caller is
+    still busy."""
     stream = uuid.uuid4()
 
-    with transaction.atomic(durable=True):
-        eventstore.append(stream, [_note("Asked for a callback")], expected_version=0, commit=True)
+    with eventstore.command_transaction() as command:
+        command.append(
+            stream, [_note("Asked for a callback")], expected_version=0, metadata={}, last=True
+        )
         seen_meanwhile = _look_from_another_connection(stream)
 
     assert seen_meanwhile == (True, [1])
@@ -222,8 +225,8 @@ def test_an_append_inside_an_enclosing_block_leaves_the_commit_to_that_block():
     stream = uuid.uuid4()
 
     with pytest.raises(RuntimeError, match="form was abandoned"), transaction.atomic():
-        with transaction.atomic():
-            eventstore.append(stream, [_note("Draft note")], expected_version=0, commit=True)
+        with eventstore.command_transaction(in_callers=True) as command:
+            command.append(stream, [_note("Draft note")], expected_version=0, metadata={}, last=True)
         assert _look_from_another_connection(stream) == (False, [])
         raise RuntimeError("the form was abandoned")
 

@@ -1,0 +1,187 @@
+"""One way to the log: only crm's `execute` appends (besides the store and the benchmark's
+seeder), the write side reads no read model's module, and every event says who recorded it
+in one shape, whichever door the command came through."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from crm import handlers
+from crm.domain import events as ev
+from crm.models import Event
+from reminders import recording
+from reminders.handlers_inbound import InboundSms, sms_receive
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("config", "crm", "engagement", "reminders", "fixtures", "bench")
+# Who may call the store's writers: the store itself, the one command path, the seeder.
+WRITERS = ("crm/eventstore/", "crm/handlers/base.py", "bench/seed.py")
+STORE_WRITERS = frozenset({"append", "command_transaction", "CommandTransaction"})
+# The write side, and the modules of the read side it must not import.
+WRITE_SIDE = (
+    "crm/handlers/",
+    "engagement/handlers",
+    "reminders/handlers",
+    "reminders/recording",
+)
+READ_SIDE = ("engagement.projection", "reminders.projection", "reminders.projections.schedule")
+READ_SIDE_PARTS = ("selectors", "screens")
+METADATA_KEYS = {"actor", "actor_id", "role", "channel", "correlation_id", "causation_id"}
+
+
+def _modules() -> Iterator[tuple[str, ast.Module]]:
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if "/migrations/" not in name:
+                yield name, ast.parse(path.read_text(), filename=name)
+
+
+def store_writes(tree: ast.Module) -> list[str]:
+    """Where a module reaches the store's writers: `eventstore.append(...)`, or one of them
+    imported from crm.eventstore (under any alias)."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crm.eventstore"):
+            found += [
+                f"line {node.lineno}: imports {a.name}"
+                for a in node.names
+                if a.name in STORE_WRITERS
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in STORE_WRITERS
+            and isinstance(node.value, ast.Name | ast.Attribute)
+            and ast.unparse(node.value).split(".")[-1] in {"eventstore", "writing"}
+        ):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    """Every module a file imports, at the top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def is_read_side(module: str) -> bool:
+    parts = module.split(".")
+    return any(module == r or module.startswith(f"{r}.") for r in READ_SIDE) or any(
+        part in READ_SIDE_PARTS for part in parts
+    )
+
+
+def test_only_the_command_path_appends_to_the_log():
+    offenders = {
+        name: found
+        for name, tree in _modules()
+        if not name.startswith(WRITERS) and (found := store_writes(tree))
+    }
+
+    assert offenders == {}
+
+
+def test_the_check_catches_every_way_to_the_store_writers():
+    for source in (
+        "from crm import eventstore\neventstore.append(s, [], expected_version=0)",
+        "import crm.eventstore\ncrm.eventstore.append(s, [], expected_version=0)",
+        "from crm.eventstore import append as write\nwrite(s, [], expected_version=0)",
+        "from crm.eventstore.writing import command_transaction",
+        "from crm import eventstore\nwith eventstore.command_transaction() as tx: pass",
+    ):
+        assert store_writes(ast.parse(source)), source
+    assert store_writes(ast.parse("events.append(1)\nfrom crm import eventstore")) == []
+
+
+def test_the_write_side_never_imports_the_read_side():
+    crossings = {
+        name: sorted(m for m in imported_modules(tree) if is_read_side(m))
+        for name, tree in _modules()
+        if name.startswith(WRITE_SIDE)
+    }
+
+    assert {name: found for name, found in crossings.items() if found} == {}
+    assert is_read_side("engagement.projection") and is_read_side("crm.selectors.profile")
+    assert not is_read_side("reminders.projections.numbers")
+
+
+# --- one shape of metadata, every door -----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_merge_carries_a_key_and_the_metadata_every_command_carries(register, actor):
+    survivor, duplicate = register(), register(first_name="Rowan J.")
+
+    merged = handlers.patients_merge(
+        surviving_patient_id=survivor,
+        duplicate_patient_id=duplicate,
+        actor=actor,
+        idempotency_key="desk-7:merge-0001",
+    )
+    again = handlers.patients_merge(
+        surviving_patient_id=survivor,
+        duplicate_patient_id=duplicate,
+        actor=actor,
+        idempotency_key="desk-7:merge-0001",
+    )
+
+    assert again.duplicate and again.events == merged.events
+    events = Event.objects.filter(event_type__in=["PatientsMerged", "PatientMergedInto"])
+    assert sorted(e.stream_id for e in events) == sorted([survivor, duplicate])
+    for event in events:
+        assert set(event.metadata) - {"idempotency_key"} == METADATA_KEYS
+        assert event.metadata["actor"] == actor.name
+
+
+@pytest.mark.django_db
+def test_a_text_a_dispatcher_outcome_and_a_desk_command_record_one_shape(register, actor, now):
+    patient = register(phone="(617) 555-0148")
+    handlers.note_add(patient_id=patient, text="Asked about parking", actor=actor)
+    sms_receive(
+        sms=InboundSms(
+            provider_message_id="SM" + "4" * 32,
+            from_number="+16175550148",
+            body="Thanks, see you then",
+            received_at=now,
+        ),
+        now=now,
+    )
+    with transaction.atomic():
+        recording.record(
+            [
+                recording.Entry(
+                    stream_id=patient,
+                    events=(
+                        ev.SmsFailed(
+                            message_id=uuid.uuid4(),
+                            error_code="30003",
+                            error_message="The phone was unreachable.",
+                            permanent=False,
+                        ),
+                    ),
+                    idempotency_key=f"reminders:sms-failed:{patient}",
+                    occurred_at=now + dt.timedelta(minutes=1),
+                )
+            ]
+        )
+
+    recorded = {e.event_type: e.metadata for e in Event.objects.filter(stream_id=patient)}
+    channels = {t: recorded[t]["channel"] for t in ("NoteAdded", "SmsReceived", "SmsFailed")}
+    assert channels == {"NoteAdded": actor.channel, "SmsReceived": "sms", "SmsFailed": "job"}
+    shapes = {t: set(m) - {"idempotency_key"} for t, m in recorded.items()}
+    assert all(shape == METADATA_KEYS for shape in shapes.values()), shapes
+    assert recorded["SmsReceived"]["idempotency_key"].startswith("sms-in:")
+    assert recorded["SmsFailed"]["idempotency_key"] == f"reminders:sms-failed:{patient}"
