@@ -92,6 +92,7 @@ def stacked_bars(
         series=[(name, [value(i, s) for i in range(len(periods))]) for s, name in series],
         share=0.75,
         describe=lambda label, count, name: f"{label}: {count} by {name}",
+        of_total=True,
     )
     chart.x_ticks = _x_ticks(periods, slot)
     return chart
@@ -131,6 +132,7 @@ def _stack(
     series: Sequence[tuple[str, Sequence[float | None]]],  # (name, one value per label)
     share: float,  # of its slot a bar takes
     describe: Callable[[str, float, str], str],  # (label, value, series name) -> tooltip
+    of_total: bool = False,  # the tooltip also says of how many in the bar
 ) -> float:
     """A bar per label, the series stacked bottom up; the legend and the value axis too.
     Returns the width of a label's slot, for the ticks under the bars."""
@@ -154,7 +156,8 @@ def _stack(
                     width=round(bar, 2),
                     height=round(y_bottom - y_top, 2),
                     series=number % COLOURS,
-                    title=describe(label, value, name),
+                    title=describe(label, value, name)
+                    + (f" (of {totals[index]:g})" if of_total else ""),
                 )
             )
             base += value
@@ -173,11 +176,13 @@ def line(
     periods: Sequence[Period],
     values: Sequence[float | None],
     label: Callable[[float], str],
+    notes: Sequence[str] | None = None,
     ceiling: float | None = None,
     unit: float = 1.0,
 ) -> Chart:
     """A line over the periods; None values break it. `ceiling` fixes the top (e.g. 100%);
-    otherwise the top is a round number of `unit`s (60 puts durations on whole minutes)."""
+    otherwise the top is a round number of `unit`s (60 puts durations on whole minutes).
+    `notes`, one per period, follow each point's value in its tooltip (what it counts)."""
     chart = Chart(key=key, title=title, caption=caption)
     present = [v for v in values if v is not None]
     top = ceiling if ceiling is not None else _nice_ceiling(max(present, default=0.0) / unit) * unit
@@ -192,7 +197,8 @@ def line(
             continue
         x, y = round(LEFT + index * slot + slot / 2, 2), round(_y(value, top), 2)
         segment.append(f"{x},{y}")
-        chart.points.append(Point(x=x, y=y, title=f"{period.label}: {label(value)}"))
+        note = f" ({notes[index]})" if notes is not None else ""
+        chart.points.append(Point(x=x, y=y, title=f"{period.label}: {label(value)}{note}"))
     if segment:
         chart.lines.append(" ".join(segment))
     chart.x_ticks = _x_ticks(periods, slot)

@@ -33,6 +33,7 @@ from crm.selectors.metrics import (
     check_range,
     supervisor_figures,
 )
+from crm.selectors.rates import BY_KEY
 
 DEFAULT_DAYS = 28
 PRESETS = (("Last 7 days", 7), ("Last 4 weeks", 28), ("Last 90 days", 90), ("Last year", 365))
@@ -69,7 +70,8 @@ class RangeForm(forms.Form):
 class Tile:
     label: str
     value: str  # "—" when there was nothing to measure
-    detail: str
+    detail: str  # below the value: its numerator and denominator
+    hover: str = ""  # exactly what is counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,44 +126,65 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 def tiles(figures: SupervisorFigures) -> list[Tile]:
     total, limits = figures.total, figures.thresholds
+
+    def hover(key: str) -> str:
+        return BY_KEY[key].caption(limits)
+
     return [
-        Tile("Calls", f"{total.calls:,}", _channels(total)),
+        Tile(
+            "Calls",
+            f"{total.calls:,}",
+            _channels(total),
+            "Every logged call, text and chat, in both directions.",
+        ),
         Tile(
             "First-contact resolution",
             _rate(total.fcr_rate),
             f"{total.resolved_first_contact:,} of {total.first_contacts:,} resolved "
-            f"(no repeat within {_days(limits.fcr_repeat_days)})",
+            f"(no repeat within {_days(limits.fcr_repeat_days)}); "
+            f"{total.marked_unresolved:,} marked unresolved, "
+            f"{total.contacted_again:,} came back, "
+            f"{total.awaiting_repeat_window:,} still inside their window",
+            hover("fcr_rate"),
         ),
         Tile(
             "Average handle time",
             fmt.duration(total.average_handle_seconds) or "—",
             f"over {total.handled:,} handled contacts",
+            hover("average_handle_seconds"),
         ),
         Tile(
             "Abandonment",
             _rate(total.abandonment_rate),
             f"{total.abandoned:,} of {total.queued:,} inbound; "
-            f"{total.short_hang_ups:,} hang-ups under {limits.short_abandon_seconds} s left out",
+            f"{total.short_hang_ups:,} hang-ups under {limits.short_abandon_seconds} s left out; "
+            f"of those, {total.abandoned - total.missed:,} hung up in the queue and "
+            f"{total.missed:,} were missed",
+            hover("abandonment_rate"),
         ),
         Tile(
             "No-shows",
             _rate(total.no_show_rate),
             f"{total.no_shows:,} of {total.visits_closed:,} visits",
+            hover("no_show_rate"),
         ),
         Tile(
             "Reminders confirmed by text",
             _rate(total.reminder_confirmation_rate),
             f"{total.confirmed_by_text:,} of {total.reminded_appointments:,} reminded visits",
+            hover("reminder_confirmation_rate"),
         ),
         Tile(
             "Text opt-outs",
             _rate(total.opt_out_rate),
             f"{total.opt_outs:,} opt-outs over {total.reminders_sent:,} reminder texts",
+            hover("opt_out_rate"),
         ),
         Tile(
             "Satisfaction (CSAT)",
             _rate(total.csat_rate),
             f"{total.csat_satisfied:,} of {total.csat_responses:,} answered 4 or 5",
+            hover("csat_rate"),
         ),
     ]
 
@@ -169,80 +192,43 @@ def tiles(figures: SupervisorFigures) -> list[Tile]:
 def build_charts(figures: SupervisorFigures) -> list[charts.Chart]:
     periods = [charts.Period(p.start, _period_label(p, figures.bucket)) for p in figures.periods]
     by = figures.periods
-    limits = figures.thresholds
+    total = figures.total
     per = "week" if figures.bucket == "week" else "day"
 
-    def percent_line(
-        key: str, title: str, caption: str, values: list[float | None]
-    ) -> charts.Chart:
+    def rate_line(key: str, rate_key: str) -> charts.Chart:
+        """A rate's line; its caption says what it counts and the range's numerator and
+        denominator, and each point's tooltip its own."""
+        rate = BY_KEY[rate_key]
+        percent = rate_key != "average_handle_seconds"
         return charts.line(
             key=key,
-            title=title,
-            caption=caption,
+            title=rate.title,
+            caption=f"{rate.caption(figures.thresholds)} Over the range: {rate.fraction(total)}.",
             periods=periods,
-            values=values,
-            label=lambda v: f"{v * 100:.0f}%",
-            ceiling=1.0,
+            values=[getattr(p, rate_key) for p in by],
+            notes=[rate.fraction(p) for p in by],
+            label=(lambda v: f"{v * 100:.0f}%") if percent else _minutes,
+            ceiling=1.0 if percent else None,
+            unit=1.0 if percent else 60,
         )
 
     return [
         charts.stacked_bars(
             key="calls",
             title=f"Calls per {per} by channel",
-            caption="Every logged call, text and chat, in both directions.",
+            caption="Every logged call, text and chat, in both directions: "
+            f"{total.calls:,} in the range ({_channels(total)}).",
             periods=periods,
             series=[(c, fmt.channel_label(c)) for c in figures.channels],
             value=lambda index, channel: by[index].calls_by_channel.get(channel, 0),
         ),
-        percent_line(
-            "fcr",
-            "First-contact resolution",
-            f"Inbound handled contacts with no repeat on the same reason within "
-            f"{_days(limits.fcr_repeat_days)}. {figures.total.awaiting_repeat_window:,} recent "
-            "contacts are still inside their window and not counted yet.",
-            [p.fcr_rate for p in by],
-        ),
-        charts.line(
-            key="aht",
-            title="Average handle time",
-            caption="Talk + hold + wrap-up, over handled contacts.",
-            periods=periods,
-            values=[p.average_handle_seconds for p in by],
-            label=_minutes,
-            unit=60,
-        ),
-        percent_line(
-            "abandonment",
-            "Abandonment",
-            "Inbound calls and chats that hung up before reaching an agent; hang-ups under "
-            f"{limits.short_abandon_seconds} s are left out.",
-            [p.abandonment_rate for p in by],
-        ),
-        percent_line(
-            "no-shows",
-            "No-show rate",
-            "No-shows over visits closed (completed or no-show), by the day they were closed.",
-            [p.no_show_rate for p in by],
-        ),
-        percent_line(
-            "reminder-confirmations",
-            "Reminders confirmed by text",
-            "Visits whose first reminder went out that day and that the patient then "
-            "confirmed by replying to the text.",
-            [p.reminder_confirmation_rate for p in by],
-        ),
-        percent_line(
-            "opt-outs",
-            "Text opt-outs",
-            "Patients who stopped texts (STOP, or the carrier's opt-out) over reminder texts sent.",
-            [p.opt_out_rate for p in by],
-        ),
-        percent_line(
-            "csat",
-            "Satisfaction (CSAT)",
-            "Share of survey answers scoring 4 or 5 out of 5.",
-            [p.csat_rate for p in by],
-        ),
+        rate_line("fcr", "fcr_rate"),
+        rate_line("aht", "average_handle_seconds"),
+        rate_line("abandonment", "abandonment_rate"),
+        rate_line("no-shows", "no_show_rate"),
+        rate_line("reminder-confirmations", "reminder_confirmation_rate"),
+        rate_line("opt-outs", "opt_out_rate"),
+        rate_line("csat", "csat_rate"),
     ]
 
 
@@ -280,16 +266,23 @@ def table(figures: SupervisorFigures) -> list[list[str]]:
             [
                 name,
                 f"{period.calls:,}",
-                _rate(period.fcr_rate),
+                _rate_cell(period, "fcr_rate"),
                 fmt.duration(period.average_handle_seconds) or "—",
-                _rate(period.abandonment_rate),
-                _rate(period.no_show_rate),
-                _rate(period.reminder_confirmation_rate),
-                _rate(period.opt_out_rate),
-                _rate(period.csat_rate),
+                _rate_cell(period, "abandonment_rate"),
+                _rate_cell(period, "no_show_rate"),
+                _rate_cell(period, "reminder_confirmation_rate"),
+                _rate_cell(period, "opt_out_rate"),
+                _rate_cell(period, "csat_rate"),
             ]
         )
     return rows
+
+
+def _rate_cell(period: Figures, key: str) -> str:
+    """ "50.0% (1 / 2)": the rate with its numerator and denominator."""
+    part, whole = BY_KEY[key].counts(period)
+    rate = getattr(period, key)
+    return "—" if rate is None else f"{_rate(rate)} ({part:,} / {whole:,})"
 
 
 def _period_label(period: Figures, bucket: str) -> str:

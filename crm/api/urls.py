@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from crm.api.views import appointments, audit, contacts, health, metrics, patients, timeline
+from crm.api.views import (
+    appointments,
+    audit,
+    contact_reasons,
+    contacts,
+    health,
+    metrics,
+    patients,
+    timeline,
+)
 
 app_name = "api"
 
@@ -64,6 +73,11 @@ urlpatterns = [
         APPOINTMENT + "no-show/",
         appointments.AppointmentNoShowApi.as_view(),
         name="appointment-no-show",
+    ),
+    path(
+        "contact-reasons/",
+        contact_reasons.ContactReasonsApi.as_view(),
+        name="contact-reasons",
     ),
     path("audit/", audit.AccessAuditApi.as_view(), name="audit"),
     path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),

@@ -11,6 +11,8 @@ import functools
 import re
 import uuid
 import zoneinfo
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from crm.domain import events as ev
 from crm.domain import times
@@ -23,6 +25,9 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 # C0 and C1 control characters (ESC, BEL, a newline...): no name or address holds one, and
 # each would reach the texts a patient receives and every screen that shows the name.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+_NO_REASONS: Mapping[str, str] = MappingProxyType({})
 
 
 # --- guards ------------------------------------------------------------------------------
@@ -250,9 +255,14 @@ def log_call(
     reason: str,
     resolved_first_contact: bool,
     now: dt.datetime,
+    reason_code: str = "",
+    reasons: Mapping[str, str] = _NO_REASONS,
 ) -> list[ev.DomainEvent]:
+    """`reasons` is the clinic's list of contact reasons, code to label, as it stands now
+    (needed only for a listed `reason_code`; see `contact_reason`)."""
     _require_patient(state)
     times.check_past("started_at", started_at, now)
+    reason_code, reason = contact_reason(reason_code, reason.strip(), reasons)
     for name, value in (
         ("duration_seconds", duration_seconds),
         ("hold_seconds", hold_seconds),
@@ -277,10 +287,30 @@ def log_call(
             hold_seconds=hold_seconds,
             wrap_up_seconds=wrap_up_seconds,
             disposition=disposition,
-            reason=reason.strip(),
+            reason_code=reason_code,
+            reason=reason,
             resolved_first_contact=resolved_first_contact,
         )
     ]
+
+
+def contact_reason(code: str, words: str, reasons: Mapping[str, str]) -> tuple[str, str]:
+    """The (code, words) a call is logged with. A code must be one of the clinic's reasons
+    or "other" (which needs words); a listed reason without words keeps its label. Words
+    without a code are an "other" reason, as free text logged before the list was."""
+    code = code.strip()
+    if not code:
+        return (ev.OTHER_REASON, words) if words else ("", "")
+    if code == ev.OTHER_REASON:
+        if not words:
+            raise InvalidInput(
+                "reason", "must say what the contact was about when the reason is other."
+            )
+        return code, words
+    if code not in reasons:
+        allowed = ", ".join([*reasons, ev.OTHER_REASON])
+        raise InvalidInput("reason_code", f"must be one of the clinic's reasons: {allowed}.")
+    return code, words or reasons[code]
 
 
 def add_note(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
-from crm.models import PatientProfile
+from crm.models import PatientProfile, offered_reasons
 
 
 @command
@@ -64,6 +64,7 @@ def call_log(
     disposition: ev.CallDisposition,
     actor: Actor,
     channel: ev.Channel = ev.Channel.VOICE,
+    reason_code: str = "",
     reason: str = "",
     resolved_first_contact: bool = False,
     hold_seconds: int = 0,
@@ -73,8 +74,12 @@ def call_log(
     now: dt.datetime | None = None,
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
+    """`reason_code` is one of the clinic's contact reasons (crm.models.ContactReason) or
+    "other" with `reason` saying what about; `reason` alone is an "other" reason."""
     moment = now or timezone.now()
     options.setdefault("occurred_at", started_at)
+    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
+    reasons = offered_reasons() if listed else {}
     return execute(
         patient_id=patient_id,
         decide=lambda state: decisions.log_call(
@@ -88,7 +93,9 @@ def call_log(
             hold_seconds=hold_seconds,
             wrap_up_seconds=wrap_up_seconds,
             disposition=disposition,
+            reason_code=reason_code,
             reason=reason,
+            reasons=reasons,
             resolved_first_contact=resolved_first_contact,
             now=moment,
         ),

@@ -1,6 +1,7 @@
 """Tables of the core: the event log (the record) and the read models built from it."""
 
 from crm.models.audit import AccessAction, AccessLogEntry
+from crm.models.contact_reasons import ContactReason, offered_reasons
 from crm.models.events import CommandRecord, Event
 from crm.models.metrics import (
     DailyAppointmentStats,
@@ -17,6 +18,7 @@ __all__ = [
     "AccessAction",
     "AccessLogEntry",
     "CommandRecord",
+    "ContactReason",
     "DailyAppointmentStats",
     "DailyCallStats",
     "DailyReminderStats",
@@ -27,4 +29,5 @@ __all__ = [
     "PatientProfile",
     "ProjectionCheckpoint",
     "RemindedAppointment",
+    "offered_reasons",
 ]

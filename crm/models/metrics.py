@@ -53,8 +53,9 @@ class DailyAppointmentStats(models.Model):
 class LoggedCall(models.Model):
     """One row per logged call, for the figures a daily sum cannot give.
 
-    First-contact resolution needs to know whether the same patient came back on the same
-    reason, and abandonment needs how long a caller waited before hanging up. Both keep
+    First-contact resolution needs the agent's answer and whether the same patient came
+    back on the same reason, and abandonment needs how long a caller waited before hanging
+    up. Both keep
     their thresholds out of the rows (the repeat window, the short hang-up cut-off), so a
     supervisor can change either without a rebuild.
     """
@@ -67,7 +68,9 @@ class LoggedCall(models.Model):
     direction = models.CharField(max_length=16)
     disposition = models.CharField(max_length=16)
     duration_seconds = models.PositiveIntegerField()
-    reason_key = models.CharField(max_length=200, blank=True)  # the reason, case-folded
+    # The reason's code in the clinic's list ("other" for free text, "" for none).
+    reason_key = models.CharField(max_length=200, blank=True)
+    resolved_first_contact = models.BooleanField(default=False)  # the agent's answer
     # For handled (connected) calls with a reason: seconds since the patient's previous
     # handled contact on the same reason, and until the next one. NULL when there is none.
     previous_gap_seconds = models.BigIntegerField(null=True)

@@ -63,15 +63,8 @@ _FOLLOWED = (
     ev.AppointmentCompleted,
     ev.AppointmentNoShowRecorded,
 )
-_REASON_KEY_LENGTH = LoggedCall._meta.get_field("reason_key").max_length or 200
-
 ChainKey = tuple[uuid.UUID, str]
 DailySums = DailyCallStats | DailyAppointmentStats | DailySatisfactionStats | DailyReminderStats
-
-
-def reason_key(reason: str) -> str:
-    """The reason as compared for repeat contacts: "Billing  question" == "billing question"."""
-    return " ".join(reason.split()).casefold()[:_REASON_KEY_LENGTH]
 
 
 class MetricsProjection(CatchUpProjection):
@@ -167,7 +160,10 @@ def _logged_call(recorded: RecordedEvent, event: ev.CallLogged, day: dt.date) ->
         direction=event.direction.value,
         disposition=event.disposition.value,
         duration_seconds=event.duration_seconds,
-        reason_key=reason_key(event.reason),
+        # The code of the clinic's list, as recorded: two calls are on the same reason when
+        # their codes are equal, whatever words the agents used.
+        reason_key=event.reason_code,
+        resolved_first_contact=event.resolved_first_contact,
     )
 
 

@@ -61,7 +61,10 @@ SHORT_ABANDON_SECONDS_BOUNDS = (0, 600)
 
 _QUEUED_CHANNELS = (ev.Channel.VOICE.value, ev.Channel.CHAT.value)
 _CONNECTED = ev.CallDisposition.CONNECTED.value
-_ABANDONED = ev.CallDisposition.ABANDONED.value
+_MISSED = ev.CallDisposition.MISSED.value
+# Inbound contacts that ended before reaching an agent: the caller hung up in the queue,
+# or nobody picked up.
+_NOT_REACHED = (ev.CallDisposition.ABANDONED.value, _MISSED)
 _INBOUND = ev.CallDirection.INBOUND.value
 
 
@@ -95,11 +98,14 @@ class Figures:
     calls_by_channel: dict[str, int] = field(default_factory=dict)
     handled: int = 0
     handle_seconds: int = 0
-    queued: int = 0  # inbound voice and chat contacts, short hang-ups left out
-    abandoned: int = 0  # of those, callers who hung up before reaching an agent
-    short_hang_ups: int = 0
-    first_contacts: int = 0  # issues opened by an inbound handled contact, window closed
-    resolved_first_contact: int = 0
+    queued: int = 0  # inbound voice and chat contacts, short abandons left out
+    abandoned: int = 0  # of those, ended before reaching an agent (abandoned or missed)
+    missed: int = 0  # of the abandoned, those nobody in the queue picked up
+    short_hang_ups: int = 0  # abandoned or missed sooner than the threshold: left out
+    first_contacts: int = 0  # issues opened by an inbound handled contact, decided
+    resolved_first_contact: int = 0  # of those, marked resolved and no repeat in the window
+    marked_unresolved: int = 0  # of those, the agent said something was left to follow up
+    contacted_again: int = 0  # of those, marked resolved but the patient came back
     awaiting_repeat_window: int = 0
     visits_closed: int = 0  # completed or no-show
     no_shows: int = 0
@@ -310,8 +316,9 @@ def _count_calls(of_day: dict[dt.date, Figures], start: dt.date, end: dt.date) -
 def _count_abandonment(
     of_day: dict[dt.date, Figures], start: dt.date, end: dt.date, limits: Thresholds
 ) -> None:
-    abandoned = Q(disposition=_ABANDONED)
+    abandoned = Q(disposition__in=_NOT_REACHED)
     short = abandoned & Q(duration_seconds__lt=limits.short_abandon_seconds)
+    missed = Q(disposition=_MISSED) & ~short
     rows = (
         LoggedCall.objects.filter(
             day__range=(start, end), direction=_INBOUND, channel__in=_QUEUED_CHANNELS
@@ -321,6 +328,7 @@ def _count_abandonment(
             offered=Count("position"),
             short=Count("position", filter=short),
             gave_up=Count("position", filter=abandoned & ~short),
+            missed=Count("position", filter=missed),
         )
         .order_by()
     )
@@ -329,6 +337,7 @@ def _count_abandonment(
         period.queued += row["offered"] - row["short"]
         period.short_hang_ups += row["short"]
         period.abandoned += row["gave_up"]
+        period.missed += row["missed"]
 
 
 def _count_first_contacts(
@@ -340,9 +349,13 @@ def _count_first_contacts(
 ) -> None:
     window = limits.fcr_repeat_days * 86400
     opened_issue = Q(previous_gap_seconds__isnull=True) | Q(previous_gap_seconds__gt=window)
-    repeated = Q(next_gap_seconds__lte=window)
-    awaiting = Q(next_gap_seconds__isnull=True) & Q(
-        started_at__gt=now - dt.timedelta(seconds=window)
+    said_resolved = Q(resolved_first_contact=True)
+    repeated = said_resolved & Q(next_gap_seconds__lte=window)
+    # Marked resolved, no repeat yet, and the window still open: not decided.
+    awaiting = (
+        said_resolved
+        & Q(next_gap_seconds__isnull=True)
+        & Q(started_at__gt=now - dt.timedelta(seconds=window))
     )
     rows = (
         LoggedCall.objects.filter(
@@ -352,6 +365,7 @@ def _count_first_contacts(
         .values("day")
         .annotate(
             opened=Count("position"),
+            unresolved=Count("position", filter=~said_resolved),
             repeats=Count("position", filter=repeated),
             waiting=Count("position", filter=awaiting),
         )
@@ -361,7 +375,9 @@ def _count_first_contacts(
         period = of_day[row["day"]]
         decided = row["opened"] - row["waiting"]
         period.first_contacts += decided
-        period.resolved_first_contact += decided - row["repeats"]
+        period.resolved_first_contact += decided - row["unresolved"] - row["repeats"]
+        period.marked_unresolved += row["unresolved"]
+        period.contacted_again += row["repeats"]
         period.awaiting_repeat_window += row["waiting"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html as entities
 import re
 import zoneinfo
 
@@ -43,9 +44,9 @@ def busy_week(patient):  # type: ignore[no-untyped-def]
             **values,
         )
 
-    call(3, 9, reason="Billing question", wrap_up_seconds=60)
-    call(5, 9, reason="Billing question", wrap_up_seconds=60)
-    call(4, 14, reason="Directions and parking", channel=ev.Channel.CHAT)
+    call(3, 9, reason_code="billing", resolved_first_contact=True, wrap_up_seconds=60)
+    call(5, 9, reason_code="billing", resolved_first_contact=True, wrap_up_seconds=60)
+    call(4, 14, reason_code="directions", resolved_first_contact=True, channel=ev.Channel.CHAT)
     call(6, 11, seconds=45, disposition=ev.CallDisposition.ABANDONED)
     runner.catch_up_all()
     return rowan
@@ -205,3 +206,42 @@ def test_reminder_confirmations_and_opt_outs_have_tiles_and_charts(supervisor, d
     assert "Text opt-outs — 0 opt-outs over 0 reminder texts" in page
     html = supervisor.get(DASHBOARD, WEEK).content.decode()
     assert 'id="chart-reminder-confirmations"' in html and 'id="chart-opt-outs"' in html
+
+
+def test_every_tile_and_chart_states_its_numerator_and_denominator(supervisor, busy_week):
+    response = supervisor.get(DASHBOARD, WEEK)
+    html = response.content.decode()
+    page = text_of(response)
+
+    # Below each rate tile, its counts; on hover, exactly what is counted.
+    assert "1 of 2 resolved (no repeat within 7 days); 0 marked unresolved, 1 came back" in page
+    assert (
+        "1 of 4 inbound; 0 hang-ups under 5 s left out; of those, 1 hung up in the queue " in page
+    )
+    tiles = re.findall(r'<div class="crm-tile" title="([^"]+)">', html)
+    assert len(tiles) == 8
+    assert any("marked resolved on first contact" in tile for tile in tiles)
+    # Under each rate chart, what it counts and the range's numerator over its denominator;
+    # each point's tooltip gives that day's.
+    for key, over in [
+        ("fcr", "Over the range: 1 resolved of 2 first contacts."),
+        ("abandonment", "Over the range: 1 ended before reaching an agent of 4 inbound calls"),
+        ("aht", "Over the range: 1,020 s over 3 handled contacts."),
+    ]:
+        chart = html[html.index(f'id="chart-{key}"') :]
+        chart = chart[: chart.index("</figure>")]
+        assert over in text_of_html(chart), key
+    abandonment = html[html.index('id="chart-abandonment"') :]
+    assert "Thu Mar 6: 100% (1 ended before reaching an agent of 1 inbound calls and chats)" in (
+        abandonment
+    )
+    assert "missed" in text_of_html(abandonment[: abandonment.index("</figure>")])
+    calls = html[html.index('id="chart-calls"') :]
+    assert "Mon Mar 3: 1 by phone (of 1)" in calls
+    # The table gives each rate with its counts.
+    table = text_of_html(html[html.index('id="figures-table"') :])
+    assert "Total 4 50.0% (1 / 2) 5 min 40 s 25.0% (1 / 4)" in table
+
+
+def text_of_html(html: str) -> str:
+    return " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", html)).split())

@@ -20,6 +20,7 @@ from crm.projections import runner
 from crm.projections.metrics import MetricsProjection
 from crm.selectors.metrics import RangeInvalid, Thresholds, supervisor_figures
 from tests.crm.history import random_history
+from tests.crm.parking import insert_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,8 @@ def call(
     started_at: dt.datetime,
     *,
     reason: str = "",
+    words: str = "",
+    resolved: bool = True,
     disposition: ev.CallDisposition = ev.CallDisposition.CONNECTED,
     direction: ev.CallDirection = ev.CallDirection.INBOUND,
     channel: ev.Channel = ev.Channel.VOICE,
@@ -58,6 +61,8 @@ def call(
     hold: int = 0,
     wrap_up: int = 0,
 ) -> None:
+    """A call on `reason`, a code of the clinic's list; handled ones marked resolved unless
+    `resolved` says otherwise."""
     handlers.call_log(
         patient_id=patient,
         direction=direction,
@@ -67,7 +72,9 @@ def call(
         hold_seconds=hold,
         wrap_up_seconds=wrap_up,
         disposition=disposition,
-        reason=reason,
+        reason_code=reason,
+        reason=words,
+        resolved_first_contact=resolved and disposition is ev.CallDisposition.CONNECTED,
         actor=AGENT,
         now=LATER,
     )
@@ -84,11 +91,11 @@ def figures(start: dt.date, end: dt.date | None = None, *, now=LATER, **limits):
 
 def test_a_patient_calling_back_about_the_same_bill_within_a_week_was_not_resolved(db):
     billing, refill, twice = caller("Avery"), caller("Blake"), caller("Casey")
-    call(billing, at(MONDAY), reason="Billing question")
-    call(billing, at(MONDAY + dt.timedelta(days=3)), reason="billing  QUESTION")
-    call(refill, at(MONDAY, 11), reason="Prescription refill")
-    call(twice, at(MONDAY, 12), reason="Billing question")
-    call(twice, at(MONDAY + dt.timedelta(days=10), 12), reason="Billing question")
+    call(billing, at(MONDAY), reason="billing")
+    call(billing, at(MONDAY + dt.timedelta(days=3)), reason="billing", words="Copay again")
+    call(refill, at(MONDAY, 11), reason="refill")
+    call(twice, at(MONDAY, 12), reason="billing")
+    call(twice, at(MONDAY + dt.timedelta(days=10), 12), reason="billing")
 
     monday = figures(MONDAY).total
     thursday = figures(MONDAY + dt.timedelta(days=3)).total
@@ -100,8 +107,8 @@ def test_a_patient_calling_back_about_the_same_bill_within_a_week_was_not_resolv
 
 def test_the_repeat_window_is_a_setting_read_when_the_figures_are(db):
     billing = caller("Avery")
-    call(billing, at(MONDAY), reason="Billing question")
-    call(billing, at(MONDAY + dt.timedelta(days=3)), reason="Billing question")
+    call(billing, at(MONDAY), reason="billing")
+    call(billing, at(MONDAY + dt.timedelta(days=3)), reason="billing")
     runner.catch_up_all()
 
     with override_settings(METRICS_FCR_REPEAT_DAYS=2):
@@ -113,9 +120,9 @@ def test_the_repeat_window_is_a_setting_read_when_the_figures_are(db):
 
 def test_a_call_logged_late_still_counts_as_the_repeat_it_was(db):
     billing = caller("Avery")
-    call(billing, at(MONDAY + dt.timedelta(days=2)), reason="Billing question")
+    call(billing, at(MONDAY + dt.timedelta(days=2)), reason="billing")
     runner.catch_up_all()
-    call(billing, at(MONDAY), reason="Billing question")  # Monday's call, logged afterwards
+    call(billing, at(MONDAY), reason="billing")  # Monday's call, logged afterwards
 
     week = figures(MONDAY, MONDAY + dt.timedelta(days=6))
 
@@ -125,11 +132,11 @@ def test_a_call_logged_late_still_counts_as_the_repeat_it_was(db):
 
 def test_outbound_calls_open_no_issue_but_do_count_as_a_repeat(db):
     patient = caller("Avery")
-    call(patient, at(MONDAY), reason="Test results question")
+    call(patient, at(MONDAY), reason="test_results")
     call(
         patient,
         at(MONDAY + dt.timedelta(days=1)),
-        reason="Test results question",
+        reason="test_results",
         direction=ev.CallDirection.OUTBOUND,
     )
 
@@ -140,13 +147,91 @@ def test_outbound_calls_open_no_issue_but_do_count_as_a_repeat(db):
 
 def test_contacts_still_inside_their_window_are_awaiting_and_not_counted(db):
     patient = caller("Avery")
-    call(patient, at(MONDAY), reason="Directions and parking")
+    call(patient, at(MONDAY), reason="directions")
 
     soon = figures(MONDAY, now=at(MONDAY + dt.timedelta(days=2))).total
     later = figures(MONDAY).total
 
     assert (soon.first_contacts, soon.awaiting_repeat_window, soon.fcr_rate) == (0, 1, None)
     assert (later.first_contacts, later.awaiting_repeat_window, later.fcr_rate) == (1, 0, 1.0)
+
+
+def test_a_contact_the_agent_marked_unresolved_is_not_resolved_and_is_counted_at_once(db):
+    open_question, settled = caller("Avery"), caller("Blake")
+    call(open_question, at(MONDAY), reason="refill", resolved=False)
+    call(settled, at(MONDAY, 11), reason="refill")
+
+    next_day = figures(MONDAY, now=at(MONDAY + dt.timedelta(days=1))).total
+    later = figures(MONDAY).total
+
+    # The agent's "not resolved" needs no window to close; "resolved" waits for it.
+    assert (next_day.first_contacts, next_day.marked_unresolved) == (1, 1)
+    assert (next_day.resolved_first_contact, next_day.awaiting_repeat_window) == (0, 1)
+    assert (later.first_contacts, later.resolved_first_contact) == (2, 1)
+    assert (later.marked_unresolved, later.contacted_again) == (1, 0)
+
+
+def test_a_repeat_is_within_the_window_inclusive_and_not_a_minute_past_it(db):
+    inside, outside = caller("Avery"), caller("Blake")
+    call(inside, at(MONDAY, 9), reason="billing")
+    call(inside, at(MONDAY + dt.timedelta(days=7), 9), reason="billing")
+    call(outside, at(MONDAY, 10), reason="billing")
+    call(outside, at(MONDAY + dt.timedelta(days=7), 10, 1), reason="billing")
+
+    monday = figures(MONDAY).total
+
+    assert (monday.first_contacts, monday.resolved_first_contact) == (2, 1)
+    assert monday.contacted_again == 1
+
+
+def test_a_contact_on_another_reason_is_no_repeat(db):
+    patient = caller("Avery")
+    call(patient, at(MONDAY), reason="billing")
+    call(patient, at(MONDAY + dt.timedelta(days=1)), reason="refill", words="Billing question")
+
+    week = figures(MONDAY, MONDAY + dt.timedelta(days=6)).total
+
+    # Matched on the list's code, never on the words the agent typed.
+    assert (week.first_contacts, week.resolved_first_contact) == (2, 2)
+
+
+def test_reasons_in_free_text_are_all_other_and_repeat_each_other(db):
+    patient = caller("Avery")
+    call(patient, at(MONDAY), words="Asked about a letter for work")
+    call(patient, at(MONDAY + dt.timedelta(days=2)), words="Lost a jacket")
+
+    week = figures(MONDAY, MONDAY + dt.timedelta(days=6)).total
+
+    assert (week.first_contacts, week.resolved_first_contact, week.contacted_again) == (1, 0, 1)
+    assert set(LoggedCall.objects.values_list("reason_key", flat=True)) == {"other"}
+
+
+def test_a_call_logged_before_the_list_of_reasons_counts_as_other_and_rebuilds_the_same(db):
+    patient = caller("Avery")
+    insert_raw(
+        patient,
+        event_type="CallLogged",
+        schema_version=2,
+        data={
+            "call_id": str(uuid.uuid4()),
+            "direction": "inbound",
+            "channel": "voice",
+            "agent": "agent.cedar",
+            "started_at": at(MONDAY).isoformat(),
+            "duration_seconds": 200,
+            "disposition": "connected",
+            "reason": "Billing question",
+            "resolved_first_contact": True,
+        },
+    )
+    call(patient, at(MONDAY + dt.timedelta(days=2)), reason="other", words="Still the bill")
+
+    live = figures(MONDAY, MONDAY + dt.timedelta(days=6)).total
+    runner.rebuild(MetricsProjection(), batch_size=1)
+    rebuilt = figures(MONDAY, MONDAY + dt.timedelta(days=6)).total
+
+    assert (live.first_contacts, live.resolved_first_contact, live.contacted_again) == (1, 0, 1)
+    assert rebuilt == live
 
 
 # --- handle time and abandonment ----------------------------------------------------------
@@ -188,6 +273,32 @@ def test_short_hang_ups_are_left_out_of_abandonment(db):
     assert standard.abandonment_rate == pytest.approx(0.25)
     assert counting_all.abandonment_rate == pytest.approx(0.4)
     assert standard.calls_by_channel == {"voice": 11, "sms": 1}
+
+
+def test_calls_missed_in_the_queue_are_abandoned_too_and_quick_ones_left_out(db):
+    patient = caller("Avery")
+    for minute in range(6):
+        call(patient, at(MONDAY, 9, minute))
+    for minute, waited, disposition in [
+        (10, 60, ev.CallDisposition.ABANDONED),
+        (11, 25, ev.CallDisposition.MISSED),
+        (12, 2, ev.CallDisposition.MISSED),  # rang off at once: a misdial
+        (13, 40, ev.CallDisposition.VOICEMAIL),  # left a message: not abandoned
+    ]:
+        call(patient, at(MONDAY, 9, minute), seconds=waited, disposition=disposition)
+    call(
+        patient,
+        at(MONDAY, 9, 20),
+        seconds=30,
+        disposition=ev.CallDisposition.MISSED,
+        direction=ev.CallDirection.OUTBOUND,  # the patient missed our call: not the queue
+    )
+
+    total = figures(MONDAY).total
+
+    assert (total.abandoned, total.missed, total.short_hang_ups) == (2, 1, 1)
+    assert total.queued == 9  # 6 handled, the abandoned, the missed, the voicemail
+    assert total.abandonment_rate == pytest.approx(2 / 9)
 
 
 # --- visits and satisfaction --------------------------------------------------------------
@@ -247,7 +358,12 @@ def test_a_quiet_range_has_no_rates_rather_than_zeros(db):
 def test_a_long_range_is_counted_week_by_week_and_adds_up(db):
     patient = caller("Avery")
     for week in range(12):
-        call(patient, at(MONDAY + dt.timedelta(weeks=week, days=2)), reason=f"question {week}")
+        call(
+            patient,
+            at(MONDAY + dt.timedelta(weeks=week, days=2)),
+            reason="other",
+            words=f"question {week}",
+        )
 
     quarter = figures(MONDAY, MONDAY + dt.timedelta(days=83))
 
@@ -276,7 +392,12 @@ def test_rebuilding_the_metrics_reproduces_every_call_row_and_every_figure(db):
             dt.date(2025, 1, 6) + dt.timedelta(days=rng.randint(0, 200)), rng.randint(8, 17)
         )
         try:
-            call(rng.choice(patients), started, reason=rng.choice(["billing", "refill"]))
+            call(
+                rng.choice(patients),
+                started,
+                reason=rng.choice(["billing", "refill"]),
+                resolved=rng.random() < 0.8,
+            )
             handlers.satisfaction_record(
                 patient_id=rng.choice(patients),
                 score=rng.randint(1, 5),

@@ -40,9 +40,9 @@ def busy_week(patient):  # type: ignore[no-untyped-def]
             **values,
         )
 
-    call(3, 9, reason="Billing question", wrap_up_seconds=60)
-    call(5, 9, reason="Billing question", wrap_up_seconds=60)
-    call(4, 14, reason="Directions and parking", channel=ev.Channel.CHAT)
+    call(3, 9, reason_code="billing", resolved_first_contact=True, wrap_up_seconds=60)
+    call(5, 9, reason_code="billing", resolved_first_contact=True, wrap_up_seconds=60)
+    call(4, 14, reason_code="directions", resolved_first_contact=True, channel=ev.Channel.CHAT)
     call(6, 11, seconds=45, disposition=ev.CallDisposition.ABANDONED)
     runner.catch_up_all()
     return patient
@@ -206,3 +206,47 @@ def _reminder_texted(patient_id: uuid.UUID, at: dt.datetime) -> None:
         actor=Actor.system("reminders"),
         occurred_at=at,
     )
+
+
+def test_every_rate_states_its_numerator_and_denominator(supervisor, busy_week):
+    body = supervisor.get(METRICS, WEEK).json()
+
+    definitions, total = body["definitions"], body["total"]
+    rates = [name for name, value in total.items() if name.endswith(("_rate", "_average"))]
+    assert set(rates) | {"average_handle_seconds"} == set(definitions)
+    for name, rate in definitions.items():
+        part, whole = total[rate["numerator"]], total[rate["denominator"]]
+        assert total[name] == (pytest.approx(part / whole) if whole else None), name
+        assert rate["caption"] and rate["title"], name
+    fcr = definitions["fcr_rate"]
+    assert (fcr["numerator"], fcr["denominator"]) == ("resolved_first_contact", "first_contacts")
+    assert "marked resolved" in fcr["caption"] and "within 7 days" in fcr["caption"]
+    abandonment = definitions["abandonment_rate"]
+    assert (abandonment["numerator"], abandonment["denominator"]) == ("abandoned", "queued")
+    assert "missed" in abandonment["caption"] and "under 5 s" in abandonment["caption"]
+
+
+def test_the_agents_answer_and_repeats_are_both_reported(supervisor, patient):
+    def call(day: int, reason_code: str, *, resolved: bool) -> None:
+        handlers.call_log(
+            patient_id=patient,
+            direction=ev.CallDirection.INBOUND,
+            started_at=dt.datetime(2025, 3, day, 9, tzinfo=CLINIC),
+            duration_seconds=200,
+            disposition=ev.CallDisposition.CONNECTED,
+            reason_code=reason_code,
+            resolved_first_contact=resolved,
+            actor=AGENT,
+        )
+
+    call(3, "refill", resolved=False)  # the agent said something was left open
+    call(4, "billing", resolved=True)
+    call(6, "billing", resolved=True)  # ...but the patient came back about the bill
+    call(5, "directions", resolved=True)
+    runner.catch_up_all()
+
+    total = supervisor.get(METRICS, WEEK).json()["total"]
+
+    assert (total["first_contacts"], total["resolved_first_contact"]) == (3, 1)
+    assert (total["marked_unresolved"], total["contacted_again"]) == (1, 1)
+    assert total["fcr_rate"] == pytest.approx(1 / 3)

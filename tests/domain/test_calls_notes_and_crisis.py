@@ -76,6 +76,7 @@ def test_an_answered_call_resolved_on_first_contact_is_logged_with_its_times() -
             hold_seconds=45,
             wrap_up_seconds=60,
             disposition=ev.CallDisposition.CONNECTED,
+            reason_code=ev.OTHER_REASON,  # words from no list: an "other" reason
             reason="Wants to book a follow-up",
             resolved_first_contact=True,
         )
@@ -261,3 +262,48 @@ def test_it_refuses_to_clear_a_crisis_flag_without_a_reason() -> None:
 
     assert refused.value.field == "reason"
     assert "must say why" in refused.value.detail
+
+
+# --- the reason, from the clinic's list ------------------------------------------------------
+
+REASONS = {"billing": "Billing or insurance", "refill": "Prescription refill"}
+
+
+def test_a_listed_reason_is_logged_with_its_code_and_the_lists_words() -> None:
+    [event] = log_call(
+        given(patient_registered()), reason_code="billing", reason="", reasons=REASONS
+    )
+
+    assert isinstance(event, ev.CallLogged)
+    assert (event.reason_code, event.reason) == ("billing", "Billing or insurance")
+
+
+def test_a_listed_reason_keeps_the_agents_own_words_when_given() -> None:
+    [event] = log_call(
+        given(patient_registered()), reason_code="refill", reason=" Lisinopril ", reasons=REASONS
+    )
+
+    assert isinstance(event, ev.CallLogged)
+    assert (event.reason_code, event.reason) == ("refill", "Lisinopril")
+
+
+def test_a_reason_not_on_the_list_is_refused_naming_the_ones_it_has() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        log_call(given(patient_registered()), reason_code="parking", reasons=REASONS)
+
+    assert refused.value.field == "reason_code"
+    assert "billing, refill, other" in refused.value.detail
+
+
+def test_other_needs_the_reason_in_words() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        log_call(given(patient_registered()), reason_code="other", reason="  ", reasons=REASONS)
+
+    assert refused.value.field == "reason"
+
+
+def test_a_call_without_any_reason_has_none() -> None:
+    [event] = log_call(given(patient_registered()), reason="")
+
+    assert isinstance(event, ev.CallLogged)
+    assert (event.reason_code, event.reason) == ("", "")

@@ -409,6 +409,21 @@ def test_the_upcaster_does_not_change_the_stored_data_it_was_given() -> None:
     assert data == before
 
 
+@pytest.mark.parametrize(
+    ("stored_reason", "code"),
+    [("Billing question", "other"), ("   ", ""), ("", "")],
+)
+def test_a_v2_call_with_a_reason_in_free_text_counts_as_other(
+    stored_reason: str, code: str
+) -> None:
+    # Before the clinic's list of reasons a call had only words; they are kept as written.
+    event = ev.deserialize("CallLogged", 2, _call_data(reason=stored_reason))
+
+    assert isinstance(event, ev.CallLogged)
+    assert (event.reason_code, event.reason) == (code, stored_reason.strip())
+    assert ev.CallLogged.schema_version == 3
+
+
 # --- the registry guards the catalogue ------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from crm.admin.forms.base import (
 from crm.domain import events as ev
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
-from crm.models import PatientProfile
+from crm.models import PatientProfile, offered_reasons
 
 
 class LogCallForm(PatientActionForm):
@@ -49,7 +49,17 @@ class LogCallForm(PatientActionForm):
         initial=ev.CallDisposition.CONNECTED.value,
         label="Outcome",
     )
-    reason = forms.CharField(max_length=200, required=False, help_text="Why the patient called.")
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        required=False,
+        help_text="Why the patient called, from the clinic's list (supervisors keep it).",
+    )
+    reason = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="In words",
+        help_text='Needed for "Other"; otherwise the reason\'s name is recorded.',
+    )
     talk = MinutesSecondsField(label="Talk time", initial="0:00")
     hold = MinutesSecondsField(label="Hold time", required=False)
     wrap_up = MinutesSecondsField(label="Wrap-up time", required=False, help_text="After the call.")
@@ -66,6 +76,13 @@ class LogCallForm(PatientActionForm):
             **kwargs.get("initial", {}),
         }
         super().__init__(*args, **kwargs)
+        field = self.fields["reason_code"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            ("", "—"),
+            *offered_reasons().items(),
+            (ev.OTHER_REASON, "Other (say what, in words)"),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -88,6 +105,7 @@ class LogCallForm(PatientActionForm):
             hold_seconds=hold,
             wrap_up_seconds=data["wrap_up"] or 0,
             disposition=ev.CallDisposition(data["disposition"]),
+            reason_code=data["reason_code"],
             reason=data["reason"],
             resolved_first_contact=data["resolved_first_contact"],
             actor=actor,

@@ -106,7 +106,9 @@ class CallResultSerializer(CommandResultSerializer):
 @extend_schema(tags=["patients"], summary="Log a call, text conversation or chat")
 class CallLogApi(CommandApi):
     """The agent's own name is recorded as the call's agent; started_at must not be in
-    the future, and resolved_first_contact can only be true for a call that connected."""
+    the future, and resolved_first_contact can only be true for a call that connected.
+    The reason comes from the clinic's list (GET /api/v1/contact-reasons/): a reason_code
+    not on it is a 400 naming the codes it has; "other" needs the reason in words."""
 
     class InputSerializer(StrictInputSerializer):
         direction = Choice(ev.CallDirection)
@@ -114,8 +116,27 @@ class CallLogApi(CommandApi):
         started_at = Moment()
         duration_seconds = WholeNumber(min_value=0, max_value=DAY_SECONDS)
         disposition = Choice(ev.CallDisposition)
-        reason = Text(max_length=1000, required=False, allow_blank=True, default="")
-        resolved_first_contact = Flag(required=False, default=False)
+        reason_code = Text(
+            max_length=40,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A code of the clinic's contact reasons (GET /api/v1/contact-reasons/), "
+            'or "other". First-contact resolution matches repeat contacts on it.',
+        )
+        reason = Text(
+            max_length=1000,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text='In words: required with "other"; with a listed code, the list\'s label '
+            'when left blank. Without reason_code it is an "other" reason.',
+        )
+        resolved_first_contact = Flag(
+            required=False,
+            default=False,
+            help_text="The agent's answer: the patient needs nothing more on this reason.",
+        )
         hold_seconds = WholeNumber(min_value=0, max_value=DAY_SECONDS, required=False, default=0)
         wrap_up_seconds = WholeNumber(min_value=0, max_value=DAY_SECONDS, required=False, default=0)
 

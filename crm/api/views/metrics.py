@@ -22,6 +22,7 @@ from crm.selectors.metrics import (
     Thresholds,
     supervisor_figures,
 )
+from crm.selectors.rates import definitions
 
 
 def _with_from(fields: dict[str, Any], field: serializers.Field[Any, Any, Any, Any]) -> Any:
@@ -83,16 +84,32 @@ class FiguresSerializer(serializers.Serializer[Any]):
     handled = serializers.IntegerField(help_text="Connected contacts.")
     handle_seconds = serializers.IntegerField(help_text="Talk + hold + wrap-up of those.")
     queued = serializers.IntegerField(
-        help_text="Inbound voice and chat contacts, short hang-ups left out."
+        help_text="Inbound voice and chat contacts, short abandons left out."
     )
-    abandoned = serializers.IntegerField(help_text="Of those, hung up before reaching an agent.")
-    short_hang_ups = serializers.IntegerField()
+    abandoned = serializers.IntegerField(
+        help_text="Of those, ended before reaching an agent: abandoned in the queue or missed."
+    )
+    missed = serializers.IntegerField(help_text="Of the abandoned, those nobody picked up.")
+    short_hang_ups = serializers.IntegerField(
+        help_text="Abandoned or missed sooner than short_abandon_seconds: left out of both."
+    )
     first_contacts = serializers.IntegerField(
-        help_text="Issues opened by an inbound handled contact whose repeat window has closed."
+        help_text="Issues opened by an inbound handled contact with a reason, decided: marked "
+        "unresolved, or marked resolved and either repeated or past the repeat window."
     )
-    resolved_first_contact = serializers.IntegerField()
+    resolved_first_contact = serializers.IntegerField(
+        help_text="Of those, marked resolved by the agent with no repeat contact on the same "
+        "reason within the window."
+    )
+    marked_unresolved = serializers.IntegerField(
+        help_text="Of those, the agent said something was left to follow up."
+    )
+    contacted_again = serializers.IntegerField(
+        help_text="Of those, marked resolved but the patient came back on the same reason "
+        "within the window."
+    )
     awaiting_repeat_window = serializers.IntegerField(
-        help_text="Issues whose repeat window is still open: not counted yet."
+        help_text="Marked resolved, no repeat yet, and the window still open: not counted yet."
     )
     visits_closed = serializers.IntegerField(help_text="Visits completed or marked a no-show.")
     no_shows = serializers.IntegerField()
@@ -142,6 +159,15 @@ class SectionSerializer(serializers.Serializer[Any]):
     chart = ChartSerializer(required=False, help_text="Present when the section has a chart.")
 
 
+class RateDefinitionSerializer(serializers.Serializer[Any]):
+    """What a rate counts: the fields of each period it divides, and in words."""
+
+    title = serializers.CharField()
+    numerator = serializers.CharField(help_text="The count over...")
+    denominator = serializers.CharField(help_text="...this count (both fields of a period).")
+    caption = serializers.CharField(help_text="Exactly what is counted, with the thresholds.")
+
+
 class MetricsSerializer(serializers.Serializer[Any]):
     to = serializers.DateField()
     bucket = serializers.ChoiceField(
@@ -158,6 +184,10 @@ class MetricsSerializer(serializers.Serializer[Any]):
         "capped at 1000."
     )
     sections = serializers.DictField(child=SectionSerializer(), help_text="By section key.")
+    definitions = serializers.DictField(
+        child=RateDefinitionSerializer(),
+        help_text="Each rate of a period, by its field name: its numerator and denominator.",
+    )
 
     def get_fields(self) -> Any:
         return _with_from(super().get_fields(), serializers.DateField())
@@ -187,4 +217,5 @@ class MetricsApi(ApiView):
         figures = supervisor_figures(
             start=start, end=query["to"], now=timezone.now(), thresholds=thresholds
         )
-        return Response(MetricsSerializer(figures.as_dict()).data)
+        body = {**figures.as_dict(), "definitions": definitions(figures.thresholds)}
+        return Response(MetricsSerializer(body).data)

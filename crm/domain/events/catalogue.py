@@ -17,6 +17,7 @@ from crm.domain.events.base import Bounded, DomainEvent, EventDataInvalid, regis
 from crm.domain.events.messaging import ErrorCode, InboundBody, Phone, ProviderSid
 
 __all__ = [
+    "OTHER_REASON",
     "AppointmentCancelled",
     "AppointmentCompleted",
     "AppointmentConfirmed",
@@ -73,6 +74,10 @@ SuggestionId = Annotated[str, Bounded(200)]  # Suggestion.suggestion_id
 SuggestionKind = Annotated[str, Bounded(40)]  # Suggestion.kind
 Label = Annotated[str, Bounded(200)]  # a provider, a location, a test's name
 Reason = Annotated[str, Bounded(1000)]  # why: a call, a move, a cancellation, an outcome
+# A contact reason's code from the clinic's list (crm.models.ContactReason.code), or "other".
+ReasonCode = Annotated[str, Bounded(40, example="billing")]
+# The reason of a contact the clinic's list does not name; free text counts as this one.
+OTHER_REASON = "other"
 
 
 class Channel(enum.StrEnum):
@@ -245,7 +250,14 @@ def _call_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-@registered("CallLogged", version=2, upcasters={1: _call_v1_to_v2})
+def _call_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    # v2 kept the reason as free text only: a stated one is an "other" reason, its words kept.
+    reason = data.get("reason", "")
+    stated = isinstance(reason, str) and bool(reason.strip())
+    return {**data, "reason_code": OTHER_REASON if stated else ""}
+
+
+@registered("CallLogged", version=3, upcasters={1: _call_v1_to_v2, 2: _call_v2_to_v3})
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CallLogged(DomainEvent):
     call_id: uuid.UUID
@@ -255,8 +267,12 @@ class CallLogged(DomainEvent):
     started_at: dt.datetime
     duration_seconds: int
     disposition: CallDisposition
+    # The reason's code in the clinic's list ("other" when the list names none; "" when no
+    # reason was given), and its words: the list's label when it was logged, or what the
+    # agent wrote. Repeat contacts are matched on the code, never on the words.
+    reason_code: ReasonCode = ""
     reason: Reason = ""
-    resolved_first_contact: bool = False
+    resolved_first_contact: bool = False  # the agent's answer: nothing left to follow up
     hold_seconds: int = 0
     wrap_up_seconds: int = 0
 

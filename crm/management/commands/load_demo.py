@@ -21,6 +21,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from crm.models import Event, PatientProfile
+from crm.models.contact_reasons import seed_contact_reasons
 from crm.projections import runner
 from fixtures import demo
 from fixtures.staff import ensure_demo_staff
@@ -81,6 +82,7 @@ class Command(BaseCommand):
         for login in ensure_demo_staff():
             password = login.password if login.created else "existing user, password unchanged"
             self.stdout.write(f"login {login.username} ({login.group}): {password}")
+        seed_contact_reasons()  # the demo's calls use them; migration 0009 seeds a new database
 
         started = time.monotonic()
         events_before = Event.objects.count()
