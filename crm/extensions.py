@@ -1,11 +1,5 @@
-"""Where other apps add to crm's screens, so crm never imports them.
-
-`engagement` and `reminders` follow crm's log and register here from their
-AppConfig.ready(): a section of the screen pop (open suggestions), a panel of the admin's
-patient page (suggestions, reminders), a count on the admin's patient list, and figures
-on the supervisor dashboard. Every loader is bulk or bounded: a fixed number of queries
-whatever the number of patients or rows, so no screen grows an N+1.
-"""
+"""Where engagement and reminders add to crm's screens from their AppConfig.ready(), so crm never
+imports them; every loader is bulk or bounded (a fixed number of queries), so no N+1."""
 
 from __future__ import annotations
 
@@ -56,6 +50,10 @@ class Panel:
     empty: str = "Nothing to show."
     # Optional: a row's tone for the template ("", "warning", "danger"), one per row.
     tones: list[str] = field(default_factory=list)
+    # Optional: rows from this index on are history, folded below the others under
+    # `history_title` (what comes next stays in view).
+    history_from: int | None = None
+    history_title: str = "History"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
+from crm.admin import formatting as fmt
 from crm.admin.access import is_supervisor
 from crm.admin.readonly import ReadOnlyMixin, patient_link
 from crm.roles import Area
+from reminders.domain import replies
 from reminders.domain.texts import PLACEHOLDERS
 from reminders.models import MessageTemplate, OutboundMessage, Reminder, SmsAlias
 
@@ -73,13 +75,21 @@ class ReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     API), with a link to each patient's page; they change only through the schedule."""
 
     area = Area.PATIENTS
-    list_display = ("due_at", "kind", "offset_hours", "state", "reason", "patient")
+    list_display = ("due_at", "kind", "offset_hours", "state", "reply", "reason", "patient")
     list_filter = ("state", "kind")
     search_fields = ("=patient_id", "=appointment_id", "=reminder_id")
 
     @admin.display(description="patient")
     def patient(self, obj: Reminder) -> SafeString:
         return patient_link(obj.patient_id)
+
+    @admin.display(description="reply")
+    def reply(self, obj: Reminder) -> str:
+        """The patient's answer to the text and when, in the patient's zone."""
+        words = replies.words(obj.reply_intent, obj.reply_text)
+        if not words or obj.replied_at is None:
+            return ""
+        return f"{words}, {fmt.moment(obj.replied_at, obj.timezone)}"
 
 
 @admin.register(OutboundMessage)

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from crm.admin import formatting as fmt
 from crm.extensions import DashboardSection, Panel, PatientPanel
+from reminders.domain import replies
 from reminders.models import MessageStatus, Reminder, ReminderState
 from reminders.selectors import current_state
 
@@ -30,16 +31,35 @@ def patient_panel() -> PatientPanel:
     return PatientPanel(key="reminders", order=30, load=_load_panel)
 
 
+# Not yet gone and not given up: what the front desk may still see happen.
+_AHEAD = frozenset(
+    {
+        ReminderState.SCHEDULED,
+        MessageStatus.HELD,
+        MessageStatus.RETRYING,
+        MessageStatus.SENDING,
+        ReminderState.BLOCKED,
+    }
+)
+
+
 def _load_panel(patient_id: uuid.UUID, zone: str, now: dt.datetime) -> Panel:
+    """What comes next first (soonest first), then the history folded below (newest first)."""
     reminders = list(
         Reminder.objects.filter(patient_id=patient_id)
         .select_related("outbound")
-        .order_by("-due_at")[:PANEL_ROWS]
+        .order_by("due_at", "reminder_id")
     )
-    rows: list[tuple[str, ...]] = []
-    tones: list[str] = []
+    ahead: list[tuple[Reminder, str, str]] = []
+    past: list[tuple[Reminder, str, str]] = []
     for reminder in reminders:
         state, reason = current_state(reminder)
+        coming = state in _AHEAD and reminder.appointment_starts_at > now
+        (ahead if coming else past).append((reminder, state, reason))
+    shown = ahead[:PANEL_ROWS] + past[::-1][:PANEL_ROWS]
+    rows: list[tuple[str, ...]] = []
+    tones: list[str] = []
+    for reminder, state, reason in shown:
         what = (
             f"{reminder.offset_hours} h before"
             if reminder.kind == "reminder"
@@ -49,18 +69,29 @@ def _load_panel(patient_id: uuid.UUID, zone: str, now: dt.datetime) -> Panel:
             (
                 fmt.moment(reminder.due_at, zone),
                 f"{what} the visit of {fmt.moment(reminder.appointment_starts_at, zone)}",
-                state,
+                _state_and_reply(reminder, state, zone),
                 reason,
             )
         )
         tones.append(_TONES.get(state, ""))  # type: ignore[call-overload]
+    upcoming = min(len(ahead), PANEL_ROWS)
     return Panel(
         title="Text reminders",
         headers=("When", "For", "State", "Why"),
         rows=rows,
         tones=tones,
-        empty="No text reminders for this patient.",
+        empty="No text reminders coming up." if past else "No text reminders for this patient.",
+        history_from=upcoming if past else None,
+        history_title="Earlier text reminders",
     )
+
+
+def _state_and_reply(reminder: Reminder, state: str, zone: str) -> str:
+    """The state, and the patient's answer to the text when there was one."""
+    reply = replies.words(reminder.reply_intent, reminder.reply_text)
+    if not reply or reminder.replied_at is None:
+        return state
+    return f"{state}; replied {reply}, {fmt.moment(reminder.replied_at, zone)}"
 
 
 def dashboard_section() -> DashboardSection:

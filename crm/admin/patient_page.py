@@ -81,6 +81,17 @@ class ShownPanel:
             for index, row in enumerate(self.panel.rows)
         ]
 
+    @property
+    def current(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The rows in view: all of them, or those before the folded history."""
+        return self.rows[: self.panel.history_from]
+
+    @property
+    def history(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The rows folded below the others (none unless the panel says where it starts)."""
+        start = self.panel.history_from
+        return [] if start is None else self.rows[start:]
+
 
 def badges(profile: PatientProfile) -> list[Badge]:
     """The flags a person must see before saying anything: crisis first."""

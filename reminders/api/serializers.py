@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.domain.events import SmsIntent
 from reminders.models import ReminderKind
 from reminders.selectors import STATES
 
@@ -16,6 +17,20 @@ class DeliverySerializer(serializers.Serializer):  # type: ignore[type-arg]
     delivered_at = serializers.DateTimeField(allow_null=True)
     failed_at = serializers.DateTimeField(allow_null=True)
     error_code = serializers.CharField(allow_blank=True, help_text="The provider's code.")
+
+
+# What a patient's answer was read as (reminders.domain.keywords); "" never reaches a row.
+REPLY_INTENTS = [intent.value for intent in SmsIntent if intent.value]
+
+
+class ReplySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    intent = serializers.ChoiceField(
+        choices=REPLY_INTENTS,
+        help_text="What the text was read as: confirm (C), reschedule (R), opt_out (STOP), "
+        "free_text (anything else)...",
+    )
+    text = serializers.CharField(help_text="The patient's words, as typed.")
+    received_at = serializers.DateTimeField(help_text="When the answer came (UTC).")
 
 
 class ReminderSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -41,6 +56,11 @@ class ReminderSerializer(serializers.Serializer):  # type: ignore[type-arg]
         "there is nothing to say.",
     )
     delivery = DeliverySerializer()
+    reply = ReplySerializer(
+        allow_null=True,
+        help_text="The patient's first text back after this one (before the next reminder "
+        "and the visit); null when none came.",
+    )
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return dict(instance)  # built by reminders.api.views.represent

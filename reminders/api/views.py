@@ -51,6 +51,17 @@ def represent(reminder: Reminder) -> dict[str, Any]:
             "failed_at": _utc(reminder.failed_at),
             "error_code": reminder.error_code,
         },
+        "reply": _reply(reminder),
+    }
+
+
+def _reply(reminder: Reminder) -> dict[str, Any] | None:
+    if not reminder.reply_intent or reminder.replied_at is None:
+        return None
+    return {
+        "intent": reminder.reply_intent,
+        "text": reminder.reply_text,
+        "received_at": _utc(reminder.replied_at),
     }
 
 

@@ -1,10 +1,5 @@
-"""The schedule rules: which reminders a patient's history calls for, and their state.
-
-Plain Python over the patient's recorded events (no Django, no clock): the same events
-and settings always give the same reminders (I5). The one outside input is `blocked`, the
-number-level block list (opt-outs by keyword or at the carrier, holds for review), which
-the dispatcher checks again right before it hands a text over (I8).
-"""
+"""The schedule rules: which reminders a patient's history calls for, and their state; plain
+Python over the recorded events, so the same events and settings give the same reminders (I5)."""
 
 from __future__ import annotations
 
@@ -73,6 +68,11 @@ class PlannedReminder:
     delivered_at: dt.datetime | None = None
     failed_at: dt.datetime | None = None
     error_code: str = ""
+    # The patient's first text back after this one (C, R, STOP, a score, anything else):
+    # what it was read as, as typed, and when it came.
+    reply_intent: str = ""
+    reply_text: str = ""
+    replied_at: dt.datetime | None = None
 
 
 def reminder_id(appointment_id: uuid.UUID, offset_hours: int, starts_at: dt.datetime) -> uuid.UUID:
@@ -124,6 +124,17 @@ class _Texts:
     failed_by_message: dict[uuid.UUID, tuple[dt.datetime, ev.SmsFailed]] = field(
         default_factory=dict
     )
+    replies: dict[uuid.UUID, tuple[dt.datetime, ev.SmsReceived]] = field(default_factory=dict)
+    # The latest reminder or survey text on the stream and the number it went to: what a
+    # text from that number answers, as the inbound C is tied to the latest reminder.
+    latest: tuple[uuid.UUID, str] | None = None
+
+    def answer(self, at: dt.datetime, received: ev.SmsReceived) -> None:
+        if self.latest is None:
+            return
+        reminder, number = self.latest
+        if received.from_number == number and reminder not in self.replies:
+            self.replies[reminder] = (at, received)
 
 
 def derive(
@@ -132,7 +143,12 @@ def derive(
     config: ScheduleConfig,
     blocked: Callable[[str], str | None],
 ) -> list[PlannedReminder]:
-    """Every reminder this patient's history calls for, with its state and reason."""
+    """Every reminder this patient's history calls for, with its state and reason.
+
+    The one input from outside the stream is `blocked`, the number-level block list (opt-outs
+    by keyword or at the carrier, holds for review), which the dispatcher checks again right
+    before it hands a text over (I8).
+    """
     state = fold(patient_id, recorded)
     if not state.registered:
         return []
@@ -151,6 +167,9 @@ def derive(
             completed_at[event.appointment_id] = item.occurred_at
         elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
             texts.sent[event.reminder_id] = (event.message_id, item.occurred_at)
+            texts.latest = (event.reminder_id, event.to)
+        elif isinstance(event, ev.SmsReceived):
+            texts.answer(item.occurred_at, event)
         elif isinstance(event, ev.SmsDelivered):
             texts.delivered.setdefault(event.message_id, item.occurred_at)
         elif isinstance(event, ev.SmsFailed):
@@ -225,6 +244,19 @@ def _offsets_seen(
     return offsets
 
 
+def _reply(row: PlannedReminder, texts: _Texts) -> None:
+    """The patient's answer to a text that went out: the first text back from its number
+    before the next reminder, and (for a visit's reminder) before the visit began."""
+    answer = texts.replies.get(row.reminder_id)
+    if answer is None:
+        return
+    at, received = answer
+    if row.kind == "reminder" and at >= row.appointment_starts_at:
+        return
+    row.reply_intent = received.intent.value or ev.SmsIntent.FREE_TEXT.value
+    row.reply_text, row.replied_at = received.body, at
+
+
 _CLOSED = {
     AppointmentStatus.CANCELLED: "The appointment was cancelled.",
     AppointmentStatus.COMPLETED: "The appointment took place.",
@@ -244,6 +276,8 @@ def _settle(
     """Give the row its state and, whenever it is not (or not yet) sent, the reason."""
     sent = texts.sent.get(row.reminder_id)
     if sent is not None:
+        # Handed over: the patient has the text, so it stays sent (then delivered, failed,
+        # answered) whatever became of the visit since; never "cancelled" afterwards.
         row.message_id, row.sent_at = sent
         row.state = SENT
         delivered = texts.delivered.get(row.message_id)
@@ -254,6 +288,7 @@ def _settle(
             row.state, row.failed_at = FAILED, failed[0]
             row.error_code = failed[1].error_code
             row.reason = f"Not delivered: {failed[1].error_message} ({failed[1].error_code})."
+        _reply(row, texts)
         return
     refused = texts.failed_by_reminder.get(row.reminder_id)
     if refused is not None:

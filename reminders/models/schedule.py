@@ -1,8 +1,5 @@
-"""The reminder schedule: a read model of the `reminders` catch-up projection.
-
-One row per reminder the clinic means to send (or meant to, and why it did not). Only
-the projection writes these rows; the dispatcher locks and reads them.
-"""
+"""The reminder schedule: a read model of the `reminders` catch-up projection, one row per
+reminder the clinic means (or meant) to send; the dispatcher locks and reads the rows."""
 
 from __future__ import annotations
 
@@ -46,6 +43,11 @@ class Reminder(models.Model):
     delivered_at = models.DateTimeField(null=True)
     failed_at = models.DateTimeField(null=True)
     error_code = models.CharField(max_length=32, blank=True)
+    # The patient's first text back after this one (reminders.domain.schedule): what it
+    # was read as (confirm, reschedule, opt_out... an SmsIntent), as typed, and when.
+    reply_intent = models.CharField(max_length=16, blank=True)
+    reply_text = models.TextField(blank=True)
+    replied_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "reminders_reminder"
