@@ -1,8 +1,5 @@
-"""The Django admin of the core: the front desk's patient pages and actions, the
-supervisor's dashboard, and read-only views of the log, read models and job tables.
-
-Importing the package registers everything on the clinic's admin site (crm.admin_site).
-"""
+"""The Django admin of the core: the front desk's patient pages and actions, the supervisor's
+dashboard, and read-only views of the log, read models and job tables (registered on import)."""
 
 from crm.admin import contact_reasons, patients, pipeline, readonly, signin, tokens
 

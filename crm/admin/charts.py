@@ -1,7 +1,5 @@
-"""Small charts drawn on the server as inline SVG: no JavaScript, no CDN, nothing to
-download at run time. This module does the arithmetic (scales, bars, line segments); the
-template only places the shapes. A period with nothing to measure draws nothing: a gap in
-a line, never a fake zero."""
+"""Small charts drawn on the server as inline SVG, no JavaScript: this does the arithmetic, the
+template places the shapes; a period with nothing to measure is a gap, never a fake zero."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The supervisor's dashboard: the contact center's figures over a chosen date range.
-
-The numbers come from `crm.selectors.metrics`, the same function the metrics API calls;
-this module only picks the range and turns the figures into charts and a table.
-"""
+"""The supervisor's dashboard: the figures of `crm.selectors.metrics` (as the metrics API
+gives them) over a chosen date range, as charts and a table."""
 
 from __future__ import annotations
 

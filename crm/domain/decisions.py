@@ -1,8 +1,5 @@
-"""Decisions: pure functions from a patient's state (and `now`) to the events to record.
-
-Each returns the new events, or raises `CommandRefused` (the state forbids it) or
-`InvalidInput` (a value is malformed). None of them reads a clock or a database.
-"""
+"""Decisions: pure functions from a patient's state (and `now`) to the events to record, or
+`CommandRefused` / `InvalidInput` (state forbids it / value malformed); no clock, no database."""
 
 from __future__ import annotations
 

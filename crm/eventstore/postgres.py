@@ -1,6 +1,5 @@
-"""The event store's PostgreSQL statements, run as plain SQL on Django's own psycopg
-connection (same session, same transaction), in pipeline mode where several statements
-travel together, reading rows in binary format."""
+"""The event store's PostgreSQL statements, as plain SQL on Django's own psycopg connection
+(same session, same transaction), pipelined where several travel together, rows in binary."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""The `metrics` catch-up projection: the supervisor's figures, kept from the log.
-
-Daily sums (calls by channel and direction, handle time, appointments, satisfaction,
-reminder texts and text opt-outs), one row per logged call for what a sum cannot answer
-(repeat contacts on the same reason, how long a caller waited before hanging up), and one
-row per appointment for whether a reminder went out and the patient confirmed by text.
-Every row is a function of the events alone (clinic days in TIME_ZONE), never of the
-clock or a threshold setting, so a rebuild reproduces the live rows whatever the batch
-boundaries were (I5).
-"""
+"""The `metrics` catch-up projection: daily sums, one row per logged call and one per appointment,
+each a function of the events alone (no clock, no threshold), so a rebuild gives the same (I5)."""
 
 from __future__ import annotations
 

@@ -1,30 +1,5 @@
-"""The supervisor's figures over a date range, read from the `metrics` read models.
-
-One function for every door: the admin dashboard and the metrics API call
-`supervisor_figures` and show the same numbers. A rate is None when there was nothing to
-measure (no calls, no visits, no answers), never a made-up 0.
-
-How each figure is counted:
-- calls per channel: every logged call, text or chat, both directions, by clinic day.
-- average handle time: talk + hold + wrap-up over handled (connected) contacts.
-- abandonment: inbound voice and chat contacts whose caller hung up before reaching an
-  agent, over all inbound voice and chat contacts; hang-ups quicker than the short
-  hang-up threshold are left out of both.
-- first-contact resolution: of the inbound handled contacts that opened an issue (no
-  handled contact on the same reason in the window before), the share with no further
-  handled contact, in either direction, on the same reason within the repeat window.
-  Contacts whose window has not closed by `now` are reported as awaiting, not counted.
-- no-show rate: no-shows over visits closed (completed or no-show) that day.
-- reminder confirmation rate: of the appointments whose first reminder text went out that
-  day, the share the patient then confirmed by text (reply C). A reminder text names its
-  reminder, not its visit; it counts for the patient's soonest open visit after it.
-- opt-out rate: text opt-outs (a STOP keyword, or the carrier reporting the number opted
-  out; one per patient on the number) over reminder texts sent that day.
-- CSAT: answers of 4 or 5 out of 5, over all answers.
-
-Other apps add sections of their own (open suggestions by kind and age, reminders by
-state) through `crm.extensions.register_dashboard_section`; they come back in `sections`.
-"""
+"""The supervisor's figures over a date range from the `metrics` read models, for the dashboard
+and the metrics API alike (how each is counted: crm.selectors.rates and docs/api.md#metrics)."""
 
 from __future__ import annotations
 

@@ -226,7 +226,9 @@ def test_an_append_inside_an_enclosing_block_leaves_the_commit_to_that_block():
 
     with pytest.raises(RuntimeError, match="form was abandoned"), transaction.atomic():
         with eventstore.command_transaction(in_callers=True) as command:
-            command.append(stream, [_note("Draft note")], expected_version=0, metadata={}, last=True)
+            command.append(
+                stream, [_note("Draft note")], expected_version=0, metadata={}, last=True
+            )
         assert _look_from_another_connection(stream) == (False, [])
         raise RuntimeError("the form was abandoned")
 

@@ -1,9 +1,5 @@
-"""The events of a patient's stream, catalogue v1.
-
-Field values are validated when an event is built from data (`base.build`) and before it
-is stored. Enumerations hold the clinic's vocabulary; adding a member is backwards
-compatible, renaming one needs an upcaster.
-"""
+"""The events of a patient's stream, catalogue v1: validated when built from data
+(`base.build`) and before they are stored."""
 
 from __future__ import annotations
 

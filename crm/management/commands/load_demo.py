@@ -1,9 +1,5 @@
-"""`manage.py load_demo`: years of synthetic clinic history and one demo login per role.
-
-Every event goes through the command handlers (see `fixtures.demo`), so the demo data is
-exactly what the clinic would have recorded; rebuilding the read models from the log gives
-the same profiles. `--if-empty` makes it safe to call on every `make run`.
-"""
+"""`manage.py load_demo`: years of synthetic clinic history through the command handlers
+(`fixtures.demo`), and one demo login per role."""
 
 from __future__ import annotations
 
@@ -28,6 +24,8 @@ from fixtures.staff import ensure_demo_staff
 
 
 class Command(BaseCommand):
+    # Every event goes through the command handlers, so the demo data is exactly what the
+    # clinic would have recorded, and a rebuild of the read models gives the same profiles.
     help = (
         "Load reproducible synthetic patients with about three years of history (visits, "
         "calls, consents, crisis contacts...) through the command handlers, and create the "
