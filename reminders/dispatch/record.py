@@ -14,9 +14,9 @@ from crm.domain import events as ev
 from reminders.dispatch.outbox import save_fields
 from reminders.dispatch.outcomes import Outcome, Report
 from reminders.domain.numbers import CARRIER_OPT_OUT, carrier_opt_out, stream_of
+from reminders.handlers.recording import Entry, record
 from reminders.models import MessageKind, MessageStatus, OutboundMessage, Reminder
 from reminders.projections.numbers import patients_with
-from reminders.recording import Entry, record
 
 
 def record_outcomes(outcomes: Sequence[Outcome], now: dt.datetime) -> Report:

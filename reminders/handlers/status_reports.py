@@ -15,7 +15,7 @@ from crm.domain.state import PatientState
 from crm.eventstore.fingerprints import fingerprint
 from reminders.domain.numbers import CARRIER_OPT_OUT, carrier_opt_out, number_stream_id, stream_of
 from reminders.domain.status_reports import CallbackStatus, is_news, report_event
-from reminders.handlers_inbound import record
+from reminders.handlers.inbound import record
 from reminders.models import OutboundMessage
 from reminders.projections.numbers import patients_with
 

@@ -20,8 +20,8 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
 )
 
 from crm.domain.errors import UnknownEventType
+from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.handlers.status_reports import StatusCallback, sms_status_report
-from reminders.handlers_inbound import InboundSms, sms_receive
 from reminders.webhooks import forms
 
 log = logging.getLogger(__name__)

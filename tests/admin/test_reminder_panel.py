@@ -15,7 +15,7 @@ from crm.domain import events as ev
 from crm.handlers import Actor
 from crm.projections import runner
 from reminders.dispatch import dispatch_due
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers.inbound import InboundSms, sms_receive
 from tests.admin.pages import patient_url, text_of
 
 pytestmark = pytest.mark.django_db

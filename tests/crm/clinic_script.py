@@ -22,7 +22,7 @@ from engagement import handlers as queue
 from engagement.models import Suggestion
 from reminders.backends.locmem import LocmemBackend
 from reminders.dispatch import dispatch_due
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers.inbound import InboundSms, sms_receive
 
 T = TypeVar("T")
 AGENT = Actor(name="agent.hypothesis", channel="api", role="agent")

@@ -201,8 +201,8 @@ def _look_from_another_connection(stream: uuid.UUID) -> tuple[bool, list[int]]:
             free = cursor.fetchone()[0]
             return free, [e.version for e in eventstore.read_stream(stream)]
 
-    (seen,) = together(1, look)
-    return seen  # type: ignore[return-value]
+    seen: list[tuple[bool, list[int]]] = together(1, look)
+    return seen[0]
 
 
 def test_an_append_that_ends_the_transaction_commits_before_its_block_exits():

@@ -16,8 +16,8 @@ from django.db import transaction
 from crm import handlers
 from crm.domain import events as ev
 from crm.models import Event
-from reminders import recording
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers import recording
+from reminders.handlers.inbound import InboundSms, sms_receive
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("config", "crm", "engagement", "reminders", "fixtures", "bench")
@@ -29,7 +29,6 @@ WRITE_SIDE = (
     "crm/handlers/",
     "engagement/handlers",
     "reminders/handlers",
-    "reminders/recording",
 )
 READ_SIDE = ("engagement.projection", "reminders.projection", "reminders.projections.schedule")
 READ_SIDE_PARTS = ("selectors", "screens")

@@ -70,7 +70,7 @@ def test_the_apis_reason_gives_the_visit_in_the_patients_zone_with_the_clinics_b
 
 
 def test_the_screen_pop_quotes_the_same_time(agent, chicago_visit):
-    patient_id, starts_at = chicago_visit
+    _patient_id, starts_at = chicago_visit
 
     pop = agent.get("/api/v1/patients/lookup", {"phone": "3125550177"}).json()
 

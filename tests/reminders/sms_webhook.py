@@ -20,7 +20,7 @@ from reminders.backends import locmem
 from reminders.dispatch import dispatch_due
 from reminders.dispatch.outcomes import Report
 from reminders.domain.numbers import number_stream_id
-from reminders.handlers_inbound import record
+from reminders.handlers.inbound import record
 from reminders.models import OutboundMessage
 
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"

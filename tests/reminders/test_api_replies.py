@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from reminders.dispatch import dispatch_due
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers.inbound import InboundSms, sms_receive
 from tests.api.conftest import _answers_follow_the_schema  # noqa: F401  (autouse)
 from tests.reminders.conftest import local
 from tests.reminders.sms_webhook import new_sid

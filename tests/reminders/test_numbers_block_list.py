@@ -14,7 +14,7 @@ from crm.domain import events as ev
 from crm.domain.recorded import RecordedEvent
 from crm.projections import runner
 from reminders.domain.numbers import Book, number_stream_id
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.models import SmsNumber, SmsNumberHold
 from reminders.projections.numbers import SmsNumbersProjection, blocked_reason, blocked_reasons
 from tests.reminders.sms_webhook import new_sid, resolve_stop_review

@@ -13,8 +13,8 @@ from crm.domain import events as ev
 from crm.projections import runner
 from reminders.dispatch import dispatch_due
 from reminders.domain.status_reports import CallbackStatus
+from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.handlers.status_reports import StatusCallback, sms_status_report
-from reminders.handlers_inbound import InboundSms, sms_receive
 from reminders.models import OutboundMessage, Reminder
 from tests.reminders.conftest import local
 from tests.reminders.sms_webhook import new_sid

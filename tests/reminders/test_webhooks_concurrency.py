@@ -10,7 +10,7 @@ import pytest
 from crm import handlers
 from crm.handlers import Actor
 from crm.models import Event
-from reminders.handlers_inbound import InboundSms, sms_receive
+from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.models import OutboundMessage
 from reminders.projections.numbers import blocked_reason
 from tests.reminders.sms_webhook import new_sid
