@@ -8,10 +8,12 @@ from typing import Unpack
 
 from django.utils import timezone
 
+from crm import eventstore
 from crm.domain import decisions
 from crm.domain import events as ev
+from crm.domain.state import fold
 from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
-from crm.models import PatientProfile, offered_reasons
+from crm.models import offered_reasons
 
 
 @command
@@ -140,12 +142,9 @@ def crisis_contact_record(
     crisis_id: uuid.UUID | None = None,
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
-    # A crisis contact must land where clinicians look: on the surviving record of a merge.
-    survivor = (
-        PatientProfile.objects.filter(patient_id=patient_id)
-        .values_list("merged_into", flat=True)
-        .first()
-    )
+    # A crisis contact must land where clinicians look: on the surviving record of a merge,
+    # which the record's own stream names (read from the store, not from the profile).
+    survivor = fold(patient_id, eventstore.read_stream(patient_id)).merged_into
     return execute(
         patient_id=survivor or patient_id,
         decide=lambda state: decisions.record_crisis_contact(

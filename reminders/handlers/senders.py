@@ -12,10 +12,9 @@ from django.conf import settings
 
 from crm import eventstore
 from crm.domain import events as ev
-from crm.domain.state import consent_key, fold
-from crm.models import PatientProfile
+from crm.domain.state import fold
 from reminders.models import MessageKind, OutboundMessage, Reminder
-from reminders.projections import numbers
+from reminders.projections.numbers import patients_with as records_with
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +25,21 @@ class Patient:
 
 
 def patients_with(phone: str) -> list[Patient]:
-    rows = numbers.patients_with([phone]).values_list("patient_id", "language", "deceased")
+    rows = records_with([phone]).values_list("patient_id", "language", "deceased")
     return [Patient(pid, language, deceased) for pid, language, deceased in rows]
 
 
 def lacks_reminder_consent(patients: Sequence[Patient]) -> bool:
-    """Does a living patient with the number lack SMS consent for reminders right now?"""
-    key = consent_key(ev.Channel.SMS, ev.ConsentPurpose.APPOINTMENT_REMINDERS)
+    """Does a living patient with the number lack SMS consent for reminders right now?
+    Read from their streams in the store, as the command deciding on it must."""
     living = [p.patient_id for p in patients if not p.deceased]
-    consents = PatientProfile.objects.filter(patient_id__in=living).values_list(
-        "consents", flat=True
+    streams = eventstore.read_streams(living)
+    return not all(
+        fold(pid, streams.get(pid, [])).has_consent(
+            ev.Channel.SMS, ev.ConsentPurpose.APPOINTMENT_REMINDERS
+        )
+        for pid in living
     )
-    granted = sum(1 for c in consents if (c.get(key) or {}).get("granted"))
-    return granted < len(living)
 
 
 def confirm_target(
