@@ -205,9 +205,9 @@ def _stream_rows(
     the database."""
     if connection.vendor == "postgresql":
         # A plain psycopg cursor on Django's connection (same transaction) reading binary
-        # rows, as the event store reads them: with COPY in `save`, a batch of 445 patients
-        # went from 0.62 s to 0.20 s (docs/benchmarks.md, "Catch-up lag"). No rule in it:
-        # what goes unread is UNREAD's to say.
+        # rows, as the event store reads them: reading through the ORM was 45% of a 0.62 s
+        # batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before and
+        # after"). No rule in it: what goes unread is UNREAD's to say.
         query = (
             "SELECT position, stream_id, version, event_type, schema_version, "
             "CASE WHEN event_type = ANY(%s) THEN NULL ELSE data END, "
@@ -362,8 +362,8 @@ def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) 
 
 def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]) -> None:
     """`save` on PostgreSQL: two deletes with array parameters and COPY, in the same text
-    the bulk re-evaluation writes (a few hundred patients a batch: the ORM's inserts took
-    most of a batch's time)."""
+    the bulk re-evaluation writes: the ORM's delete and bulk_create were 30% of a 0.62 s
+    batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before and after")."""
     suggestions, agenda = io.StringIO(), io.StringIO()
     for evaluation in evaluations:
         emit = copy_writer(suggestions, agenda, evaluation.now)

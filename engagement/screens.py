@@ -70,7 +70,7 @@ def patient_panel(patient_id: uuid.UUID, zone_name: str, now: dt.datetime) -> Pa
                 LABEL[Kind(suggestion.kind)],
                 suggestion.reason,
                 fmt.moment(suggestion.due_at, zone_name),
-                _status_words(suggestion, status, zone_name),
+                status_words(suggestion, status, zone_name),
             )
         )
         tones.append(_tone(suggestion, status, now))
@@ -83,7 +83,8 @@ def patient_panel(patient_id: uuid.UUID, zone_name: str, now: dt.datetime) -> Pa
     )
 
 
-def _status_words(suggestion: Suggestion, status: str, zone_name: str) -> str:
+def status_words(suggestion: Suggestion, status: str, zone_name: str) -> str:
+    """Where a suggestion stands, in the words the patient page and the work queue show."""
     if status == Status.CLAIMED.value and suggestion.claimed_until is not None:
         until = fmt.moment(suggestion.claimed_until, zone_name)
         return f"Being handled by {suggestion.assignee} until {until}"

@@ -24,8 +24,9 @@ from crm.projections import parking, runner
 
 NAME = "profile"
 _FIELDS = [f.name for f in PatientProfile._meta.concrete_fields if f.name != "patient_id"]
-# PostgreSQL writes the row in plain SQL: one upsert inline, COPY in a rebuild. Columns in
-# the order of `_row`: patient_id, then `_FIELDS`.
+# PostgreSQL writes the row in plain SQL, one upsert inline, COPY in a rebuild: part of the
+# hot-path work that took commands from 327 to 771/s at 8 clients (docs/benchmarks-notebook.md,
+# 2026-11-23). Columns in the order of `_row`: patient_id, then `_FIELDS`.
 _TABLE = PatientProfile._meta.db_table
 _JSON = frozenset(
     name for name in _FIELDS if isinstance(PatientProfile._meta.get_field(name), models.JSONField)

@@ -20,10 +20,11 @@ def fetch(model: type[M], clause: str, params: Sequence[Any]) -> list[M]:
     `prep` when their database form differs by backend (UUIDs, times).
 
     Building and compiling a QuerySet costs more Python time than PostgreSQL spends on an
-    indexed lookup (docs/benchmarks.md, "API lookup"). This keeps what the ORM gives a
-    reader (instances with every column, converted by the fields' own database converters,
-    so JSON, times and UUIDs come back as from a QuerySet) and drops the building: the
-    SELECT is made once per model and clause.
+    indexed lookup: with this and the other changes of 2026-12-06 the screen pop's p99 went
+    from 568-600 ms to 185-311 ms (docs/benchmarks-notebook.md). This keeps what the ORM
+    gives a reader (instances with every column, converted by the fields' own database
+    converters, so JSON, times and UUIDs come back as from a QuerySet) and drops the
+    building: the SELECT is made once per model and clause.
     """
     sql, attnames, converters = _select(model, clause)
     with connection.cursor() as cursor:

@@ -29,7 +29,7 @@ from engagement.admin.forms import GONE, SUGGESTION_ACTIONS, SuggestionForm
 from engagement.domain.suggestions import LABEL, Kind, Status
 from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import Suggestion
-from engagement.screens import _status_words
+from engagement.screens import status_words
 from engagement.selectors import (
     ACTIONABLE,
     QUEUE_ORDER,
@@ -173,7 +173,7 @@ class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def where_it_stands(self, row: Suggestion) -> str:
         profile: PatientProfile | None = getattr(row, "crm_profile", None)
         status = getattr(row, "crm_status", row.status)
-        return _status_words(row, status, profile.timezone if profile else "")
+        return status_words(row, status, profile.timezone if profile else "")
 
     # --- one suggestion: its page and its commands -------------------------------------
 
@@ -281,7 +281,7 @@ class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "title": _label(row.kind),
             "suggestion": shown,
             "due": fmt.moment(shown.due_at, zone_name),
-            "where_it_stands": _status_words(shown, status_at(shown, now), zone_name),
+            "where_it_stands": status_words(shown, status_at(shown, now), zone_name),
             "gone": found is None,
             "forms": [
                 (
