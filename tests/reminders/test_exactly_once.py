@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +26,7 @@ from fixtures.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from reminders.dispatch.claim import claim_batch
 from reminders.dispatch.outbox import materialize_due
 from reminders.models import MessageStatus, OutboundMessage
+from tests.threads import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -219,26 +219,18 @@ def test_a_worker_killed_mid_dispatch_sends_nothing_twice_and_loses_nothing(
 def test_two_workers_claiming_at_once_never_take_the_same_reminder(reminder_settings):
     book_due_reminders(40)
     materialize_due(timezone.now())
-    start = threading.Barrier(4)
-    claimed: list[list] = [[] for _ in range(4)]
 
-    def claim(i: int) -> None:
-        try:
-            start.wait()
-            while True:
-                selected, claims, _ = claim_batch(timezone.now(), batch_size=3)
-                if not selected:
-                    return
-                claimed[i].extend(c.message_id for c in claims)
-        finally:
-            connection.close()
+    def claim(i: int) -> list[uuid.UUID]:
+        mine: list[uuid.UUID] = []
+        while True:
+            selected, claims, _ = claim_batch(timezone.now(), batch_size=3)
+            if not selected:
+                return mine
+            mine.extend(c.message_id for c in claims)
 
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    claimed = together(4, claim)
 
+    assert not [c for c in claimed if isinstance(c, Exception)], claimed
     every = [message for mine in claimed for message in mine]
     assert len(every) == len(set(every)) == 40
     assert sum(1 for mine in claimed if mine) >= 2  # they really did work side by side
