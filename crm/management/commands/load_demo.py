@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 file=_Unterminated(self.stderr),
             ) as bar,
         ):
-            events = demo.load(steps, progress=bar.update)
+            events = demo.load(steps, now=now, progress=bar.update)
         elapsed = time.monotonic() - started
 
         profiles = PatientProfile.objects
