@@ -229,6 +229,59 @@ def _server_record(twilio_url: str) -> list[dict[str, Any]]:
 
 def run(options: RemindersOptions) -> Report:
     url = reminders_url(options.url)
+    due = _seed(url, options)
+    baseline_seconds, baseline_posts = _baseline(options)
+    seconds, sent, record = _dispatch(url, options)
+    proof = _proof(url, record, options)
+    throughput = sent / seconds if seconds else 0.0
+    baseline = baseline_posts / baseline_seconds if baseline_seconds else 0.0
+    table = Table(
+        f"reminders: {options.reminders:,} due at once, {options.workers} workers, "
+        f"batches of {options.batch_size}, twilio backend against a local fake server",
+        ["measure", "texts", "seconds", "per second"],
+        [
+            [
+                "baseline: raw keep-alive POSTs, 2 processes",
+                f"{baseline_posts:,}",
+                f"{baseline_seconds:.1f}",
+                rate(baseline),
+            ],
+            [
+                "dispatcher: claim, render, hand over, record",
+                f"{sent:,}",
+                f"{seconds:.1f}",
+                rate(throughput),
+            ],
+        ],
+        notes=[
+            f"due before the run: {due:,}; {proof.handed_over}",
+            proof.recorded,
+            f"dispatcher / baseline: {throughput / baseline:.0%}" if baseline else "",
+        ],
+    )
+    return Report(
+        name="reminders",
+        tables=[table],
+        targets=[
+            Target(
+                "texts handed over per second",
+                rate(throughput),
+                f">= {TARGET_RATE}",
+                throughput >= TARGET_RATE,
+            ),
+            Target(
+                "each reminder handed over exactly once",
+                "yes" if proof.once else "NO",
+                "server count 1 per reminder, SmsSent once each",
+                proof.once,
+            ),
+        ],
+    )
+
+
+def _seed(url: str, options: RemindersOptions) -> int:
+    """A fresh database with `options.reminders` patients whose reminder is due, seeded by
+    `options.workers` processes and scheduled; how many reminders are due."""
     print(f"  reminders: fresh database {database_name(url)}", flush=True)
     drop_database(url)
     prepare(url)
@@ -254,33 +307,49 @@ def run(options: RemindersOptions) -> Report:
         row = conn.execute(
             "SELECT count(*) FROM reminders_reminder WHERE state = 'scheduled' AND due_at <= now()"
         ).fetchone()
-    due = int(row[0]) if row else 0
+    return int(row[0]) if row else 0
 
-    baseline_server, baseline_url = _fake_twilio()
+
+def _baseline(options: RemindersOptions) -> tuple[float, int]:
+    """Raw keep-alive POSTs to a fake server from 2 processes: (seconds, posts)."""
+    server, twilio_url = _fake_twilio()
     try:
         start_at = time.time() + 1.0
         posts = [
-            _spawn(["post", baseline_url, str(options.baseline_posts // 2), str(start_at)])
+            _spawn(["post", twilio_url, str(options.baseline_posts // 2), str(start_at)])
             for _ in range(2)
         ]
-        baseline_seconds, baseline_posts = _together(posts)
-    finally:
-        baseline_server.terminate()
-        baseline_server.wait()
-
-    server, twilio_url = _fake_twilio()
-    try:
-        wenv = worker_env(url, twilio_url, options.batch_size)
-        start_at = time.time() + 3.0  # Django set up and connected in every worker first
-        workers = [_spawn(["worker", url, str(start_at)], wenv) for _ in range(options.workers)]
-        seconds, sent = _together(workers)
-        record = _server_record(twilio_url)
+        return _together(posts)
     finally:
         server.terminate()
         server.wait()
 
-    # Proof of exactly once: the server's own record holds one text per number, and the
-    # log one SmsSent per patient.
+
+def _dispatch(url: str, options: RemindersOptions) -> tuple[float, int, list[dict[str, Any]]]:
+    """The dispatcher's workers, started together against a fake Twilio: (seconds, texts
+    handed over, the server's record of what it got)."""
+    server, twilio_url = _fake_twilio()
+    try:
+        env = worker_env(url, twilio_url, options.batch_size)
+        start_at = time.time() + 3.0  # Django set up and connected in every worker first
+        workers = [_spawn(["worker", url, str(start_at)], env) for _ in range(options.workers)]
+        seconds, sent = _together(workers)
+        return seconds, sent, _server_record(twilio_url)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+@dataclass(frozen=True)
+class _Proof:
+    once: bool
+    handed_over: str
+    recorded: str
+
+
+def _proof(url: str, record: list[dict[str, Any]], options: RemindersOptions) -> _Proof:
+    """Proof of exactly once: the server's own record holds one text per number, and the
+    log one SmsSent per patient."""
     per_number = Counter(message["to"] for message in record)
     with psycopg.connect(conninfo(url)) as conn:
         rows = conn.execute(
@@ -293,60 +362,24 @@ def run(options: RemindersOptions) -> Report:
     assert rows is not None and outbox is not None
     sms_sent, sms_streams = int(rows[0]), int(rows[1])
     sids_match = {m["sid"] for m in record} == set(_outbox_sids(url))
-    once = (
-        len(record) == options.reminders
-        and len(per_number) == options.reminders
-        and max(per_number.values(), default=0) == 1
-        and sms_sent == sms_streams == options.reminders
-        and sids_match
-    )
-    throughput = sent / seconds if seconds else 0.0
-    baseline = baseline_posts / baseline_seconds if baseline_seconds else 0.0
-    table = Table(
-        f"reminders: {options.reminders:,} due at once, {options.workers} workers, "
-        f"batches of {options.batch_size}, twilio backend against a local fake server",
-        ["measure", "texts", "seconds", "per second"],
-        [
-            [
-                "baseline: raw keep-alive POSTs, 2 processes",
-                f"{baseline_posts:,}",
-                f"{baseline_seconds:.1f}",
-                rate(baseline),
-            ],
-            [
-                "dispatcher: claim, render, hand over, record",
-                f"{sent:,}",
-                f"{seconds:.1f}",
-                rate(throughput),
-            ],
-        ],
-        notes=[
-            f"due before the run: {due:,}; handed over (server's record): {len(record):,} "
-            f"to {len(per_number):,} numbers, at most {max(per_number.values(), default=0)} "
-            "per number",
+    most = max(per_number.values(), default=0)
+    return _Proof(
+        once=(
+            len(record) == options.reminders
+            and len(per_number) == options.reminders
+            and most == 1
+            and sms_sent == sms_streams == options.reminders
+            and sids_match
+        ),
+        handed_over=(
+            f"handed over (server's record): {len(record):,} to {len(per_number):,} numbers, "
+            f"at most {most} per number"
+        ),
+        recorded=(
             f"SmsSent events: {sms_sent:,} on {sms_streams:,} patient streams; outbox rows "
             f"sent: {outbox[0]:,} with {outbox[1]:,} distinct provider ids; "
-            f"provider ids match the server's: {'yes' if sids_match else 'NO'}",
-            f"dispatcher / baseline: {throughput / baseline:.0%}" if baseline else "",
-        ],
-    )
-    return Report(
-        name="reminders",
-        tables=[table],
-        targets=[
-            Target(
-                "texts handed over per second",
-                rate(throughput),
-                f">= {TARGET_RATE}",
-                throughput >= TARGET_RATE,
-            ),
-            Target(
-                "each reminder handed over exactly once",
-                "yes" if once else "NO",
-                "server count 1 per reminder, SmsSent once each",
-                once,
-            ),
-        ],
+            f"provider ids match the server's: {'yes' if sids_match else 'NO'}"
+        ),
     )
 
 
