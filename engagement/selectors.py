@@ -36,7 +36,9 @@ def with_status(
 ) -> QuerySet[Suggestion]:
     """Rows whose status, read at `now`, is one of `statuses`."""
     wanted = set(statuses)
-    ran_out = Q(status=Status.CLAIMED.value, claimed_until__lte=now) | Q(
+    # A claim with no end, or one that has run out, reads as open (as `status_at` says).
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    ran_out = Q(status=Status.CLAIMED.value) & unclaimed | Q(
         status=Status.SNOOZED.value, snoozed_until__lte=now
     )
     condition = Q(pk__in=[])
@@ -53,6 +55,8 @@ def with_status(
 
 
 def status_at(suggestion: Suggestion, now: dt.datetime) -> str:
+    """One row's status at `now`: `with_status` in Python (tests/engagement/test_status_rule.py
+    holds the two to the same answer for every combination)."""
     if suggestion.status == Status.CLAIMED.value and (
         suggestion.claimed_until is None or suggestion.claimed_until <= now
     ):
