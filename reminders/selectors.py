@@ -8,7 +8,9 @@ from django.db.models.expressions import Combinable
 
 from reminders.models import MessageStatus, OutboundMessage, Reminder, ReminderState
 
-# Outbox statuses that say more than a "scheduled" reminder does.
+# Outbox statuses that say more than a "scheduled" reminder does. A text the dispatcher
+# dropped (too late, or held past the visit) stays "dropped" when the visit later closes:
+# nothing went out, and not because the visit was cancelled or took place.
 _OVERRIDES = (
     MessageStatus.HELD,
     MessageStatus.BLOCKED,
@@ -43,10 +45,9 @@ def _outbound(reminder: Reminder) -> OutboundMessage | None:
 def current_state(reminder: Reminder) -> tuple[str, str]:
     """(state, reason) of a reminder loaded with select_related("outbound")."""
     outbound = _outbound(reminder)
-    if (
-        reminder.state == ReminderState.SCHEDULED
-        and outbound is not None
-        and outbound.status in _OVERRIDES
+    if outbound is not None and (
+        (reminder.state == ReminderState.SCHEDULED and outbound.status in _OVERRIDES)
+        or (reminder.state == ReminderState.CANCELLED and outbound.status == MessageStatus.DROPPED)
     ):
         return str(outbound.status), outbound.reason
     return str(reminder.state), reminder.reason
@@ -57,6 +58,10 @@ def state_expression() -> Combinable:
     return Case(
         When(
             Q(state=ReminderState.SCHEDULED) & Q(outbound__status__in=_OVERRIDES),
+            then=F("outbound__status"),
+        ),
+        When(
+            Q(state=ReminderState.CANCELLED) & Q(outbound__status=MessageStatus.DROPPED),
             then=F("outbound__status"),
         ),
         default=F("state"),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from crm import extensions
+from crm import extensions, handlers
 from crm.selectors.metrics import checked_section
 from reminders.dispatch import dispatch_due
 from tests.reminders.conftest import local
@@ -51,3 +51,31 @@ def test_the_dashboard_counts_reminders_by_state_and_reason(clinic, now):
     rows = {row[0]: row[1] for row in figures["rows"]}
     assert (rows["sent"], rows["scheduled"], rows["blocked"]) == (1, 1, 2)
     assert rows["blocked: No SMS consent for appointment reminders"] == 2
+
+
+def test_a_reminder_the_dispatcher_dropped_stays_dropped_once_the_visit_took_place(clinic, actor):
+    # Nothing went out, and not because of the visit: the panel and the dashboard keep the
+    # dispatcher's reason instead of "cancelled: the appointment took place".
+    patient = clinic.patient()
+    visit = clinic.book(patient, VISIT)
+    clinic.reminders()
+    dispatch_due(now=VISIT + dt.timedelta(minutes=5))
+    handlers.appointment_complete(
+        patient_id=patient,
+        appointment_id=visit,
+        actor=actor,
+        now=VISIT + dt.timedelta(minutes=40),
+    )
+    assert {r.state for r in clinic.reminders(patient)} == {"cancelled"}
+    (panel_entry,) = [p for p in extensions.patient_panels() if p.key == "reminders"]
+    (section,) = [s for s in extensions.dashboard_sections() if s.key == "reminders"]
+
+    panel = panel_entry.load(patient, "America/New_York", VISIT + dt.timedelta(hours=1))
+    figures = section.load(dt.date(2026, 11, 1), VISIT.date(), VISIT + dt.timedelta(hours=1))
+
+    assert [(row[2], row[3][:30]) for row in panel.rows] == [
+        ("dropped", "Too late: the appointment had "),
+        ("dropped", "Too late: the appointment had "),
+    ]
+    rows = {row[0]: row[1] for row in figures["rows"]}
+    assert (rows["dropped"], rows["cancelled"]) == (2, 0)
