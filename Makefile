@@ -37,7 +37,7 @@ test: install
 # The inner loop: the tests that need no database (domain, rules, settings, templates), in
 # seconds. A selected test that reaches for the database fails: pytest-django blocks it.
 test-fast: install
-	$(PY) -m pytest -q -m "not database and not slow"
+	$(PY) -m pytest -q -m "not database and not slow and not processes"
 
 lint: install
 	$(VENV)/bin/ruff check .

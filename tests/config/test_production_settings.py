@@ -27,10 +27,14 @@ OURS = (
     "CACHE_URL",
 )
 
+# Each starts Python with the settings of a case: a second apiece, so not in `make test-fast`.
+pytestmark = pytest.mark.processes
+
 SHOW = """
 import json, django
 django.setup()
 from django.conf import settings as s
+
 print(json.dumps({
     "ssl_redirect": s.SECURE_SSL_REDIRECT, "proxy_header": s.SECURE_PROXY_SSL_HEADER,
     "hsts": s.SECURE_HSTS_SECONDS, "hsts_subdomains": s.SECURE_HSTS_INCLUDE_SUBDOMAINS,

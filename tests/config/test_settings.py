@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Each starts Python with the settings of a case: a second apiece, so not in `make test-fast`.
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = {"SECRET_KEY": "s" * 40, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
 
