@@ -191,7 +191,7 @@ class SuggestionCommandApi(CommandApi):
                 held.message,
                 errors={},
                 claimed_by=held.holder,
-                claimed_until=held.until.isoformat(),
+                claimed_until=Moment().to_representation(held.until),
             ) from None
 
     def extra_output(self, result: CommandResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import datetime as dt
 
 from crm.domain import decisions as crm_decisions
 from crm.domain import events as ev
+from crm.domain import moments
 from crm.domain.errors import CommandRefused, DomainError, InvalidInput
 from engagement.domain.config import RuleConfig
 from engagement.domain.evaluate import evaluate
@@ -31,12 +32,13 @@ class SuggestionNotFound(DomainError):
 class SuggestionHeld(CommandRefused):
     """Another agent holds an unexpired claim on the suggestion."""
 
-    def __init__(self, suggestion: Suggestion) -> None:
+    def __init__(self, suggestion: Suggestion, clinic_timezone: str) -> None:
         until = suggestion.claimed_until
         assert until is not None
+        when = moments.moment(until, moments.zone_named(clinic_timezone))
         super().__init__(
-            f"{suggestion.assignee} is working on this suggestion until "
-            f"{until:%H:%M} UTC; leave it to them or wait until the claim runs out."
+            f"{suggestion.assignee} is working on this suggestion until {when}; "
+            "leave it to them or wait until the claim runs out."
         )
         self.holder = suggestion.assignee
         self.until = until
@@ -56,10 +58,10 @@ def _current(
     return suggestion
 
 
-def _workable(suggestion: Suggestion, agent: str, doing: str) -> None:
+def _workable(suggestion: Suggestion, agent: str, doing: str, config: RuleConfig) -> None:
     """Open, or claimed by this agent (a claim that ran out reads as open)."""
     if suggestion.status is Status.CLAIMED and suggestion.assignee != agent:
-        raise SuggestionHeld(suggestion)
+        raise SuggestionHeld(suggestion, config.clinic_timezone)
     if suggestion.status in (Status.OPEN, Status.CLAIMED, Status.SNOOZED):
         if suggestion.paused_reason and doing != "dismiss":
             raise CommandRefused(f"Cannot {doing} this suggestion now. {suggestion.paused_reason}")
@@ -76,7 +78,7 @@ def claim(
     state: EngagementState, *, suggestion_id: str, agent: str, now: dt.datetime, config: RuleConfig
 ) -> list[ev.DomainEvent]:
     suggestion = _current(state, suggestion_id, now, config)
-    _workable(suggestion, agent, "claim")
+    _workable(suggestion, agent, "claim", config)
     return [
         ev.SuggestionClaimed(
             suggestion_id=suggestion_id,
@@ -94,7 +96,7 @@ def release(
     if suggestion.status is not Status.CLAIMED:
         return []  # nothing held: releasing twice records once
     if suggestion.assignee != agent:
-        raise SuggestionHeld(suggestion)
+        raise SuggestionHeld(suggestion, config.clinic_timezone)
     return [
         ev.SuggestionReleased(suggestion_id=suggestion_id, kind=suggestion.kind.value, agent=agent)
     ]
@@ -111,7 +113,7 @@ def complete(
     consent_source: ev.ConsentSource = ev.ConsentSource.SMS_KEYWORD,
 ) -> list[ev.DomainEvent]:
     suggestion = _current(state, suggestion_id, now, config)
-    _workable(suggestion, agent, "complete")
+    _workable(suggestion, agent, "complete", config)
     outcome = outcome.strip()
     if not outcome:
         raise InvalidInput("outcome", "must say what was done.")
@@ -150,7 +152,7 @@ def dismiss(
             "A crisis follow-up cannot be dismissed: it stays until the patient is reached. "
             "Record an attempt by completing it with outcome not_reached."
         )
-    _workable(suggestion, agent, "dismiss")
+    _workable(suggestion, agent, "dismiss", config)
     if not reason.strip():
         raise InvalidInput("reason", "must say why the suggestion is dismissed.")
     return [
@@ -177,7 +179,7 @@ def snooze(
         raise CommandRefused(
             "A crisis follow-up is never put off: call until the patient is reached."
         )
-    _workable(suggestion, agent, "snooze")
+    _workable(suggestion, agent, "snooze", config)
     if until <= now:
         raise InvalidInput("until", "must be in the future.")
     if until > now + MAX_SNOOZE:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm import eventstore, handlers
 from crm.domain import events as ev
+from crm.domain import moments
 from crm.handlers import Actor
 from crm.handlers.base import execute
 from crm.projections import runner
@@ -131,6 +132,14 @@ def test_a_second_agent_is_told_who_holds_the_suggestion_even_before_the_queue_c
     second = problem(claim(front_desk, callback), 409)
     assert second["claimed_by"] == "agent.avery"
     assert "agent.avery is working on this suggestion" in second["detail"]
+    # The machine field in UTC like every other; the sentence on the clinic's clock, labelled.
+    until = dt.datetime.fromisoformat(second["claimed_until"])
+    assert second["claimed_until"].endswith("Z")
+    assert timezone.now() < until <= timezone.now() + dt.timedelta(minutes=15)
+    assert (
+        f"until {moments.moment(until, moments.zone_named('America/New_York'))};"
+        in (second["detail"])
+    )
 
 
 def test_an_expired_claim_lets_another_agent_take_the_suggestion(front_desk, register, monkeypatch):
