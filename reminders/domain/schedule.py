@@ -137,6 +137,45 @@ class _Texts:
             self.replies[reminder] = (at, received)
 
 
+@dataclass(slots=True)
+class _History:
+    """What the stream says beyond the folded state: the texts, when each visit's current
+    time was booked, its earlier times (for rows already sent), and when it took place."""
+
+    texts: _Texts = field(default_factory=_Texts)
+    booked_at: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    earlier: dict[uuid.UUID, list[dt.datetime]] = field(default_factory=dict)
+    completed_at: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, recorded: Sequence[RecordedEvent]) -> _History:
+        history = cls()
+        texts = history.texts
+        for item in recorded:
+            event = item.event
+            if isinstance(event, ev.AppointmentScheduled):
+                history.booked_at[event.appointment_id] = item.occurred_at
+            elif isinstance(event, ev.AppointmentRescheduled):
+                history.booked_at[event.appointment_id] = item.occurred_at
+                history.earlier.setdefault(event.appointment_id, []).append(
+                    event.previous_starts_at
+                )
+            elif isinstance(event, ev.AppointmentCompleted):
+                history.completed_at[event.appointment_id] = item.occurred_at
+            elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
+                texts.sent[event.reminder_id] = (event.message_id, item.occurred_at)
+                texts.latest = (event.reminder_id, event.to)
+            elif isinstance(event, ev.SmsReceived):
+                texts.answer(item.occurred_at, event)
+            elif isinstance(event, ev.SmsDelivered):
+                texts.delivered.setdefault(event.message_id, item.occurred_at)
+            elif isinstance(event, ev.SmsFailed):
+                texts.failed_by_message[event.message_id] = (item.occurred_at, event)
+                if event.reminder_id is not None:
+                    texts.failed_by_reminder[event.reminder_id] = (item.occurred_at, event)
+        return history
+
+
 def derive(
     patient_id: uuid.UUID,
     recorded: Sequence[RecordedEvent],
@@ -152,39 +191,40 @@ def derive(
     state = fold(patient_id, recorded)
     if not state.registered:
         return []
-    texts = _Texts()
-    booked_at: dict[uuid.UUID, dt.datetime] = {}  # when the current time was booked
-    earlier: dict[uuid.UUID, list[dt.datetime]] = {}  # earlier start times, for sent rows
-    completed_at: dict[uuid.UUID, dt.datetime] = {}
-    for item in recorded:
-        event = item.event
-        if isinstance(event, ev.AppointmentScheduled):
-            booked_at[event.appointment_id] = item.occurred_at
-        elif isinstance(event, ev.AppointmentRescheduled):
-            booked_at[event.appointment_id] = item.occurred_at
-            earlier.setdefault(event.appointment_id, []).append(event.previous_starts_at)
-        elif isinstance(event, ev.AppointmentCompleted):
-            completed_at[event.appointment_id] = item.occurred_at
-        elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
-            texts.sent[event.reminder_id] = (event.message_id, item.occurred_at)
-            texts.latest = (event.reminder_id, event.to)
-        elif isinstance(event, ev.SmsReceived):
-            texts.answer(item.occurred_at, event)
-        elif isinstance(event, ev.SmsDelivered):
-            texts.delivered.setdefault(event.message_id, item.occurred_at)
-        elif isinstance(event, ev.SmsFailed):
-            texts.failed_by_message[event.message_id] = (item.occurred_at, event)
-            if event.reminder_id is not None:
-                texts.failed_by_reminder[event.reminder_id] = (item.occurred_at, event)
+    plan = _Plan(
+        state,
+        _History.read(recorded),
+        config,
+        zone=patient_timezone(state, config.clinic_timezone),
+        number_block=blocked(state.phone) if state.phone else None,
+    )
+    planned = [
+        row
+        for appointment in state.appointments.values()
+        for row in (*plan.reminders(appointment), *plan.survey(appointment))
+    ]
+    return sorted(planned, key=lambda r: (r.due_at, str(r.reminder_id)))
 
-    zone = patient_timezone(state, config.clinic_timezone)
-    number_block = blocked(state.phone) if state.phone else None
-    planned: list[PlannedReminder] = []
-    for appointment in state.appointments.values():
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One patient's reminders, planned from their state and history."""
+
+    state: PatientState
+    history: _History
+    config: ScheduleConfig
+    zone: str
+    number_block: str | None
+
+    def reminders(self, appointment: AppointmentState) -> list[PlannedReminder]:
+        """A row per offset for the visit's current time, and for each earlier time the rows
+        a text was already recorded for."""
         current = appointment.starts_at
-        starts = [*earlier.get(appointment.appointment_id, []), current]
+        texts = self.history.texts
+        starts = [*self.history.earlier.get(appointment.appointment_id, []), current]
+        rows: list[PlannedReminder] = []
         for starts_at in dict.fromkeys(starts):
-            for offset in _offsets_seen(config, appointment, starts_at, texts):
+            for offset in _offsets_seen(self.config, appointment, starts_at, texts):
                 rid = reminder_id(appointment.appointment_id, offset, starts_at)
                 if (
                     starts_at != current
@@ -193,39 +233,44 @@ def derive(
                 ):
                     continue  # a reminder for an earlier time that never went: moved
                 at = starts_at - dt.timedelta(hours=offset)
-                row = PlannedReminder(
-                    reminder_id=rid,
-                    patient_id=patient_id,
-                    appointment_id=appointment.appointment_id,
-                    kind="reminder",
-                    offset_hours=offset,
-                    appointment_starts_at=starts_at,
-                    planned_at=at,
-                    due_at=next_allowed(at, zone, config.window),
-                    timezone=zone,
-                    phone=state.phone,
-                    language=state.language,
-                )
-                _settle(row, state, appointment, texts, number_block, config, booked_at)
-                planned.append(row)
-        if config.satisfaction and appointment.appointment_id in completed_at:
-            at = completed_at[appointment.appointment_id] + config.satisfaction_delay
-            row = PlannedReminder(
-                reminder_id=satisfaction_id(appointment.appointment_id),
-                patient_id=patient_id,
-                appointment_id=appointment.appointment_id,
-                kind="satisfaction",
-                offset_hours=None,
-                appointment_starts_at=current,
-                planned_at=at,
-                due_at=next_allowed(at, zone, config.window),
-                timezone=zone,
-                phone=state.phone,
-                language=state.language,
-            )
-            _settle(row, state, appointment, texts, number_block, config, booked_at)
-            planned.append(row)
-    return sorted(planned, key=lambda r: (r.due_at, str(r.reminder_id)))
+                rows.append(self._row(appointment, rid, "reminder", offset, starts_at, at))
+        return rows
+
+    def survey(self, appointment: AppointmentState) -> list[PlannedReminder]:
+        """The satisfaction survey after a visit that took place, when the clinic sends one."""
+        completed = self.history.completed_at.get(appointment.appointment_id)
+        if not self.config.satisfaction or completed is None:
+            return []
+        at = completed + self.config.satisfaction_delay
+        rid = satisfaction_id(appointment.appointment_id)
+        return [self._row(appointment, rid, "satisfaction", None, appointment.starts_at, at)]
+
+    def _row(
+        self,
+        appointment: AppointmentState,
+        rid: uuid.UUID,
+        kind: str,
+        offset: int | None,
+        starts_at: dt.datetime,
+        at: dt.datetime,
+    ) -> PlannedReminder:
+        row = PlannedReminder(
+            reminder_id=rid,
+            patient_id=self.state.patient_id,
+            appointment_id=appointment.appointment_id,
+            kind=kind,
+            offset_hours=offset,
+            appointment_starts_at=starts_at,
+            planned_at=at,
+            due_at=next_allowed(at, self.zone, self.config.window),
+            timezone=self.zone,
+            phone=self.state.phone,
+            language=self.state.language,
+        )
+        history = self.history
+        if not _handed_over(row, history.texts):
+            _held(row, self.state, appointment, self.number_block, self.config, history.booked_at)
+        return row
 
 
 def _offsets_seen(
@@ -264,16 +309,9 @@ _CLOSED = {
 }
 
 
-def _settle(
-    row: PlannedReminder,
-    state: PatientState,
-    appointment: AppointmentState,
-    texts: _Texts,
-    number_block: str | None,
-    config: ScheduleConfig,
-    booked_at: Mapping[uuid.UUID, dt.datetime],
-) -> None:
-    """Give the row its state and, whenever it is not (or not yet) sent, the reason."""
+def _handed_over(row: PlannedReminder, texts: _Texts) -> bool:
+    """Give a row the stream recorded a text for its state: sent (then delivered, failed,
+    answered), or refused by the provider. False when no text was recorded for it."""
     sent = texts.sent.get(row.reminder_id)
     if sent is not None:
         # Handed over: the patient has the text, so it stays sent (then delivered, failed,
@@ -289,14 +327,27 @@ def _settle(
             row.error_code = failed[1].error_code
             row.reason = f"Not delivered: {failed[1].error_message} ({failed[1].error_code})."
         _reply(row, texts)
-        return
+        return True
     refused = texts.failed_by_reminder.get(row.reminder_id)
     if refused is not None:
         at, failure = refused
         row.state, row.failed_at, row.message_id = FAILED, at, failure.message_id
         row.error_code = failure.error_code
         row.reason = f"The SMS provider refused it: {failure.error_message} ({failure.error_code})."
-        return
+        return True
+    return False
+
+
+def _held(
+    row: PlannedReminder,
+    state: PatientState,
+    appointment: AppointmentState,
+    number_block: str | None,
+    config: ScheduleConfig,
+    booked_at: Mapping[uuid.UUID, dt.datetime],
+) -> None:
+    """Give a row not (or not yet) sent its state, and the reason it is held back, dropped,
+    or moved out of quiet hours."""
     is_survey = row.kind == "satisfaction"
     purpose = ev.ConsentPurpose.SURVEYS if is_survey else ev.ConsentPurpose.APPOINTMENT_REMINDERS
     if not is_survey and appointment.status is not AppointmentStatus.SCHEDULED:
