@@ -49,9 +49,6 @@ __all__ = [
     "SmsIntent",
     "SmsReceived",
     "SmsSent",
-    "SuggestionCompleted",
-    "SuggestionDismissed",
-    "SuggestionSnoozed",
     "TestCompleted",
     "TestOrdered",
 ]
@@ -412,34 +409,7 @@ class SmsReceived(DomainEvent):
     intent: SmsIntent = SmsIntent.UNREAD
 
 
-# --- suggestions and satisfaction --------------------------------------------------------
-
-
-@registered("SuggestionCompleted")
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SuggestionCompleted(DomainEvent):
-    suggestion_id: SuggestionId
-    kind: SuggestionKind
-    outcome: Reason
-    agent: Staff
-
-
-@registered("SuggestionDismissed")
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SuggestionDismissed(DomainEvent):
-    suggestion_id: SuggestionId
-    kind: SuggestionKind
-    reason: Reason
-    agent: Staff
-
-
-@registered("SuggestionSnoozed")
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SuggestionSnoozed(DomainEvent):
-    suggestion_id: SuggestionId
-    kind: SuggestionKind
-    until: dt.datetime
-    agent: Staff
+# --- satisfaction ------------------------------------------------------------------------
 
 
 @registered("SatisfactionRecorded")

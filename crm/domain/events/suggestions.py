@@ -1,5 +1,5 @@
-"""Events of the suggestion queue the catalogue does not already hold: an agent taking a
-suggestion to work on it, and handing it back (docs/engagement.md)."""
+"""Events of the suggestion queue: an agent taking a suggestion, handing it back, completing,
+dismissing or snoozing it (docs/engagement.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from crm.domain.events.base import DomainEvent, registered
-from crm.domain.events.catalogue import Staff, SuggestionId, SuggestionKind
+from crm.domain.events.catalogue import Reason, Staff, SuggestionId, SuggestionKind
 
-__all__ = ["SuggestionClaimed", "SuggestionReleased"]
+__all__ = [
+    "SuggestionClaimed",
+    "SuggestionCompleted",
+    "SuggestionDismissed",
+    "SuggestionReleased",
+    "SuggestionSnoozed",
+]
 
 
 @registered("SuggestionClaimed")
@@ -30,4 +36,31 @@ class SuggestionReleased(DomainEvent):
 
     suggestion_id: SuggestionId
     kind: SuggestionKind
+    agent: Staff
+
+
+@registered("SuggestionCompleted")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionCompleted(DomainEvent):
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    outcome: Reason
+    agent: Staff
+
+
+@registered("SuggestionDismissed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionDismissed(DomainEvent):
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    reason: Reason
+    agent: Staff
+
+
+@registered("SuggestionSnoozed")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SuggestionSnoozed(DomainEvent):
+    suggestion_id: SuggestionId
+    kind: SuggestionKind
+    until: dt.datetime
     agent: Staff
