@@ -318,7 +318,7 @@ def _sms_delivered(e: ev.SmsDelivered, w: _Writer) -> Parts:
 
 def _sms_failed(e: ev.SmsFailed, w: _Writer) -> Parts:
     kind = "will not be retried" if e.permanent else "may be retried"
-    return "text", f"Text not delivered ({kind})", f"{e.error_message} [{e.error_code}]"
+    return "text", f"Text not delivered ({kind})", f"{e.error_message} ({e.error_code})"
 
 
 def _sms_received(e: ev.SmsReceived, w: _Writer) -> Parts:

@@ -13,11 +13,15 @@ from crm.domain.errors import UnknownEventType
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState
 from crm.eventstore.fingerprints import fingerprint
+from crm.handlers.base import Actor
 from reminders.domain.numbers import CARRIER_OPT_OUT, carrier_opt_out, number_stream_id, stream_of
 from reminders.domain.status_reports import CallbackStatus, is_news, report_event
 from reminders.handlers.inbound import record
 from reminders.models import OutboundMessage
 from reminders.projections.numbers import patients_with
+
+# Who records what the provider reported about a text (delivered, failed, carrier opt-out).
+ACTOR = Actor(name="system:sms-status", channel="sms")
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ def sms_status_report(*, callback: StatusCallback) -> StatusOutcome:
             stream_id=stream_id,
             decide=decide,
             occurred_at=callback.reported_at,
+            actor=ACTOR,
             idempotency_key=f"sms-status:{callback.provider_message_id}:{callback.status.value}",
             # The key names the whole report: the provider's first word on a status stands.
             fingerprint=fingerprint(
@@ -104,6 +109,7 @@ def _carrier_opt_out(callback: StatusCallback, phone: str) -> None:
                 stream_id=stream_id,
                 decide=lambda events, state: [revoked],
                 occurred_at=callback.reported_at,
+                actor=ACTOR,
                 idempotency_key=f"sms-status:{callback.provider_message_id}:carrier:{stream_id}",
                 fingerprint=fingerprint(
                     "sms_carrier_opt_out",

@@ -199,3 +199,14 @@ def test_the_reminder_shows_it_was_delivered(client, clinic, sent_reminder):
 
     [reminder] = [r for r in clinic.reminders(patient) if r.reminder_id == message.reminder_id]
     assert reminder.state == "delivered"
+
+
+def test_a_report_is_recorded_by_the_status_callbacks_not_by_the_inbound_texts(
+    client, sent_reminder
+):
+    patient, message = sent_reminder
+
+    report(client, message, "undelivered", error_code="30005")
+
+    row = Event.objects.filter(stream_id=patient, event_type="SmsFailed").get()
+    assert (row.metadata["actor"], row.metadata["channel"]) == ("system:sms-status", "sms")
