@@ -7,6 +7,12 @@ from django.db import models
 from crm.domain.languages import language_name
 
 
+class ProfileQuerySet(models.QuerySet["PatientProfile"]):
+    def answering(self) -> ProfileQuerySet:
+        """The records that answer for a patient: not merged into another one."""
+        return self.filter(merged_into__isnull=True)
+
+
 class PatientProfile(models.Model):
     patient_id = models.UUIDField(primary_key=True)
     version = models.PositiveIntegerField()
@@ -45,6 +51,8 @@ class PatientProfile(models.Model):
     calls_count = models.PositiveIntegerField(default=0)
     no_show_count = models.PositiveIntegerField(default=0)
     notes_count = models.PositiveIntegerField(default=0)
+
+    objects = ProfileQuerySet.as_manager()
 
     class Meta:
         db_table = "crm_patient_profile"

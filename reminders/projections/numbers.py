@@ -49,7 +49,7 @@ _SUGGESTION_TYPES = (ev.SuggestionCompleted.event_type, ev.SuggestionDismissed.e
 
 def patients_with(phones: Iterable[str]) -> QuerySet[PatientProfile]:
     """The records (not merged away) that have one of `phones` today, in id order."""
-    return PatientProfile.objects.filter(phone__in=list(phones), merged_into__isnull=True).order_by(
+    return PatientProfile.objects.answering().filter(phone__in=list(phones)).order_by(
         "patient_id"
     )
 
