@@ -27,8 +27,8 @@ from crm.models import AccessAction, PatientProfile
 from crm.roles import actor_for
 from engagement.admin.forms import GONE, SUGGESTION_ACTIONS, SuggestionForm
 from engagement.domain.suggestions import LABEL, Kind, Status
-from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import Suggestion
+from engagement.projection import row as as_row
 from engagement.screens import status_words
 from engagement.selectors import (
     ACTIONABLE,
@@ -274,7 +274,9 @@ class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                             suggestion=found, patient_id=patient_id, user=request.user, now=now
                         )
                     )
-        shown = _as_row(found) if found is not None else row
+        # Read from the log in the queue's shape (never saved), so its page words it as the
+        # list and the patient page do.
+        shown = as_row(found, now) if found is not None else row
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -296,28 +298,6 @@ class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "patient_phone": fmt.phone(profile.phone) if profile else "",
         }
         return TemplateResponse(request, f"{TEMPLATES}/work.html", context)
-
-
-def _as_row(found: Found) -> Suggestion:
-    """A suggestion read from the log in the queue's shape (never saved), so its page words
-    it as the list and the patient page do."""
-    return Suggestion(
-        suggestion_id=found.suggestion_id,
-        patient_id=found.patient_id,
-        kind=found.kind.value,
-        priority=found.priority,
-        status=found.status.value,
-        opened_at=found.opened_at,
-        due_at=found.due_at,
-        reason=found.reason,
-        closed_at=found.closed_at,
-        closed_reason=found.closed_reason,
-        paused_reason=found.paused_reason,
-        outcome=found.outcome,
-        assignee=found.assignee,
-        claimed_until=found.claimed_until,
-        snoozed_until=found.snoozed_until,
-    )
 
 
 def _label(kind: str) -> str:
