@@ -49,9 +49,7 @@ _SUGGESTION_TYPES = (ev.SuggestionCompleted.event_type, ev.SuggestionDismissed.e
 
 def patients_with(phones: Iterable[str]) -> QuerySet[PatientProfile]:
     """The records (not merged away) that have one of `phones` today, in id order."""
-    return PatientProfile.objects.answering().filter(phone__in=list(phones)).order_by(
-        "patient_id"
-    )
+    return PatientProfile.objects.answering().filter(phone__in=list(phones)).order_by("patient_id")
 
 
 # --- reading the block list ----------------------------------------------------------------
