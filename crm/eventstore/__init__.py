@@ -111,17 +111,25 @@ def lock_and_read(
     return LockedStream(events=[recorded(row) for row in rows], prior=prior)
 
 
-def read_streams(stream_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[RecordedEvent]]:
+def read_streams(
+    stream_ids: Iterable[uuid.UUID], *, until_position: int | None = None
+) -> dict[uuid.UUID, list[RecordedEvent]]:
     """Several streams in one query, each in version order (a stream with no events is
-    left out)."""
+    left out); with `until_position`, only the events at or before that position."""
     wanted = sorted(set(stream_ids))
     if not wanted:
         return {}
     if connection.vendor == "postgresql":
-        events = postgres.select(postgres.STREAMS_SQL, [wanted])
+        if until_position is None:
+            events = postgres.select(postgres.STREAMS_SQL, [wanted])
+        else:
+            events = postgres.select(postgres.STREAMS_UNTIL_SQL, [wanted, until_position])
     else:
-        rows = Event.objects.filter(stream_id__in=wanted).order_by("stream_id", "version")
-        events = [recorded(row) for row in rows.values_list(*COLUMNS)]
+        rows = Event.objects.filter(stream_id__in=wanted)
+        if until_position is not None:
+            rows = rows.filter(position__lte=until_position)
+        ordered = rows.order_by("stream_id", "version").values_list(*COLUMNS)
+        events = [recorded(row) for row in ordered.iterator(chunk_size=2000)]
     streams: dict[uuid.UUID, list[RecordedEvent]] = defaultdict(list)
     for event in events:
         streams[event.stream_id].append(event)

@@ -48,6 +48,9 @@ def pg_connection() -> psycopg.Connection[Any]:
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM crm_event"
 STREAM_FROM_SQL = f"{SELECT} WHERE stream_id = %s AND version >= %s ORDER BY version"
 STREAMS_SQL = f"{SELECT} WHERE stream_id = ANY(%s) ORDER BY stream_id, version"
+STREAMS_UNTIL_SQL = (
+    f"{SELECT} WHERE stream_id = ANY(%s) AND position <= %s ORDER BY stream_id, version"
+)
 STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
 LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"
 ALL_SQL = f"{SELECT} WHERE position > %s ORDER BY position LIMIT %s"

@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.conf import settings
 
+from crm import eventstore
 from crm.domain.recorded import RecordedEvent
-from crm.eventstore import records
-from crm.models import Event, PatientProfile
+from crm.models import PatientProfile
 from crm.projections.runner import CatchUpProjection
 from reminders.domain.schedule import PlannedReminder, ScheduleConfig, derive
 from reminders.models import Reminder
@@ -31,21 +30,6 @@ def schedule_config() -> ScheduleConfig:
         satisfaction=settings.REMINDERS_SATISFACTION_ENABLED,
         satisfaction_delay=dt.timedelta(hours=settings.REMINDERS_SATISFACTION_DELAY_HOURS),
     )
-
-
-def read_streams(
-    stream_ids: Iterable[uuid.UUID], *, until_position: int | None = None
-) -> dict[uuid.UUID, list[RecordedEvent]]:
-    """The streams of several patients in one query, each in version order."""
-    rows = Event.objects.filter(stream_id__in=list(stream_ids))
-    if until_position is not None:
-        rows = rows.filter(position__lte=until_position)
-    streams: dict[uuid.UUID, list[RecordedEvent]] = defaultdict(list)
-    ordered = rows.order_by("stream_id", "version").values_list(*records.COLUMNS)
-    for row in ordered.iterator(chunk_size=2000):
-        event = records.recorded(row)
-        streams[event.stream_id].append(event)
-    return streams
 
 
 def derive_rows(
@@ -85,7 +69,7 @@ class ReminderProjection(CatchUpProjection):
                     "patient_id", flat=True
                 )
             )
-        streams = read_streams(patients, until_position=events[-1].position)
+        streams = eventstore.read_streams(patients, until_position=events[-1].position)
         rows = derive_rows(streams, schedule_config())
         _replace(patients, rows)
 
