@@ -26,7 +26,11 @@ urlpatterns = [
     path("api/v1/", include("crm.api.urls")),
     path("api/v1/", include("engagement.api.urls")),
     path("api/v1/", include("reminders.api.urls")),
+    path("api/v1/desk/", include("crm.desk.urls")),
+    path("api/v1/desk/", include("crm.voice.api_urls")),
     path("webhooks/sms/", include("reminders.webhooks.urls")),
+    path("webhooks/voice/", include("crm.voice.urls")),
+    path("desk/", include("crm.desk.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file, and crm's page links its styles:
     # nothing inline for the CSP to refuse.

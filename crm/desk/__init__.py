@@ -1,0 +1,2 @@
+"""The live desk: what is pushed to an agent's screen (the feed and its event stream) and
+the reference agent desktop page."""
