@@ -2,6 +2,7 @@
 
 from crm.models.audit import AccessAction, AccessLogEntry
 from crm.models.contact_reasons import ContactReason, offered_reasons
+from crm.models.desk import DeskEvent
 from crm.models.events import CommandRecord, Event
 from crm.models.metrics import (
     DailyAppointmentStats,
@@ -23,6 +24,7 @@ __all__ = [
     "DailyCallStats",
     "DailyReminderStats",
     "DailySatisfactionStats",
+    "DeskEvent",
     "Event",
     "LoggedCall",
     "ParkedStream",
