@@ -64,6 +64,11 @@ RECORD_SQL = (
     "FROM crm_command_record WHERE key = %s"
 )
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
+# The channel a committed append wakes the followers on (crm.projections.wakeup). PostgreSQL
+# delivers it at COMMIT and drops it on ROLLBACK; the notifications of one transaction with
+# the same payload fold into one, so a merge's two appends wake a listener once.
+EVENTS_CHANNEL = "crm_events"
+NOTIFY_SQL = f"NOTIFY {EVENTS_CHANNEL}"
 APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 
 
@@ -173,7 +178,8 @@ def insert(
     *,
     commit: bool,
 ) -> dict[int, int]:
-    """The inline projection, the append lock, one multi-row INSERT and, with `commit`,
+    """The inline projection, the append lock, one multi-row INSERT, the followers'
+    wake-up (`NOTIFY`, delivered only if the transaction commits) and, with `commit`,
     COMMIT: sent together, in one round trip. Returns each version's position.
     """
     params: list[Any] = []
@@ -190,6 +196,7 @@ def insert(
                 # From here to COMMIT every append in the database waits on us: keep it short.
                 take_append_lock()
                 cursor.execute(_insert_sql(len(pending)), params)
+                psycopg.Cursor(conn).execute(NOTIFY_SQL)
                 if commit:
                     psycopg.Cursor(conn).execute("COMMIT")
             rows = cursor.fetchall()

@@ -170,12 +170,14 @@ def catch_up(
     return total
 
 
-def catch_up_all() -> dict[str, int]:
-    """Catch up every projection; one that fails (the database went away under it) is
-    logged and the others still run, whatever their order."""
+def catch_up_all(projections: Sequence[CatchUpProjection] | None = None) -> dict[str, int]:
+    """Catch up every projection (or those given); one that fails (the database went away
+    under it) is logged and the others still run, whatever their order."""
     handled: dict[str, int] = {}
     failed: list[str] = []
-    for name, projection in _REGISTRY.items():
+    chosen = _REGISTRY.values() if projections is None else projections
+    for projection in chosen:
+        name = projection.name
         try:
             handled[name] = catch_up(projection)
         except Exception:

@@ -1,0 +1,105 @@
+"""The follower `run_projections --follow` runs: catch-up projections brought up to date from
+their checkpoints as soon as a wake-up says events were committed, and every `interval` anyway."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from crm.projections import runner, wakeup
+
+logger = logging.getLogger(__name__)
+
+# How often a waiting follower looks at its stop flag (and, on PostgreSQL, at whether its
+# listening connection is still alive when nothing woke it).
+STOP_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class Follower:
+    """Follows `projections` (every registered one when empty) until `stop` is set.
+
+    A wake-up is only a hint: each round re-reads the log from every checkpoint, so a lost
+    notification costs at most `interval` seconds, and a storm of them costs one round.
+    A round that fails (the database went away) is logged by the runner and tried again
+    after `interval`, on a fresh connection.
+    """
+
+    interval: float
+    projections: Sequence[runner.CatchUpProjection] = ()
+    wake: Callable[[], wakeup.Wakeup] = wakeup.for_this_database
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_round: Callable[[dict[str, int]], object] | None = None
+
+    def run(self) -> None:
+        watch = self.wake()
+        try:
+            watch.start()
+            while not self.stop.is_set():
+                self.round()
+                self._wait(watch)
+        finally:
+            watch.close()
+            connection.close()
+
+    def round(self) -> dict[str, int]:
+        """Catch every projection up; what each handled (a failed one is left out)."""
+        try:
+            handled = runner.catch_up_all(self.projections or None)
+        except runner.ProjectionsFailed as failed:
+            handled = failed.handled
+            # A connection the server dropped stays broken until closed; the next round
+            # opens a new one.
+            connection.close_if_unusable_or_obsolete()
+        if self.on_round is not None:
+            self.on_round(handled)
+        return handled
+
+    def _wait(self, watch: wakeup.Wakeup) -> None:
+        """Until a wake-up, `interval` seconds, or `stop`, whichever comes first."""
+        deadline = time.monotonic() + self.interval
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or watch.wait(min(left, STOP_CHECK_SECONDS)):
+                return
+
+
+def follow_in_threads(
+    *,
+    interval: float,
+    stop: threading.Event,
+    wake: Callable[[], wakeup.Wakeup] = wakeup.for_this_database,
+    on_round: Callable[[dict[str, int]], object] | None = None,
+) -> None:
+    """One follower per projection, each in its own thread with its own wake-up and its own
+    connection: a slow projection (the suggestions' rules under a burst) no longer holds
+    back the others' rounds, nor they its own. Returns once `stop` is set and all ended."""
+    ended: list[str] = []
+
+    def follow(projection: runner.CatchUpProjection) -> None:
+        try:
+            Follower(
+                interval=interval, projections=[projection], wake=wake, stop=stop, on_round=on_round
+            ).run()
+        finally:
+            ended.append(projection.name)
+
+    threads = [
+        threading.Thread(target=follow, args=(p,), name=f"follow-{name}", daemon=True)
+        for name, p in runner.registered().items()
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        while not stop.wait(0.5):
+            if ended:  # a follower died of something no round catches: stop them all
+                raise RuntimeError(f"the follower of {', '.join(ended)} stopped")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
