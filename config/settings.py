@@ -426,6 +426,18 @@ if TWILIO_WEBHOOK_BASE_URL and not TWILIO_WEBHOOK_BASE_URL.startswith(("https://
     raise ImproperlyConfigured(
         f"TWILIO_WEBHOOK_BASE_URL={TWILIO_WEBHOOK_BASE_URL!r} must start with https://"
     )
+# Phone calls (Twilio Voice; README, "Phone calls (Twilio Voice)"). Callers wait in
+# TWILIO_VOICE_QUEUE; a caller with an open crisis flag goes first: through the TaskRouter
+# workflow with a higher task priority when TWILIO_VOICE_WORKFLOW_SID is set, otherwise
+# through TWILIO_VOICE_CRISIS_QUEUE, which the desk answers first.
+from crm.voice import conf as _voice_conf  # noqa: E402
+
+TWILIO_VOICE_QUEUE = env_str("TWILIO_VOICE_QUEUE", "clinic")
+TWILIO_VOICE_CRISIS_QUEUE = env_str("TWILIO_VOICE_CRISIS_QUEUE", "clinic-crisis")
+TWILIO_VOICE_WORKFLOW_SID = env_str("TWILIO_VOICE_WORKFLOW_SID", "")
+TWILIO_VOICE_CRISIS_PRIORITY = env_int("TWILIO_VOICE_CRISIS_PRIORITY", 100, minimum=1)
+TWILIO_VOICE_WAIT_URL = env_str("TWILIO_VOICE_WAIT_URL", "")
+_voice_conf.check(os.environ)
 # A reply 1-5 counts as a satisfaction score this long after a satisfaction text.
 SATISFACTION_REPLY_WINDOW_HOURS = env_int("SATISFACTION_REPLY_WINDOW_HOURS", 72, minimum=1)
 
