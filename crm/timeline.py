@@ -249,8 +249,23 @@ def _call(e: ev.CallLogged, w: _Writer) -> Parts:
             parts.append(f"hold {duration(e.hold_seconds)}")
     elif e.duration_seconds:
         parts.append(f"lasted {duration(e.duration_seconds)}")
+    if e.queue_seconds:
+        parts.append(f"waited {duration(e.queue_seconds)} in the queue")
     if e.resolved_first_contact:
         parts.append("resolved on first contact")
+    return "call", title, ", ".join(parts)
+
+
+def _call_wrapped_up(e: ev.CallWrappedUp, w: _Writer) -> Parts:
+    # The wrap-up completes the call logged before it: the same call, not another one.
+    title = "Wrap-up of the call" + (f": {e.reason}" if e.reason else "")
+    parts = [f"by {e.agent}"]
+    if e.resolved_first_contact:
+        parts.append("resolved on first contact")
+    if e.wrap_up_seconds:
+        parts.append(f"wrap-up {duration(e.wrap_up_seconds)}")
+    if e.note:
+        parts.append(f"note: {e.note}")
     return "call", title, ", ".join(parts)
 
 
@@ -386,6 +401,11 @@ def _deceased(e: ev.PatientDeceased, w: _Writer) -> Parts:
     return "record", "Recorded as deceased", f"{died}(by {e.recorded_by})"
 
 
+def _identifier(e: ev.PatientIdentifierRecorded, w: _Writer) -> Parts:
+    kind = f" ({e.kind})" if e.kind else ""
+    return "record", f"Known in another system as {e.value}{kind}", e.system
+
+
 def _merged(e: ev.PatientsMerged, w: _Writer) -> Parts:
     detail = f"record {e.merged_patient_id}, by {e.merged_by}"
     return "record", "A duplicate record was merged into this one", detail
@@ -403,6 +423,7 @@ _DESCRIBERS: dict[type[ev.DomainEvent], Callable[[Any, _Writer], Parts]] = {
     ev.ConsentRecorded: _consent_recorded,
     ev.ConsentRevoked: _consent_revoked,
     ev.CallLogged: _call,
+    ev.CallWrappedUp: _call_wrapped_up,
     ev.NoteAdded: _note,
     ev.CrisisContactRecorded: _crisis,
     ev.CrisisFlagCleared: _crisis_cleared,
@@ -428,6 +449,7 @@ _DESCRIBERS: dict[type[ev.DomainEvent], Callable[[Any, _Writer], Parts]] = {
     ev.SuggestionReleased: _suggestion_released,
     ev.SatisfactionRecorded: _satisfaction,
     ev.PatientDeceased: _deceased,
+    ev.PatientIdentifierRecorded: _identifier,
     ev.PatientsMerged: _merged,
     ev.PatientMergedInto: _merged_into,
 }

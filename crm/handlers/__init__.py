@@ -14,6 +14,7 @@ from crm.handlers.appointments import (
 from crm.handlers.base import Actor, CommandResult
 from crm.handlers.contacts import (
     call_log,
+    call_wrap_up,
     consent_record,
     consent_revoke,
     crisis_contact_record,
@@ -39,6 +40,7 @@ __all__ = [
     "appointment_reschedule",
     "appointment_schedule",
     "call_log",
+    "call_wrap_up",
     "consent_record",
     "consent_revoke",
     "contact_details_change",

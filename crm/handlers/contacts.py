@@ -12,7 +12,7 @@ from crm import eventstore
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.domain.state import fold
-from crm.handlers.base import Actor, CommandOptions, CommandResult, command, execute
+from crm.handlers.base import Actor, CommandOptions, CommandResult, Stream, command, execute
 from crm.models import offered_reasons
 
 
@@ -73,11 +73,14 @@ def call_log(
     wrap_up_seconds: int = 0,
     agent: str | None = None,
     call_id: uuid.UUID | None = None,
+    call_sid: str = "",
+    queue_seconds: int = 0,
     now: dt.datetime | None = None,
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
     """`reason_code` is one of the clinic's contact reasons (crm.models.ContactReason) or
-    "other" with `reason` saying what about; `reason` alone is an "other" reason."""
+    "other" with `reason` saying what about; `reason` alone is an "other" reason. The phone
+    system (crm.voice) gives its `call_sid` and the `queue_seconds` the caller waited."""
     moment = now or timezone.now()
     options.setdefault("occurred_at", started_at)
     listed = reason_code.strip() not in ("", ev.OTHER_REASON)
@@ -99,11 +102,58 @@ def call_log(
             reason=reason,
             reasons=reasons,
             resolved_first_contact=resolved_first_contact,
+            call_sid=call_sid,
+            queue_seconds=queue_seconds,
             now=moment,
         ),
         actor=actor,
         **options,
     )
+
+
+@command
+def call_wrap_up(
+    *,
+    patient_id: uuid.UUID,
+    call_id: uuid.UUID,
+    actor: Actor,
+    reason_code: str = "",
+    reason: str = "",
+    resolved_first_contact: bool = False,
+    note: str = "",
+    wrap_up_seconds: int = 0,
+    agent: str | None = None,
+    **options: Unpack[CommandOptions],
+) -> CommandResult:
+    """The agent's wrap-up of a call logged on the patient's record (CallWrappedUp): its
+    reason, whether it was resolved on first contact, a note. It completes that call."""
+    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
+    reasons = offered_reasons() if listed else {}
+    wrap_up = decisions.WrapUp(
+        agent=agent or actor.name,
+        reason_code=reason_code,
+        reason=reason,
+        resolved_first_contact=resolved_first_contact,
+        note=note,
+        wrap_up_seconds=wrap_up_seconds,
+    )
+
+    def decide(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
+        stream = streams[patient_id]
+        logged = previous = None
+        for recorded in stream.events:
+            event = recorded.event
+            if isinstance(event, ev.CallLogged) and event.call_id == call_id:
+                logged = event
+            elif isinstance(event, ev.CallWrappedUp) and event.call_id == call_id:
+                previous = event
+        return {
+            patient_id: decisions.wrap_up_call(
+                stream.state, logged=logged, previous=previous, wrap_up=wrap_up, reasons=reasons
+            )
+        }
+
+    return execute(patient_id=patient_id, decide_streams=decide, actor=actor, **options)
 
 
 @command

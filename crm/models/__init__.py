@@ -1,6 +1,7 @@
 """Tables of the core: the event log (the record) and the read models built from it."""
 
 from crm.models.audit import AccessAction, AccessLogEntry
+from crm.models.calls import LiveCall
 from crm.models.contact_reasons import ContactReason, offered_reasons
 from crm.models.desk import DeskEvent
 from crm.models.events import CommandRecord, Event
@@ -26,6 +27,7 @@ __all__ = [
     "DailySatisfactionStats",
     "DeskEvent",
     "Event",
+    "LiveCall",
     "LoggedCall",
     "ParkedStream",
     "PatientProfile",

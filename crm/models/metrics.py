@@ -62,6 +62,8 @@ class LoggedCall(models.Model):
 
     position = models.BigIntegerField(primary_key=True)  # of the CallLogged event in the log
     patient_id = models.UUIDField()
+    # The call's id on the patient's stream: where its wrap-up (CallWrappedUp) finds it.
+    call_id = models.UUIDField(null=True)
     day = models.DateField()  # of `started_at`, in the clinic's time zone
     started_at = models.DateTimeField()
     channel = models.CharField(max_length=16)
@@ -71,6 +73,7 @@ class LoggedCall(models.Model):
     # The reason's code in the clinic's list ("other" for free text, "" for none).
     reason_key = models.CharField(max_length=200, blank=True)
     resolved_first_contact = models.BooleanField(default=False)  # the agent's answer
+    wrap_up_seconds = models.PositiveIntegerField(default=0)  # as logged, or its last wrap-up
     # For handled (connected) calls with a reason: seconds since the patient's previous
     # handled contact on the same reason, and until the next one. NULL when there is none.
     previous_gap_seconds = models.BigIntegerField(null=True)
@@ -82,6 +85,7 @@ class LoggedCall(models.Model):
         indexes = [
             models.Index(fields=["day", "direction"], name="crm_logged_call_day"),
             models.Index(fields=["patient_id", "reason_key"], name="crm_logged_call_reason"),
+            models.Index(fields=["patient_id", "call_id"], name="crm_logged_call_id"),
         ]
 
     def __str__(self) -> str:

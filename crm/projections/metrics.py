@@ -79,12 +79,15 @@ class MetricsProjection(CatchUpProjection):
         satisfaction: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
         texts: defaultdict[dt.date, Counter[str]] = defaultdict(Counter)
         logged: list[LoggedCall] = []
+        wrapped: list[RecordedEvent] = []
         for recorded in events:
             event = recorded.event
             if isinstance(event, ev.CallLogged):
                 day = _day(event.started_at, clinic)
                 _count_call(calls[(day, event.channel, event.direction)], event)
                 logged.append(_logged_call(recorded, event, day))
+            elif isinstance(event, ev.CallWrappedUp):
+                wrapped.append(recorded)
             elif isinstance(event, ev.SatisfactionRecorded):
                 counts = satisfaction[_day(recorded.occurred_at, clinic)]
                 counts["responses"] += 1
@@ -107,6 +110,7 @@ class MetricsProjection(CatchUpProjection):
             for day, counts in sorted(by_day.items()):
                 _add(model, counts, day=day)
         _save_logged_calls(logged)
+        _apply_wrap_ups(wrapped)
         _follow_appointments(events, clinic)
 
 
@@ -156,7 +160,67 @@ def _logged_call(recorded: RecordedEvent, event: ev.CallLogged, day: dt.date) ->
         # their codes are equal, whatever words the agents used.
         reason_key=event.reason_code,
         resolved_first_contact=event.resolved_first_contact,
+        call_id=event.call_id,
+        wrap_up_seconds=event.wrap_up_seconds,
     )
+
+
+def _apply_wrap_ups(wrapped: Sequence[RecordedEvent]) -> None:
+    """A wrap-up completes its logged call: the row takes its reason, resolution and wrap-up
+    time, the day's sums move by the difference, and both reasons' chains are relinked."""
+    if not wrapped:
+        return
+    rows = {
+        (row.patient_id, row.call_id): row
+        for row in LoggedCall.objects.filter(
+            call_id__in={r.event.call_id for r in wrapped if isinstance(r.event, ev.CallWrappedUp)}
+        )
+    }
+    relink: set[ChainKey] = set()
+    for recorded in wrapped:
+        event = recorded.event
+        assert isinstance(event, ev.CallWrappedUp)
+        row = rows.get((recorded.stream_id, event.call_id))
+        if row is None:  # the decision refuses a wrap-up without its call: nothing to complete
+            continue
+        counts: Counter[str] = Counter()
+        counts["resolved_first_contact"] = int(event.resolved_first_contact) - int(
+            row.resolved_first_contact
+        )
+        if row.disposition == ev.CallDisposition.CONNECTED.value:
+            counts["wrap_up_seconds"] = event.wrap_up_seconds - row.wrap_up_seconds
+        if any(counts.values()):
+            key = {"day": row.day, "channel": row.channel, "direction": row.direction}
+            _add(DailyCallStats, counts, **key)
+        relink |= {(row.patient_id, row.reason_key), (row.patient_id, event.reason_code)}
+        row.reason_key = event.reason_code
+        row.resolved_first_contact = event.resolved_first_contact
+        row.wrap_up_seconds = event.wrap_up_seconds
+    LoggedCall.objects.bulk_update(
+        rows.values(), ["reason_key", "resolved_first_contact", "wrap_up_seconds"], batch_size=500
+    )
+    keys = {(patient, reason) for patient, reason in relink if reason}
+    if keys:
+        stored = [
+            call
+            for call in LoggedCall.objects.filter(
+                patient_id__in={patient for patient, _ in keys},
+                disposition=ev.CallDisposition.CONNECTED.value,
+            ).exclude(reason_key="")
+            if (call.patient_id, call.reason_key) in keys
+        ]
+        for call in stored:  # a call that left a chain keeps no gap to it
+            call.previous_gap_seconds = call.next_gap_seconds = None
+        _link(chains=_group(stored), stored=set())
+        LoggedCall.objects.bulk_update(
+            stored, ["previous_gap_seconds", "next_gap_seconds"], batch_size=500
+        )
+        LoggedCall.objects.filter(
+            patient_id__in={patient for patient, _ in relink},
+            call_id__in={r.event.call_id for r in wrapped if isinstance(r.event, ev.CallWrappedUp)},
+        ).exclude(pk__in=[call.pk for call in stored]).update(
+            previous_gap_seconds=None, next_gap_seconds=None
+        )
 
 
 def _in_chain(call: LoggedCall) -> bool:

@@ -421,7 +421,7 @@ def test_a_v2_call_with_a_reason_in_free_text_counts_as_other(
 
     assert isinstance(event, ev.CallLogged)
     assert (event.reason_code, event.reason) == (code, stored_reason.strip())
-    assert ev.CallLogged.schema_version == 3
+    assert ev.CallLogged.schema_version == 4
 
 
 # --- the registry guards the catalogue ------------------------------------------------------

@@ -14,6 +14,7 @@ from crm.domain.decisions.appointments import (
     schedule_appointment,
 )
 from crm.domain.decisions.contacts import (
+    WrapUp,
     add_note,
     clear_crisis_flag,
     contact_reason,
@@ -22,6 +23,7 @@ from crm.domain.decisions.contacts import (
     record_crisis_contact,
     record_satisfaction,
     revoke_consent,
+    wrap_up_call,
 )
 from crm.domain.decisions.patients import (
     OLDEST_PATIENT_YEARS,
@@ -34,6 +36,7 @@ from crm.domain.decisions.patients import (
 
 __all__ = [
     "OLDEST_PATIENT_YEARS",
+    "WrapUp",
     "add_note",
     "cancel_appointment",
     "change_contact_details",
@@ -55,4 +58,5 @@ __all__ = [
     "reschedule_appointment",
     "revoke_consent",
     "schedule_appointment",
+    "wrap_up_call",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from crm.domain import events as ev
@@ -65,9 +66,12 @@ def log_call(
     now: dt.datetime,
     reason_code: str = "",
     reasons: Mapping[str, str] = _NO_REASONS,
+    call_sid: str = "",
+    queue_seconds: int = 0,
 ) -> list[ev.DomainEvent]:
     """`reasons` is the clinic's list of contact reasons, code to label, as it stands now
-    (needed only for a listed `reason_code`; see `contact_reason`)."""
+    (needed only for a listed `reason_code`; see `contact_reason`). `call_sid` and
+    `queue_seconds` come from the phone system (crm.voice)."""
     require_patient(state)
     times.check_past("started_at", started_at, now)
     reason_code, reason = contact_reason(reason_code, reason.strip(), reasons)
@@ -75,6 +79,7 @@ def log_call(
         ("duration_seconds", duration_seconds),
         ("hold_seconds", hold_seconds),
         ("wrap_up_seconds", wrap_up_seconds),
+        ("queue_seconds", queue_seconds),
     ):
         if value < 0:
             raise InvalidInput(name, "must not be negative.")
@@ -98,8 +103,53 @@ def log_call(
             reason_code=reason_code,
             reason=reason,
             resolved_first_contact=resolved_first_contact,
+            call_sid=call_sid,
+            queue_seconds=queue_seconds,
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """An agent's wrap-up of a call, as typed: checked by `wrap_up_call`."""
+
+    agent: str
+    reason_code: str = ""
+    reason: str = ""
+    resolved_first_contact: bool = False
+    note: str = ""
+    wrap_up_seconds: int = 0
+
+
+def wrap_up_call(
+    state: PatientState,
+    *,
+    logged: ev.CallLogged | None,
+    previous: ev.CallWrappedUp | None,
+    wrap_up: WrapUp,
+    reasons: Mapping[str, str] = _NO_REASONS,
+) -> list[ev.DomainEvent]:
+    """The wrap-up of a call logged on this stream (`logged`, None when there is none; also
+    one logged in the same command), after its last wrap-up (`previous`). The same wrap-up
+    again records nothing; a different one corrects the last."""
+    require_patient(state)
+    if logged is None:
+        raise CommandRefused("No such call is logged on this patient's record.")
+    code, words = contact_reason(wrap_up.reason_code, wrap_up.reason.strip(), reasons)
+    if not 0 <= wrap_up.wrap_up_seconds <= 24 * 3600:
+        raise InvalidInput("wrap_up_seconds", "must be from 0 to 24 hours.")
+    if wrap_up.resolved_first_contact and logged.disposition is not ev.CallDisposition.CONNECTED:
+        raise InvalidInput("resolved_first_contact", "can only be true for a call that connected.")
+    event = ev.CallWrappedUp(
+        call_id=logged.call_id,
+        agent=wrap_up.agent,
+        reason_code=code,
+        reason=words,
+        resolved_first_contact=wrap_up.resolved_first_contact,
+        note=wrap_up.note.strip(),
+        wrap_up_seconds=wrap_up.wrap_up_seconds,
+    )
+    return [] if previous == event else [event]
 
 
 def contact_reason(code: str, words: str, reasons: Mapping[str, str]) -> tuple[str, str]:

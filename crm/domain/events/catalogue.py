@@ -24,6 +24,7 @@ __all__ = [
     "CallDirection",
     "CallDisposition",
     "CallLogged",
+    "CallWrappedUp",
     "CancelledBy",
     "Channel",
     "ConsentPurpose",
@@ -250,7 +251,29 @@ def _call_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "reason_code": OTHER_REASON if stated else ""}
 
 
-@registered("CallLogged", version=3, upcasters={1: _call_v1_to_v2, 2: _call_v2_to_v3})
+def _call_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    # v3 calls were typed in by hand: no phone system's id, no time in its queue.
+    return {**data, "call_sid": "", "queue_seconds": 0}
+
+
+# Twilio's id of a call: CA and 32 hex digits.
+CallSid = Annotated[
+    str,
+    Bounded(
+        34,
+        r"CA[0-9a-fA-F]{32}",
+        shape="a Twilio call id: CA and 32 hex digits",
+        example="CA0123456789abcdef0123456789abcdef",
+    ),
+]
+Note = Annotated[str, Bounded(2000)]  # an agent's words typed at a call's wrap-up
+
+
+@registered(
+    "CallLogged",
+    version=4,
+    upcasters={1: _call_v1_to_v2, 2: _call_v2_to_v3, 3: _call_v3_to_v4},
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CallLogged(DomainEvent):
     call_id: uuid.UUID
@@ -267,6 +290,25 @@ class CallLogged(DomainEvent):
     reason: Reason = ""
     resolved_first_contact: bool = False  # the agent's answer: nothing left to follow up
     hold_seconds: int = 0
+    wrap_up_seconds: int = 0
+    # Logged by the phone system (crm.voice): its id of the call, and how long the caller
+    # waited in the clinic's queue before an agent answered or the call ended there.
+    call_sid: CallSid = ""
+    queue_seconds: int = 0
+
+
+@registered("CallWrappedUp")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallWrappedUp(DomainEvent):
+    """An agent's wrap-up of a call logged before it (by the phone system): the reason, whether
+    it was resolved on first contact, and a note. It completes that call: not a second one."""
+
+    call_id: uuid.UUID
+    agent: Staff
+    reason_code: ReasonCode = ""
+    reason: Reason = ""
+    resolved_first_contact: bool = False
+    note: Note = ""
     wrap_up_seconds: int = 0
 
 
