@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from crm.desk import pages
+
+urlpatterns: list[URLPattern] = [path("", pages.desk, name="desk")]
