@@ -15,7 +15,7 @@ from crm import handlers
 from crm.api.fields import Choice, Day, Moment
 from crm.api.rendering import compile_output
 from crm.api.serializers import LookupSerializer
-from crm.api.views import patients as patient_views
+from crm.api import lookup as patient_views
 from crm.domain import events as ev
 from crm.projections import runner
 

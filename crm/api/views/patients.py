@@ -3,7 +3,6 @@ pop by caller number."""
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Any
 
@@ -15,18 +14,17 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm import eventstore, handlers
-from crm.api import entries, profiles
+from crm import handlers
+from crm.api import profiles
 from crm.api.audit import AccessNote, query_digest
 from crm.api.base import ApiGenericView, ApiView
 from crm.api.commands import CommandApi
 from crm.api.fields import Day, Moment, Text
 from crm.api.filtersets import PatientFilter, SearchTermField
 from crm.api.headers import etag
+from crm.api.lookup import caller_lookup
 from crm.api.pagination import PatientPagination
 from crm.api.problems import PatientMissing
-from crm.api.rendering import Convert, compile_output
-from crm.api.roles import may_read_restricted_notes
 from crm.api.serializers import (
     LookupSerializer,
     PatientListItemSerializer,
@@ -35,15 +33,10 @@ from crm.api.serializers import (
 )
 from crm.domain.phones import normalize_phone
 from crm.domain.state import fold
-from crm.extensions import screen_pop_sections
 from crm.handlers import Actor, CommandResult
 from crm.handlers.base import CommandOptions
 from crm.models import AccessAction, PatientProfile
 from crm.projections.profile import profile_values
-from crm.selectors import rows
-
-LOOKUP_MAX_CANDIDATES = 20
-LOOKUP_TIMELINE_ENTRIES = 10
 
 
 class PatientRegisterApi(CommandApi):
@@ -212,81 +205,20 @@ class PatientLookupApi(ApiView):
     def get(self, request: Request) -> Response:
         query = self.validated_query(request)
         e164 = normalize_phone(query["phone"], region=settings.PHONE_DEFAULT_REGION)
-        digest = query_digest(e164)
         picked = query.get("patient")
-        shown = _matches(e164, picked)
-        if not shown:
-            self.access_notes = [AccessNote(None, "no_match", digest)]
+        found = caller_lookup(e164, picked=picked, user=request.user, now=timezone.now())
+        self.access_notes = found.notes
+        if not found.match_count:
             whom = f"Patient {picked} does not have" if picked else "No patient has"
             raise PatientMissing(f"{whom} the number {e164}.", normalized_phone=e164)
-        count = len(shown)
-        if count > LOOKUP_MAX_CANDIDATES:
-            count = PatientProfile.objects.answering().filter(phone=e164).count()
-        shown = shown[:LOOKUP_MAX_CANDIDATES]
-        body: dict[str, Any] = {
-            "phone": e164,
-            "match_count": count,
-            "patient": None,
-            "recent_timeline": [],
-            "candidates": shown,
-            **{section.key: [] for section in screen_pop_sections()},
-        }
-        headers: dict[str, str] = {}
-        if len(shown) == 1:
-            profile = shown[0]
-            body["patient"] = profiles.current(profile, now=timezone.now())
-            body["recent_timeline"] = _recent_timeline(request, profile)
-            for section in screen_pop_sections():
-                loaded = section.load([profile.patient_id], timezone.now())
-                body[section.key] = loaded.get(profile.patient_id, [])
-            headers["ETag"] = etag(profile.version)
-            outcome = "selected" if picked else "one_match"
-            self.access_notes = [AccessNote(profile.patient_id, outcome, digest)]
-        else:
-            self.access_notes = [AccessNote(p.patient_id, "several_matches", digest) for p in shown]
-        return Response(_render_lookup()(body), headers=headers)
+        headers = {"ETag": etag(found.version)} if found.version is not None else {}
+        return Response(found.body, headers=headers)
 
 
 class PatientLookupAliasApi(PatientLookupApi):
     """The same lookup with a trailing slash, like every other path; not in the schema."""
 
     schema = None
-
-
-# Plain SQL (crm.selectors.rows) for the screen pop's hottest query: p99 568-600 ms -> 185-311 ms
-# (docs/benchmarks.md). Its `merged_into IS NULL` is `PatientProfile.objects.answering()`,
-# held equal by tests/api/test_lookup.py's merged-record tests.
-_MATCHES = (
-    "WHERE phone = %s AND merged_into IS NULL{picked} "
-    f"ORDER BY last_name, first_name, date_of_birth, patient_id LIMIT {LOOKUP_MAX_CANDIDATES + 1}"
-)
-
-
-def _matches(e164: str, picked: uuid.UUID | None) -> list[PatientProfile]:
-    """The patients with this number (or the one picked among them), in the order shown,
-    one more than are shown so the view knows there are more."""
-    if picked is None:
-        return rows.fetch(PatientProfile, _MATCHES.format(picked=""), [e164])
-    clause = _MATCHES.format(picked=" AND patient_id = %s")
-    return rows.fetch(
-        PatientProfile, clause, [e164, rows.prep(PatientProfile, "patient_id", picked)]
-    )
-
-
-def _recent_timeline(request: Request, profile: PatientProfile) -> list[dict[str, Any]]:
-    # Capped at the profile's version, so the timeline never runs ahead of the profile.
-    recent = eventstore.read_latest(
-        profile.patient_id, up_to_version=profile.version, limit=LOOKUP_TIMELINE_ENTRIES
-    )
-    zone = entries.zone_of(profile.timezone)
-    visible = may_read_restricted_notes(request.user)
-    return entries.recorded_timeline_entries(recent, zone=zone, restricted_visible=visible)
-
-
-@functools.cache
-def _render_lookup() -> Convert:
-    # LookupSerializer's output (its schema is the contract), made once, not per response.
-    return compile_output(LookupSerializer())
 
 
 def _no_patient(patient_id: uuid.UUID) -> PatientMissing:
