@@ -139,3 +139,18 @@ class LastPositionPoll:
 
     def close(self) -> None:
         self._seen = None
+
+
+class Deaf:
+    """No wake-up at all: the follower catches up every `interval` only (`run_projections
+    --follow --no-wakeup`, the benchmark's baseline)."""
+
+    def start(self) -> None:
+        return None
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        return None

@@ -62,7 +62,7 @@ class Command(BaseCommand):
         # wait cleanly; a batch cut short by a kill is rolled back and replayed (I6).
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        wake = _Deaf if options["no_wakeup"] else wakeup.for_this_database
+        wake = wakeup.Deaf if options["no_wakeup"] else wakeup.for_this_database
         how = "polling only" if options["no_wakeup"] else _woken_by()
         announce = self._announcer(
             f"Caught up; following the log ({how}; every {options['interval']:g} s anyway): "
@@ -101,17 +101,3 @@ def _woken_by() -> str:
     if connection.vendor == "postgresql":
         return f"woken by NOTIFY {EVENTS_CHANNEL}"
     return f"woken by the log's last position, read every {wakeup.SQLITE_POLL_SECONDS:g} s"
-
-
-class _Deaf:
-    """No wake-up at all: the follower polls every --interval (the benchmark's baseline)."""
-
-    def start(self) -> None:
-        return None
-
-    def wait(self, timeout: float) -> bool:
-        threading.Event().wait(timeout)
-        return False
-
-    def close(self) -> None:
-        return None
