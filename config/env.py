@@ -90,3 +90,26 @@ def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
             "it, e.g. HTTP_X_FORWARDED_PROTO,https."
         )
     return header, value
+
+
+def env_days_by_type(name: str, default: dict[str, int]) -> dict[str, int]:
+    """`therapy=90,psychiatry=90,other=180`: days per appointment type, `other` for the rest
+    (a bare number sets every type); crm.domain.churn.parse_lapse_days reads it."""
+    from crm.domain.churn import OTHER, parse_lapse_days
+
+    raw = os.environ.get(name)
+    if raw is None:
+        return dict(default)
+    try:
+        by_type, other = parse_lapse_days(raw)
+    except ValueError as wrong:
+        raise ImproperlyConfigured(f"{name}={raw!r}: {wrong}.") from None
+    from crm.domain.events import AppointmentType
+
+    unknown = sorted(set(by_type) - {t.value for t in AppointmentType})
+    if unknown:
+        known = ", ".join(sorted(t.value for t in AppointmentType))
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: unknown type {unknown[0]!r}; types are {known}."
+        )
+    return {**by_type, OTHER: other}

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.database import database_from_url
 from config.env import (
     env_bool,
+    env_days_by_type,
     env_int,
     env_list,
     env_proxy_ssl_header,
@@ -298,6 +299,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- The live desk's event stream (crm/desk, docs/desk.md) --------------------------------
+# A desktop reconnecting with Last-Event-ID gets what it missed this far back; the feed's
+# rows are kept DESK_KEEP_HOURS, then the hourly job prunes them.
+DESK_REPLAY_SECONDS = env_int("DESK_REPLAY_SECONDS", 600, minimum=0)
+DESK_KEEP_HOURS = env_int("DESK_KEEP_HOURS", 24, minimum=1)
+if DESK_REPLAY_SECONDS > DESK_KEEP_HOURS * 3600:
+    raise ImproperlyConfigured("DESK_REPLAY_SECONDS must not exceed DESK_KEEP_HOURS.")
+# A comment line this often keeps proxies from closing an idle stream.
+DESK_KEEPALIVE_SECONDS = env_int("DESK_KEEPALIVE_SECONDS", 15, minimum=1)
+# A stream ends after this long and the desktop reconnects (EventSource does by itself):
+# its credentials are checked again, so a revoked token stops receiving within this time.
+DESK_STREAM_MAX_SECONDS = env_int("DESK_STREAM_MAX_SECONDS", 900, minimum=10)
+# How often a process looks for new events: SQLite always; PostgreSQL only as the fallback
+# when no NOTIFY came (a lost notification delays an event this long, never loses it).
+DESK_POLL_MS = env_int("DESK_POLL_MS", 250, minimum=10)
+DESK_FALLBACK_POLL_MS = env_int("DESK_FALLBACK_POLL_MS", 2000, minimum=10)
+
 # --- The supervisor dashboard's figures (crm/selectors/metrics.py) ------------------------
 # Both are applied when the figures are read, so changing one needs no projection rebuild.
 
@@ -309,6 +327,14 @@ METRICS_FCR_REPEAT_DAYS = env_int("METRICS_FCR_REPEAT_DAYS", 7, minimum=1)
 # missed in the queue) leaves out those that ended sooner than this (misdials, callers who
 # meant another number): they never had a chance to reach an agent.
 METRICS_SHORT_ABANDON_SECONDS = env_int("METRICS_SHORT_ABANDON_SECONDS", 5, minimum=0)
+# Churn (crm/domain/churn.py, docs/churn.md), also applied when read: a patient is active
+# with a completed visit in the last CHURN_ACTIVE_MONTHS, and lapses after CHURN_LAPSE_DAYS
+# (by the last visit's type; `other` for the types not named) with no visit, nothing booked
+# and no reached contact. The win-back suggestion (re_engage) follows the same two.
+CHURN_ACTIVE_MONTHS = env_int("CHURN_ACTIVE_MONTHS", 12, minimum=1)
+CHURN_LAPSE_DAYS = env_days_by_type(
+    "CHURN_LAPSE_DAYS", {"therapy": 90, "psychiatry": 90, "other": 180}
+)
 
 # --- Next-best actions (engagement/): thresholds of the suggestion rules ------------------
 # The defaults are RuleConfig's (engagement/domain/config.py); docs/engagement.md explains
@@ -433,7 +459,7 @@ if TWILIO_WEBHOOK_BASE_URL and not TWILIO_WEBHOOK_BASE_URL.startswith(("https://
 from crm.voice import conf as _voice_conf  # noqa: E402
 
 TWILIO_VOICE_QUEUE = env_str("TWILIO_VOICE_QUEUE", "clinic")
-TWILIO_VOICE_CRISIS_QUEUE = env_str("TWILIO_VOICE_CRISIS_QUEUE", "clinic-crisis")
+TWILIO_VOICE_CRISIS_QUEUE = env_str("TWILIO_VOICE_CRISIS_QUEUE", "clinic-priority")
 TWILIO_VOICE_WORKFLOW_SID = env_str("TWILIO_VOICE_WORKFLOW_SID", "")
 TWILIO_VOICE_CRISIS_PRIORITY = env_int("TWILIO_VOICE_CRISIS_PRIORITY", 100, minimum=1)
 TWILIO_VOICE_WAIT_URL = env_str("TWILIO_VOICE_WAIT_URL", "")

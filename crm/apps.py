@@ -11,6 +11,8 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from crm import checks  # noqa: F401  (registers the deployment checks)
         from crm.projections import runner
+        from crm.projections.churn import ChurnProjection
         from crm.projections.metrics import MetricsProjection
 
         runner.register(MetricsProjection())
+        runner.register(ChurnProjection())

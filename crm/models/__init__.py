@@ -1,7 +1,7 @@
 """Tables of the core: the event log (the record) and the read models built from it."""
 
 from crm.models.audit import AccessAction, AccessLogEntry
-from crm.models.calls import LiveCall
+from crm.models.churn import ChurnAppointment, ChurnContact, ChurnPatient
 from crm.models.contact_reasons import ContactReason, offered_reasons
 from crm.models.desk import DeskEvent
 from crm.models.events import CommandRecord, Event
@@ -19,6 +19,9 @@ from crm.models.projections import ParkedStream, ProjectionCheckpoint
 __all__ = [
     "AccessAction",
     "AccessLogEntry",
+    "ChurnAppointment",
+    "ChurnContact",
+    "ChurnPatient",
     "CommandRecord",
     "ContactReason",
     "DailyAppointmentStats",
@@ -27,7 +30,6 @@ __all__ = [
     "DailySatisfactionStats",
     "DeskEvent",
     "Event",
-    "LiveCall",
     "LoggedCall",
     "ParkedStream",
     "PatientProfile",
