@@ -16,3 +16,13 @@ class CrmConfig(AppConfig):
 
         runner.register(MetricsProjection())
         runner.register(ChurnProjection())
+
+        from crm import schedules
+
+        schedules.add(
+            schedules.RecurringJob(
+                name="crm: prune the desk feed",
+                func="crm.desk.tasks.prune_desk_feed",
+                minutes=60,
+            )
+        )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from crm.desk.stream import DeskStreamApi
+
+urlpatterns: list[URLPattern] = [
+    path("stream", DeskStreamApi.as_view(), name="desk-stream"),
+]
