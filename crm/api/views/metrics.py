@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from crm.api.base import ApiView
 from crm.api.fields import Day
 from crm.api.permissions import ReadsFigures
+from crm.api.views.churn import ChurnSerializer
+from crm.selectors.churn import churn_figures
 from crm.selectors.metrics import (
     FCR_REPEAT_DAYS_BOUNDS,
     MAX_RANGE_DAYS,
@@ -188,6 +190,10 @@ class MetricsSerializer(serializers.Serializer[Any]):
         child=RateDefinitionSerializer(),
         help_text="Each rate of a period, by its field name: its numerator and denominator.",
     )
+    churn = ChurnSerializer(
+        help_text="Churn per month and 12-month retention for the 12 months up to `to`, read "
+        "as of now (docs/churn.md)."
+    )
 
     def get_fields(self) -> Any:
         return _with_from(super().get_fields(), serializers.DateField())
@@ -214,8 +220,12 @@ class MetricsApi(ApiView):
             short_abandon_seconds=query.get("short_abandon_seconds"),
         )
         start: dt.date = query["from"]
-        figures = supervisor_figures(
-            start=start, end=query["to"], now=timezone.now(), thresholds=thresholds
-        )
-        body = {**figures.as_dict(), "definitions": definitions(figures.thresholds)}
+        now = timezone.now()
+        figures = supervisor_figures(start=start, end=query["to"], now=now, thresholds=thresholds)
+        churn = churn_figures(end=query["to"], now=now)
+        body = {
+            **figures.as_dict(),
+            "definitions": definitions(figures.thresholds),
+            "churn": churn.as_dict(),
+        }
         return Response(MetricsSerializer(body).data)
