@@ -37,7 +37,7 @@ def desk(request: HttpRequest) -> HttpResponse:
     if not may(user, Area.PATIENTS):
         context = {"username": user.get_username()}
         return render(request, "desk/no_role.html", context, status=403)
-    context = {
+    context: dict[str, object] = {
         "username": user.get_username(),
         "crisis_line": settings.CRISIS_LINE,
         "clinic_zone": settings.TIME_ZONE,
