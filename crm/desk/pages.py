@@ -35,8 +35,8 @@ def desk(request: HttpRequest) -> HttpResponse:
         # Only the page's own path goes along: nothing of a visitor's query string.
         return redirect_to_login(here, reverse("admin:login"))
     if not may(user, Area.PATIENTS):
-        context = {"username": user.get_username()}
-        return render(request, "desk/no_role.html", context, status=403)
+        refused = {"username": user.get_username()}
+        return render(request, "desk/no_role.html", refused, status=403)
     context: dict[str, object] = {
         "username": user.get_username(),
         "crisis_line": settings.CRISIS_LINE,
