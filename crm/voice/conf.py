@@ -42,7 +42,7 @@ def problems(env: Mapping[str, str]) -> list[str]:
     if account and not _ACCOUNT_SID.fullmatch(account):
         found.append("TWILIO_ACCOUNT_SID must be AC and 32 hex digits, as Twilio's console shows.")
     queue = env.get("TWILIO_VOICE_QUEUE", "").strip() or "clinic"
-    crisis = env.get("TWILIO_VOICE_CRISIS_QUEUE", "").strip() or "clinic-crisis"
+    crisis = env.get("TWILIO_VOICE_CRISIS_QUEUE", "").strip() or "clinic-priority"
     for name, value in (("TWILIO_VOICE_QUEUE", queue), ("TWILIO_VOICE_CRISIS_QUEUE", crisis)):
         if len(value) > MAX_QUEUE_NAME:
             found.append(f"{name} must be at most {MAX_QUEUE_NAME} characters (Twilio's limit).")

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from crm.voice import screen_pop, views  # noqa: F401  (screen_pop registers the pop's renderer)
+
+app_name = "voice-webhooks"
+
+urlpatterns = [
+    path("incoming/", views.incoming, name="incoming"),
+    path("status/", views.status, name="status"),
+]

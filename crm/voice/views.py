@@ -1,0 +1,83 @@
+"""Twilio Voice posts its webhooks here: a call comes in (answered with TwiML that puts the
+caller in line), and its status and queue callbacks. No session or CSRF: a signature."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from crm.voice import forms, handlers, twiml
+from crm.webhooks import invalid, public_url, refuse_unsigned
+
+log = logging.getLogger(__name__)
+TWIML = "text/xml; charset=utf-8"
+
+
+def clock() -> dt.datetime:
+    """When a webhook arrived: the one place these views read the time (tests set it)."""
+    return timezone.now()
+
+
+@csrf_exempt
+@require_POST
+def incoming(request: HttpRequest) -> HttpResponse:
+    refused = refuse_unsigned(request, kind="Voice")
+    if refused is not None:
+        return refused
+    try:
+        call = _read(request)
+    except forms.Refused as error:
+        return invalid(request, error.errors)
+    answer = handlers.call_arrived(call, now=clock())
+    log.info("Call %s queued in %s", call.call_sid, answer.routing.queue or "the workflow")
+    return _twiml(twiml.enqueue(answer.routing, action=_action_url(request), wait_url=_wait()))
+
+
+@csrf_exempt
+@require_POST
+def status(request: HttpRequest) -> HttpResponse:
+    """Status callbacks (CallStatus, CallDuration, SequenceNumber) and the queue's action
+    callback (QueueResult, QueueTime): one door, since either may come first."""
+    refused = refuse_unsigned(request, kind="Voice")
+    if refused is not None:
+        return refused
+    try:
+        report = _read(request)
+    except forms.Refused as error:
+        return invalid(request, error.errors)
+    call = handlers.call_reported(report, now=clock())
+    log.info("Call %s: %s", report.call_sid, call.state)
+    if report.queue_result is not None:
+        return _twiml(twiml.after_queue(report.queue_result))
+    return _twiml(twiml.empty())
+
+
+def _read(request: HttpRequest) -> forms.VoiceRequest:
+    return forms.read(
+        request.POST,
+        region=settings.PHONE_DEFAULT_REGION,
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+    )
+
+
+def _action_url(request: HttpRequest) -> str:
+    """Where Twilio reports the queue's result: our status door, at the URL Twilio signs."""
+    path = reverse("voice-webhooks:status")
+    base = public_url(request)
+    return base[: len(base) - len(request.get_full_path())] + path
+
+
+def _wait() -> str:
+    wait_url: str = settings.TWILIO_VOICE_WAIT_URL
+    return wait_url
+
+
+def _twiml(document: str) -> HttpResponse:
+    return HttpResponse(document, content_type=TWIML)

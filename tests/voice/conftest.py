@@ -1,0 +1,45 @@
+"""Voice tests: Twilio's account and token set, the clinic's patients made through the handlers,
+and the calls logged read back from the patients' streams."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from crm import eventstore
+from crm.domain import events as ev
+from tests.voice.twilio_voice import ACCOUNT_SID, AUTH_TOKEN, Twilio
+
+
+@pytest.fixture(autouse=True)
+def _twilio_account(settings):  # type: ignore[no-untyped-def]
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_WEBHOOK_BASE_URL = ""
+    settings.TWILIO_VOICE_QUEUE = "clinic"
+    settings.TWILIO_VOICE_CRISIS_QUEUE = "clinic-priority"
+    settings.TWILIO_VOICE_WORKFLOW_SID = ""
+    settings.TWILIO_VOICE_WAIT_URL = ""
+
+
+@pytest.fixture
+def twilio(db: None) -> Twilio:
+    return Twilio(Client())
+
+
+def logged_calls(patient_id: uuid.UUID) -> list[ev.CallLogged]:
+    return [
+        recorded.event
+        for recorded in eventstore.read_stream(patient_id)
+        if isinstance(recorded.event, ev.CallLogged)
+    ]
+
+
+def wrap_ups(patient_id: uuid.UUID) -> list[ev.CallWrappedUp]:
+    return [
+        recorded.event
+        for recorded in eventstore.read_stream(patient_id)
+        if isinstance(recorded.event, ev.CallWrappedUp)
+    ]
