@@ -17,8 +17,10 @@ from django.utils import timezone
 from crm.admin import charts
 from crm.admin import formatting as fmt
 from crm.admin.access import Area, may
+from crm.admin.churn import churn_panel
 from crm.admin.forms.base import clinic_today, date_field
 from crm.admin.pipeline import pipeline_panel
+from crm.selectors.churn import churn_figures
 from crm.selectors.metrics import (
     FCR_REPEAT_DAYS_BOUNDS,
     PENDING_CAP,
@@ -117,6 +119,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         ],
         "pending": f"{PENDING_CAP}+" if figures.pending_events >= PENDING_CAP else "",
         "pipeline": pipeline_panel(now),
+        "churn": churn_panel(churn_figures(end=end, now=now)),
     }
     return TemplateResponse(request, "admin/crm/dashboard.html", context)
 
