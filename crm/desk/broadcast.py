@@ -25,6 +25,8 @@ BATCH = 500
 # Events waiting for one stream; a desktop that falls this far behind is closed and
 # catches up from the table with Last-Event-ID.
 MAX_PENDING = 1000
+# Seconds a LISTEN wait lasts before it looks at this process's own nudges.
+_SLICE = 0.25
 
 
 class Subscription:
@@ -148,10 +150,14 @@ class Broadcaster:
             return len(self._subscribers)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """End the thread (tests; a process exiting needs nothing: it is a daemon)."""
+        """End the thread and forget every stream (tests; a process exiting needs nothing:
+        the thread is a daemon)."""
         with self._lock:
             self._stopping = True
             thread = self._thread
+            for subscription in self._subscribers:
+                subscription.closed = True
+            self._subscribers.clear()
         self._nudge.set()
         if thread is not None:
             thread.join(timeout)
@@ -194,14 +200,16 @@ class Broadcaster:
                 self._nudge.clear()
 
     def _wait_for_notification(self, raw: object) -> None:
-        # notifies() returns on the first notification or after the fallback interval; a
-        # nudge from this process is picked up at the latest then (publish also notifies).
-        if self._nudge.is_set():
-            self._nudge.clear()
-            return
-        timeout = settings.DESK_FALLBACK_POLL_MS / 1000
-        for _ in raw.notifies(timeout=timeout, stop_after=1):  # type: ignore[attr-defined]
-            break
+        """Until a notification comes or the fallback interval ends. Waited in slices, so
+        a nudge from this process, the last stream leaving or stop() are seen within one."""
+        deadline = time.monotonic() + settings.DESK_FALLBACK_POLL_MS / 1000
+        while not self._nudge.is_set() and not self._stopping and self._has_subscribers():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            notified = raw.notifies(timeout=min(left, _SLICE), stop_after=1)  # type: ignore[attr-defined]
+            if any(True for _ in notified):
+                return
         self._nudge.clear()
 
     def _read_and_fan_out(self) -> None:
