@@ -43,3 +43,14 @@ def wrap_ups(patient_id: uuid.UUID) -> list[ev.CallWrappedUp]:
         for recorded in eventstore.read_stream(patient_id)
         if isinstance(recorded.event, ev.CallWrappedUp)
     ]
+
+
+# The API's fixtures: staff with tokens, every answer checked against the OpenAPI schema.
+from tests.api.conftest import (  # noqa: E402, F401
+    _answers_follow_the_schema,
+    _fresh_throttle_counts,
+    agent,
+    client_for,
+    make_user,
+    supervisor,
+)
