@@ -17,14 +17,16 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # Migrates the embedded SQLite database, loads the demo data once, then serves the app on
-# $(HOST):$(PORT) with the django-q2 worker beside it. Ctrl-C stops both.
+# $(HOST):$(PORT) with the django-q2 worker and the projections' follower (the queue, the
+# reminders and the metrics within a second of each commit) beside it. Ctrl-C stops all.
 run: install
 	@set -e; export DEBUG=$${DEBUG:-1}; \
 	$(PY) manage.py migrate --noinput; \
 	$(PY) manage.py load_demo --if-empty; \
 	$(PY) manage.py install_schedules; \
 	$(PY) manage.py qcluster & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py run_projections --follow & follower=$$!; \
+	trap 'kill $$worker $$follower 2>/dev/null; wait $$worker $$follower 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
 	echo "  Admin:  http://$(HOST):$(PORT)/admin/   (demo login: frontdesk / demo-frontdesk-pass)"; \
 	echo "  Other demo logins: agent, clinician, supervisor (password demo-<name>-pass)"; \

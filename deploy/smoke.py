@@ -1,5 +1,5 @@
 """Smoke test of the production set-up on this machine, on loopback: gunicorn, two django-q2
-clusters on Redis, PostgreSQL (what it checks and how to run it: deploy/README.md)."""
+clusters on Redis, the projections' follower, PostgreSQL (what it checks, how: deploy/README.md)."""
 
 from __future__ import annotations
 
@@ -294,6 +294,40 @@ def reminders_made_by_a_worker(stack: Stack, api: Api, patient_id: str, redis_ur
     return len(rows)
 
 
+def call_back_queued_by_the_follower(stack: Stack, api: Api, patient_id: str) -> float:
+    """Start `run_projections --follow`, log a missed call through the API and time its
+    call-back suggestion: seconds from the API's answer until the API lists it."""
+    stack.start("follower", [sys.executable, "manage.py", "run_projections", "--follow"])
+
+    def listening() -> bool | None:
+        stack.check_alive()
+        return True if "Caught up" in stack.log("follower") else None
+
+    wait_for("the follower to catch up and listen", listening, 45)
+    path = f"/api/v1/patients/{patient_id}/suggestions/"
+    api.json(
+        "POST",
+        f"/api/v1/patients/{patient_id}/calls/",
+        {
+            "direction": "inbound",
+            "started_at": dt.datetime.now(dt.UTC).isoformat(),
+            "duration_seconds": 0,
+            "disposition": "missed",
+        },
+        expect=201,
+    )
+    committed = time.monotonic()
+
+    def call_back() -> bool | None:
+        stack.check_alive()
+        rows = api.json("GET", path)["suggestions"]
+        return True if any(row["kind"] == "callback" for row in rows) else None
+
+    # No worker is scheduled to run the catch-up job: only the follower can queue it.
+    wait_for("the missed call's call-back in the queue", call_back, 5)
+    return time.monotonic() - committed
+
+
 @contextmanager
 def running(stack: Stack, database_url: str, redis_url: str) -> Iterator[Stack]:
     try:
@@ -354,6 +388,9 @@ def scenario(stack: Stack, args: argparse.Namespace) -> None:
     with step("a worker on Redis makes the reminders"):
         count = reminders_made_by_a_worker(stack, api, patient_id, args.redis_url)
         print(f"   {count} reminder(s) for the booking, readable through the API")
+    with step("the projections' follower queues a missed call's call-back within seconds"):
+        seconds = call_back_queued_by_the_follower(stack, api, patient_id)
+        print(f"   the call-back was readable through the API {seconds:.2f} s after the call")
 
 
 def _answers(stack: Stack, api: Api) -> bool | None:
