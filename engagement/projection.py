@@ -17,6 +17,7 @@ from django.db.models import Case, F, JSONField, Q, Value, When
 from django.utils import timezone
 
 from crm import eventstore
+from crm.desk import feed
 from crm.domain import events as ev
 from crm.domain.kept import Kept, KeptStates, Place, Stored
 from crm.domain.recorded import RecordedEvent
@@ -28,7 +29,7 @@ from engagement.conf import rule_config
 from engagement.domain.config import RuleConfig
 from engagement.domain.evaluate import evaluate
 from engagement.domain.state import EngagementState, fold_engagement
-from engagement.domain.suggestions import Evaluation
+from engagement.domain.suggestions import ACTIVE, Evaluation, Status
 from engagement.domain.suggestions import Suggestion as Found
 from engagement.models import PatientAgenda, Suggestion
 from engagement.passes import (
@@ -342,9 +343,57 @@ def _merged_halfway(
 
 
 def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) -> None:
-    """Replace the rows of these patients (and any suggestion of theirs found elsewhere)."""
+    """Replace the rows of these patients (and any suggestion of theirs found elsewhere),
+    and tell the agents' desks when that changed the queue (crm.desk, queue_changed)."""
     if not evaluations:
         return
+    before = _queue_before(evaluations)
+    _replace(evaluations, positions)
+    changed = queue_changes(before, [found for e in evaluations for found in e.suggestions])
+    if changed:
+        feed.publish(feed.QUEUE_CHANGED, changed)
+
+
+# Ids a queue_changed names per list; past it the desk re-reads the queue anyway.
+_MAX_NAMED = 200
+
+
+def _queue_before(evaluations: Sequence[Evaluation]) -> dict[str, tuple[str, str]]:
+    patients = [e.patient_id for e in evaluations]
+    ids = [found.suggestion_id for e in evaluations for found in e.suggestions]
+    rows = Suggestion.objects.filter(
+        Q(patient_id__in=patients) | Q(suggestion_id__in=ids)
+    ).values_list("suggestion_id", "status", "assignee")
+    return {sid: (status, assignee) for sid, status, assignee in rows}
+
+
+def queue_changes(before: dict[str, tuple[str, str]], after: Sequence[Found]) -> dict[str, Any]:
+    """What a batch did to the queue: suggestions that opened, were claimed or released,
+    snoozed or woken, and closed (done, dismissed, expired, or gone). Empty: nothing."""
+    active = {status.value for status in ACTIVE}
+    now_active = {f.suggestion_id: (f.status.value, f.assignee) for f in after}
+    lists: dict[str, list[str]] = {"created": [], "claimed": [], "snoozed": [], "closed": []}
+    for sid, (status, assignee) in sorted(now_active.items()):
+        old = before.get(sid)
+        if status not in active:
+            if old is not None and old[0] in active:
+                lists["closed"].append(sid)
+        elif old is None or old[0] not in active:
+            lists["created"].append(sid)
+        elif old[1] != assignee:
+            lists["claimed"].append(sid)
+        elif (old[0] == Status.SNOOZED) != (status == Status.SNOOZED):
+            lists["snoozed"].append(sid)
+    gone = [sid for sid, (status, _) in before.items() if status in active]
+    lists["closed"] += sorted(sid for sid in gone if sid not in now_active)
+    if not any(lists.values()):
+        return {}
+    changed: dict[str, Any] = {key: ids[:_MAX_NAMED] for key, ids in lists.items()}
+    changed["truncated"] = any(len(ids) > _MAX_NAMED for ids in lists.values())
+    return changed
+
+
+def _replace(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]) -> None:
     if connection.vendor == "postgresql":
         _save_with_copy(evaluations, positions)
         return
