@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.domain.churn import ChurnRules
 from engagement.domain.config import (
     DEFAULT_CARING_CONTACT_DAYS,
     DEFAULT_CRISIS_LINE,
@@ -71,7 +72,25 @@ def rule_config() -> RuleConfig:
         ),
         crisis_line=str(getattr(settings, "CRISIS_LINE", base.crisis_line)),
         clinic_timezone=str(settings.TIME_ZONE),
+        churn=_churn_rules(base.churn),
+        outreach_window=getattr(settings, "REMINDERS_SEND_WINDOW", base.outreach_window),
+        outreach_cap_per_day=int(
+            getattr(settings, "REMINDERS_CAP_PER_DAY", base.outreach_cap_per_day)
+        ),
+        outreach_cap_per_week=int(
+            getattr(settings, "REMINDERS_CAP_PER_WEEK", base.outreach_cap_per_week)
+        ),
     )
+
+
+def _churn_rules(base: ChurnRules) -> ChurnRules:
+    """crm's churn definition with the CHURN_* settings, as the dashboard reads it."""
+    from django.conf import settings
+
+    days = getattr(settings, "CHURN_LAPSE_DAYS", None)
+    if days is None:
+        return base
+    return ChurnRules.of(int(getattr(settings, "CHURN_ACTIVE_MONTHS", base.active_months)), days)
 
 
 # --- environment readers for config/settings.py ------------------------------------------

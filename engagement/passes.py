@@ -31,9 +31,7 @@ _MERGE_TYPES = frozenset(cls.event_type for cls in MERGES)
 # Events no rule reads (neither the engagement fold nor the parts of crm's state the rules
 # use): the pass does not even decode them. A rule that starts reading one of these must
 # take it off this list; tests/engagement/test_projection.py folds them in to catch that.
-UNREAD = frozenset(
-    {"NoteAdded", "DemographicsChanged", "SmsSent", "SmsDelivered", "SatisfactionRecorded"}
-)
+UNREAD = frozenset({"NoteAdded", "DemographicsChanged", "SmsDelivered", "SatisfactionRecorded"})
 # Plain SQL on a psycopg cursor, no Django: the full re-evaluation reads 2,006,387 events in
 # 37 s (docs/benchmarks.md, "suggestions"); which events go unread is UNREAD's to say.
 _SELECT = (

@@ -42,6 +42,13 @@ class ChurnRules:
         """When a visit at `visit_at` stops making its patient active."""
         return add_months(visit_at, self.active_months)
 
+    @classmethod
+    def of(cls, active_months: int, lapse_days: Mapping[str, int]) -> ChurnRules:
+        """From the settings: CHURN_ACTIVE_MONTHS, and CHURN_LAPSE_DAYS by type with `other`."""
+        by_type = {kind: days for kind, days in lapse_days.items() if kind != OTHER}
+        other = lapse_days.get(OTHER, DEFAULT_OTHER_LAPSE_DAYS)
+        return cls(active_months=active_months, lapse_days=by_type, other_lapse_days=other)
+
 
 @dataclass(frozen=True, slots=True)
 class Visit:

@@ -26,11 +26,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 def churn_rules() -> churn.ChurnRules:
     """The definition's thresholds as the settings say (read per call: tests change them)."""
-    days = dict(settings.CHURN_LAPSE_DAYS)
-    other = days.pop(churn.OTHER, churn.DEFAULT_OTHER_LAPSE_DAYS)
-    return churn.ChurnRules(
-        active_months=settings.CHURN_ACTIVE_MONTHS, lapse_days=days, other_lapse_days=other
-    )
+    return churn.ChurnRules.of(settings.CHURN_ACTIVE_MONTHS, settings.CHURN_LAPSE_DAYS)
 
 
 @dataclass(slots=True)

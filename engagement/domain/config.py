@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from crm.domain.churn import ChurnRules
+
 # Completed visits of these types call for a follow-up booked within this many days.
 DEFAULT_FOLLOW_UP_DAYS: Mapping[str, int] = {"new_patient": 14, "psychiatry": 28, "test": 7}
 # Caring contacts after a crisis, in days from the crisis contact: about a dozen over a
@@ -45,3 +47,13 @@ class RuleConfig:
     history: dt.timedelta = dt.timedelta(days=90)
     crisis_line: str = DEFAULT_CRISIS_LINE
     clinic_timezone: str = "America/New_York"
+    # Win-back (re_engage): who has lapsed from care is crm's churn definition, with the
+    # CHURN_* settings; a crisis contact this long before the lapse (or an open crisis
+    # flag) raises the suggestion's priority.
+    churn: ChurnRules = field(default_factory=ChurnRules)
+    re_engage_crisis_window: dt.timedelta = dt.timedelta(days=180)
+    # Outreach the clinic starts keeps the texts' rules: inside these local hours, and at
+    # most so many attempts (calls placed, texts sent) a day and in seven days.
+    outreach_window: tuple[dt.time, dt.time] = (dt.time(8), dt.time(21))
+    outreach_cap_per_day: int = 1
+    outreach_cap_per_week: int = 3

@@ -67,7 +67,7 @@ def _lifecycle(
         suggestion_id=need.suggestion_id,
         patient_id=state.patient_id,
         kind=need.kind,
-        priority=PRIORITY[need.kind],
+        priority=need.priority or PRIORITY[need.kind],
         status=Status.OPEN,
         opened_at=need.opened_at,
         due_at=need.due_at,

@@ -126,6 +126,8 @@ class EngagementState:
     # Moments a patient was in touch: a connected call, a text from them, a visit attended.
     contacts: list[tuple[dt.datetime, str]] = field(default_factory=list)
     completed_visits: list[tuple[uuid.UUID, dt.datetime, Evidence]] = field(default_factory=list)
+    # Outreach the clinic started: calls placed (any outcome) and texts sent, for the cap.
+    outreach: list[dt.datetime] = field(default_factory=list)
     no_shows: list[tuple[uuid.UUID, dt.datetime, Evidence]] = field(default_factory=list)
 
     @property
@@ -185,11 +187,17 @@ def fold_engagement(patient_id: uuid.UUID, recorded: Iterable[RecordedEvent]) ->
 def _call(s: EngagementState, e: ev.CallLogged, at: dt.datetime, evidence: Evidence) -> None:
     call = Call(e.call_id, e.started_at, e.direction, e.channel, e.disposition, evidence)
     s.calls.append(call)
+    if e.direction is ev.CallDirection.OUTBOUND:
+        s.outreach.append(e.started_at)
     if call.connected:
         s.contacts.append((e.started_at, f"{e.channel.value} call"))
     elif call.failed_attempt:
         what = e.disposition.value.replace("_", " ")
         s.failed_attempts.append(Attempt(e.call_id, e.started_at, e.channel, what, evidence))
+
+
+def _sms_sent(s: EngagementState, e: ev.SmsSent, at: dt.datetime, evidence: Evidence) -> None:
+    s.outreach.append(at)
 
 
 def _sms_failed(s: EngagementState, e: ev.SmsFailed, at: dt.datetime, evidence: Evidence) -> None:
@@ -316,6 +324,7 @@ def _ledger(action: str):  # type: ignore[no-untyped-def]
 
 _APPLIERS = {
     ev.CallLogged: _call,
+    ev.SmsSent: _sms_sent,
     ev.SmsFailed: _sms_failed,
     ev.SmsReceived: _sms_received,
     ev.CrisisContactRecorded: _crisis,

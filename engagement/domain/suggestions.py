@@ -26,6 +26,7 @@ class Kind(enum.StrEnum):
     VISIT_FOLLOW_UP = "visit_follow_up"
     SMS_CONSENT = "sms_consent"
     ANNUAL_WELLNESS = "annual_wellness"
+    RE_ENGAGE = "re_engage"
 
 
 # 1 is the most urgent. Crisis first, then a patient asking us to stop texting, then
@@ -46,7 +47,11 @@ LABEL: dict[Kind, str] = {
     Kind.VISIT_FOLLOW_UP: "Book a follow-up visit",
     Kind.SMS_CONSENT: "Ask for text-message consent",
     Kind.ANNUAL_WELLNESS: "Annual wellness visit due",
+    Kind.RE_ENGAGE: "Win back a patient who lapsed from care",
 }
+# A win-back for someone with a recent crisis or an open crisis flag ranks with the caring
+# contacts: a patient in distress who has dropped out of care.
+RAISED_RE_ENGAGE = PRIORITY[Kind.CARING_CONTACT]
 
 # Routine outreach waits while a crisis flag is open, until a clinician clears it.
 ROUTINE: frozenset[Kind] = frozenset(
@@ -104,6 +109,8 @@ class Need:
     lapse_reason: str = ""
     # Ids it had before: what agents recorded under them (claims, completions) still counts.
     aliases: tuple[str, ...] = ()
+    # Set when the rule raises it above its kind's rank (a win-back after a crisis).
+    priority: int | None = None
 
     def met(self, at: dt.datetime, reason: str) -> None:
         if self.met_at is None or at < self.met_at:

@@ -306,12 +306,7 @@ def test_the_events_the_queue_does_not_decode_would_change_no_suggestion(clock):
             date_of_birth=dt.date(1980, 1, 2),
             language="es",
         ),
-        ev.SmsSent(
-            message_id=message,
-            to="+12025550142",
-            body="Reply C to confirm",
-            purpose=ev.ConsentPurpose.APPOINTMENT_REMINDERS,
-        ),
+        # SmsSent is read: a text sent counts against the win-back call's frequency cap.
         ev.SmsDelivered(message_id=message),
         ev.SatisfactionRecorded(score=1, channel=ev.Channel.VOICE),
     ]

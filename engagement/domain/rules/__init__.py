@@ -16,6 +16,7 @@ from engagement.domain.rules.visits import (
     sms_consent,
     visit_follow_ups,
 )
+from engagement.domain.rules.winback import re_engage
 from engagement.domain.rules.words import Words
 from engagement.domain.state import EngagementState
 from engagement.domain.suggestions import Need
@@ -34,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     overdue_tests,
     annual_wellness,
     sms_consent,
+    re_engage,
 )
 
 __all__ = ["RULES", "Rule", "Words"]
