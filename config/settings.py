@@ -503,3 +503,14 @@ AXES_LOCKOUT_CALLABLE = "crm.signin.lockout.lockout_response"
 STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", False)
 # The name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", f"{CLINIC_SHORT_NAME} CRM")
+
+# --- The EHR import (crm.fhir; docs/fhir.md) -----------------------------------------------
+# The EHR's FHIR R4 server: when set, a job imports what changed there every
+# FHIR_SYNC_MINUTES (a day by default), and `import_fhir --server` defaults to it.
+FHIR_SERVER_URL = env_str("FHIR_SERVER_URL", "")
+FHIR_SERVER_TOKEN = env_str("FHIR_SERVER_TOKEN", "")  # a bearer token, if the server asks
+FHIR_SYNC_MINUTES = env_int("FHIR_SYNC_MINUTES", 24 * 60, minimum=5)
+FHIR_PAGE_SIZE = env_int("FHIR_PAGE_SIZE", 200, minimum=1)
+# What files name their EHR by (identifiers and keys of their records): the server's base
+# URL is best, so that files and the server's sync recognise the same records.
+FHIR_SOURCE = env_str("FHIR_SOURCE", FHIR_SERVER_URL or "urn:crm:ehr")

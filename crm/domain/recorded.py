@@ -23,3 +23,9 @@ class RecordedEvent:
     @property
     def event_type(self) -> str:
         return self.event.event_type
+
+    @property
+    def imported(self) -> bool:
+        """Recorded from another system's history (the EHR import sets metadata "source"),
+        not done through this CRM: nothing is sent or opened for it after the fact."""
+        return bool(self.metadata.get("source"))

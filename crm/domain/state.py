@@ -97,6 +97,8 @@ class PatientState:
     notes: int = 0
     last_contact_at: dt.datetime | None = None
     last_visit_by_type: dict[str, dt.datetime] = field(default_factory=dict)
+    # Identifiers in other systems (an EHR's MRN): (system, value) -> kind, in recorded order.
+    identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     last_recorded_at: dt.datetime | None = None
 
     @property
@@ -253,6 +255,10 @@ def _deceased(s: PatientState, e: ev.PatientDeceased, at: dt.datetime) -> None:
     s.date_of_death = e.date_of_death
 
 
+def _identifier(s: PatientState, e: ev.PatientIdentifierRecorded, at: dt.datetime) -> None:
+    s.identifiers[(e.system, e.value)] = e.kind
+
+
 def _merged(s: PatientState, e: ev.PatientsMerged, at: dt.datetime) -> None:
     s.merged_from.append(e.merged_patient_id)
 
@@ -283,6 +289,7 @@ _APPLIERS: dict[
     ev.TestCompleted: _test_completed,  # type: ignore[dict-item]
     ev.SmsReceived: _sms_received,  # type: ignore[dict-item]
     ev.PatientDeceased: _deceased,  # type: ignore[dict-item]
+    ev.PatientIdentifierRecorded: _identifier,  # type: ignore[dict-item]
     ev.PatientsMerged: _merged,  # type: ignore[dict-item]
     ev.PatientMergedInto: _merged_into,  # type: ignore[dict-item]
 }

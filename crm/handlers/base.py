@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypedDict
 
@@ -58,6 +58,9 @@ class CommandOptions(TypedDict, total=False):
     correlation_id: str | None
     causation_id: str | None
     fingerprint: str | None  # set by @command: what the idempotency key is bound to
+    # Where the command comes from when another system said it (the EHR import: source
+    # fhir, the resource's type, id and version): kept in every event's metadata.
+    provenance: Mapping[str, str] | None
 
 
 # What a command's fingerprint leaves out: who asks and when (the same user retries, later)
@@ -111,6 +114,7 @@ def event_metadata(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     idempotency_key: str | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What every event records about the command that appended it: one shape, every door."""
     metadata: dict[str, Any] = {
@@ -123,6 +127,8 @@ def event_metadata(
     }
     if idempotency_key is not None:
         metadata["idempotency_key"] = idempotency_key
+    if provenance:
+        metadata.update({key: value for key, value in provenance.items() if key not in metadata})
     return metadata
 
 
@@ -142,6 +148,7 @@ def execute(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     fingerprint: str | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> CommandResult:
     """Run one command on `patient_id`'s stream (the one its key, If-Match and result are
     about). Say what to record with exactly one of:
@@ -175,6 +182,7 @@ def execute(
             correlation_id=correlation_id,
             causation_id=causation_id,
             idempotency_key=idempotency_key,
+            provenance=provenance,
         ),
     )
     # A conflict inside the caller's transaction dooms it: only the caller can start over.

@@ -4,6 +4,7 @@ from crm.models.audit import AccessAction, AccessLogEntry
 from crm.models.churn import ChurnAppointment, ChurnContact, ChurnPatient
 from crm.models.contact_reasons import ContactReason, offered_reasons
 from crm.models.desk import DeskEvent
+from crm.models.ehr import EhrMatchReview, EhrSync, MatchDecision, PatientIdentifier
 from crm.models.events import CommandRecord, Event
 from crm.models.metrics import (
     DailyAppointmentStats,
@@ -29,9 +30,13 @@ __all__ = [
     "DailyReminderStats",
     "DailySatisfactionStats",
     "DeskEvent",
+    "EhrMatchReview",
+    "EhrSync",
     "Event",
     "LoggedCall",
+    "MatchDecision",
     "ParkedStream",
+    "PatientIdentifier",
     "PatientProfile",
     "ProjectionCheckpoint",
     "RemindedAppointment",

@@ -146,6 +146,10 @@ class _History:
     booked_at: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
     earlier: dict[uuid.UUID, list[dt.datetime]] = field(default_factory=dict)
     completed_at: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    # Visits imported from the EHR: when the CRM learned of their current time, and those
+    # it learned of as already over (history: no reminder and no survey after the fact).
+    imported_at: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    imported_completions: set[uuid.UUID] = field(default_factory=set)
 
     @classmethod
     def read(cls, recorded: Sequence[RecordedEvent]) -> _History:
@@ -153,15 +157,20 @@ class _History:
         texts = history.texts
         for item in recorded:
             event = item.event
-            if isinstance(event, ev.AppointmentScheduled):
+            if isinstance(event, ev.AppointmentScheduled | ev.AppointmentRescheduled):
                 history.booked_at[event.appointment_id] = item.occurred_at
-            elif isinstance(event, ev.AppointmentRescheduled):
-                history.booked_at[event.appointment_id] = item.occurred_at
-                history.earlier.setdefault(event.appointment_id, []).append(
-                    event.previous_starts_at
-                )
+                if item.imported:
+                    history.imported_at[event.appointment_id] = item.recorded_at
+                else:
+                    history.imported_at.pop(event.appointment_id, None)
+                if isinstance(event, ev.AppointmentRescheduled):
+                    history.earlier.setdefault(event.appointment_id, []).append(
+                        event.previous_starts_at
+                    )
             elif isinstance(event, ev.AppointmentCompleted):
                 history.completed_at[event.appointment_id] = item.occurred_at
+                if item.imported:
+                    history.imported_completions.add(event.appointment_id)
             elif isinstance(event, ev.SmsSent) and event.reminder_id is not None:
                 texts.sent[event.reminder_id] = (event.message_id, item.occurred_at)
                 texts.latest = (event.reminder_id, event.to)
@@ -241,6 +250,8 @@ class _Plan:
         completed = self.history.completed_at.get(appointment.appointment_id)
         if not self.config.satisfaction or completed is None:
             return []
+        if appointment.appointment_id in self.history.imported_completions:
+            return []  # a visit the EHR import recorded as over: history asks nothing
         at = completed + self.config.satisfaction_delay
         rid = satisfaction_id(appointment.appointment_id)
         return [self._row(appointment, rid, "satisfaction", None, appointment.starts_at, at)]
@@ -269,7 +280,7 @@ class _Plan:
         )
         history = self.history
         if not _handed_over(row, history.texts):
-            _held(row, self.state, appointment, self.number_block, self.config, history.booked_at)
+            _held(row, self.state, appointment, self.number_block, self.config, history)
         return row
 
 
@@ -344,7 +355,7 @@ def _held(
     appointment: AppointmentState,
     number_block: str | None,
     config: ScheduleConfig,
-    booked_at: Mapping[uuid.UUID, dt.datetime],
+    history: _History,
 ) -> None:
     """Give a row not (or not yet) sent its state, and the reason it is held back, dropped,
     or moved out of quiet hours."""
@@ -369,7 +380,14 @@ def _held(
             f"Quiet hours: the first allowed time, {local_text(row.due_at, row.timezone)}, "
             "is not before the appointment."
         )
-    elif not is_survey and row.planned_at < booked_at.get(row.appointment_id, row.planned_at):
+    elif not is_survey and row.planned_at < history.imported_at.get(
+        row.appointment_id, row.planned_at
+    ):
+        row.state = DROPPED
+        row.reason = "Imported from the EHR after this reminder's time: no text after the fact."
+    elif not is_survey and row.planned_at < history.booked_at.get(
+        row.appointment_id, row.planned_at
+    ):
         row.state = DROPPED
         row.reason = (
             f"The appointment was booked or moved less than {row.offset_hours} hours ahead."

@@ -39,6 +39,7 @@ __all__ = [
     "Modality",
     "NoteAdded",
     "PatientDeceased",
+    "PatientIdentifierRecorded",
     "PatientMergedInto",
     "PatientRegistered",
     "PatientsMerged",
@@ -460,6 +461,26 @@ class SatisfactionRecorded(DomainEvent):
     score: int
     channel: Channel
     appointment_id: uuid.UUID | None = None
+
+
+# --- identifiers in other systems -----------------------------------------------------------
+
+# An identifier another system gives the patient (the EHR's MRN): a URI and a value, as
+# FHIR's Identifier.system and .value; crm.models.PatientIdentifier keeps the same bounds.
+IdentifierSystem = Annotated[str, Bounded(255, example="urn:oid:1.2.36.146.595.217.0.1")]
+IdentifierValue = Annotated[str, Bounded(100, example="12345")]
+IdentifierKind = Annotated[str, Bounded(20, example="MR")]
+
+
+@registered("PatientIdentifierRecorded")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientIdentifierRecorded(DomainEvent):
+    """The patient is known as `value` in `system` (an EHR's medical record number, or the
+    EHR's own id of the record): later imports and the desk find them by it."""
+
+    system: IdentifierSystem
+    value: IdentifierValue
+    kind: IdentifierKind = ""  # the identifier's type code (HL7 v2-0203: MR, SS, ...)
 
 
 # --- end of a record ---------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Which CRM patient an EHR patient is: first by identifier (the EHR's id of the record, its
+MRN), then by name, birth date and phone. Anything less than one clear answer is ambiguous:
+listed for the front desk (EhrMatchReview), never merged by the import."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from crm.fhir.mapping import NAMESPACE, PatientRecord
+from crm.models import EhrMatchReview, MatchDecision, PatientIdentifier, PatientProfile
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    patient_id: uuid.UUID | None  # None: ambiguous
+    new: bool = False
+    candidates: tuple[uuid.UUID, ...] = ()
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Overlay:
+    """What a dry run would have indexed: identifiers of patients it did not write."""
+
+    identifiers: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+
+
+def new_patient_id(source: str, key: str) -> uuid.UUID:
+    """The stream of a patient the import registers: named by the EHR's record, so a second
+    import of it (even with its index lost) lands on the same stream."""
+    return uuid.uuid5(NAMESPACE, f"{source}|patient|{key}")
+
+
+def by_identifiers(
+    pairs: Iterable[tuple[str, str]], overlay: Overlay | None = None
+) -> set[uuid.UUID]:
+    """The patients (merges followed to the surviving record) these identifiers name."""
+    pairs = list(pairs)
+    found: set[uuid.UUID] = set()
+    if overlay is not None:
+        found |= {overlay.identifiers[p] for p in pairs if p in overlay.identifiers}
+    if pairs:
+        wanted = Q()
+        for system, value in pairs:
+            wanted |= Q(system=system, value=value)
+        found |= set(PatientIdentifier.objects.filter(wanted).values_list("patient_id", flat=True))
+    return surviving(found)
+
+
+def surviving(patient_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Each record, or the record it was merged into."""
+    if not patient_ids:
+        return set()
+    merged = dict(
+        PatientProfile.objects.filter(
+            patient_id__in=patient_ids, merged_into__isnull=False
+        ).values_list("patient_id", "merged_into")
+    )
+    return {merged.get(pid) or pid for pid in patient_ids}
+
+
+def match(record: PatientRecord, source: str, overlay: Overlay | None = None) -> Match:
+    owners = by_identifiers(((s, v) for s, v, _ in record.identifiers), overlay)
+    if len(owners) == 1:
+        return Match(owners.pop())
+    if len(owners) > 1:
+        return Match(
+            None, candidates=_sorted(owners), reason="its identifiers name several patients"
+        )
+    decided = _front_desk(source, record.key)
+    if decided is not None:
+        return decided
+    return _by_demographics(record, source)
+
+
+def _front_desk(source: str, key: str) -> Match | None:
+    review = EhrMatchReview.objects.filter(source=source, resource=key).first()
+    if review is None or review.decision == MatchDecision.PENDING:
+        return None
+    if review.decision == MatchDecision.LINK and review.linked_patient_id is not None:
+        linked = surviving({review.linked_patient_id})
+        return Match(linked.pop())
+    return Match(new_patient_id(source, key), new=True)
+
+
+def _by_demographics(record: PatientRecord, source: str) -> Match:
+    candidates = list(
+        PatientProfile.objects.answering()
+        .filter(
+            date_of_birth=record.date_of_birth,
+            first_name__iexact=record.first_name,
+            last_name__iexact=record.last_name,
+        )
+        .values_list("patient_id", "phone")
+    )
+    # A record the same EHR already knows under another id is another person of that name.
+    systems = {system for system, _, _ in record.identifiers}
+    other = set(
+        PatientIdentifier.objects.filter(
+            patient_id__in=[pid for pid, _ in candidates], system__in=systems
+        ).values_list("patient_id", flat=True)
+    )
+    candidates = [(pid, phone) for pid, phone in candidates if pid not in other]
+    if not candidates:
+        return Match(new_patient_id(source, record.key), new=True)
+    same_phone = [pid for pid, phone in candidates if record.phone and phone == record.phone]
+    if len(same_phone) == 1:
+        return Match(same_phone[0])
+    everyone = _sorted({pid for pid, _ in candidates})
+    if len(same_phone) > 1:
+        return Match(
+            None, candidates=everyone, reason="several records share its name, birth date and phone"
+        )
+    if record.phone:
+        reason = "a record with its name and birth date has another phone number"
+    else:
+        reason = "a record has its name and birth date, and it gives no phone to confirm"
+    return Match(None, candidates=everyone, reason=reason)
+
+
+def _sorted(ids: Iterable[uuid.UUID]) -> tuple[uuid.UUID, ...]:
+    return tuple(sorted(ids, key=str))

@@ -1,0 +1,188 @@
+"""Reading FHIR JSON from files: Bundles (transaction, batch, collection, searchset), single
+resources and Bulk Data NDJSON, one resource at a time; an NDJSON file is never held whole."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+# Bundle types that carry resources to import (R4 Bundle.type): a document or a message
+# carries a composition or an event, not an EHR's record of patients and visits.
+BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "searchset"})
+SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
+# The order passes take: patients first, so that visits find them; appointments before
+# encounters, so an encounter completes the visit its appointment booked.
+PASSES = ("Patient", "Appointment", "Encounter")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One resource as read, or why it could not be read, and where it was."""
+
+    file: str
+    where: str  # "line 12", "entry 3", "" for a file holding one resource
+    resource: dict[str, Any] | None = None
+    error: str = ""
+    # In a Bundle: its entries' fullUrl -> (type, key), for references by fullUrl (urn:uuid).
+    full_urls: dict[str, tuple[str, str]] = field(default_factory=dict)
+    full_url: str = ""  # the entry's own fullUrl in a Bundle
+
+    @property
+    def resource_type(self) -> str:
+        value = (self.resource or {}).get("resourceType")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def key(self) -> str:
+        """What names the resource across imports: "Type/id", else its Bundle fullUrl (a
+        transaction's new resource), else "" (it cannot be recognised when sent again)."""
+        rid = (self.resource or {}).get("id")
+        if isinstance(rid, str) and rid:
+            return f"{self.resource_type}/{rid}"
+        return self.full_url
+
+    @property
+    def label(self) -> str:
+        """The resource as a report names it."""
+        return self.key or f"{self.resource_type or 'resource'} without id"
+
+
+def files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to read: each file given, and every FHIR file under each directory, in a
+    stable order (sorted by name)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and _is_fhir(p))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+    return found
+
+
+def _is_fhir(path: Path) -> bool:
+    return path.name.lower().endswith(SUFFIXES)
+
+
+def _open(path: Path) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def read(
+    path: Path, wanted: Callable[[str], bool] | None = None, hint: str = ""
+) -> Iterator[Entry]:
+    """The entries of one file. NDJSON is read line by line (a line whose text does not
+    name `hint` is passed over unparsed); a JSON file is read whole, then entry by entry."""
+    name = str(path)
+    try:
+        if path.name.lower().endswith((".ndjson", ".ndjson.gz")):
+            yield from _ndjson(path, name, wanted, hint)
+        else:
+            yield from _json(path, name, wanted)
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Entry(name, "", error=f"cannot be read: {exc}")
+
+
+def _ndjson(
+    path: Path, name: str, wanted: Callable[[str], bool] | None, hint: str
+) -> Iterator[Entry]:
+    with _open(path) as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip() or (hint and hint not in line):
+                continue
+            where = f"line {number}"
+            try:
+                resource = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if wanted is None:  # reported once, by the pass that reads every line
+                    yield Entry(name, where, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            entry = _entry(name, where, resource)
+            if wanted is None or wanted(entry.resource_type):
+                yield entry
+
+
+def _json(path: Path, name: str, wanted: Callable[[str], bool] | None) -> Iterator[Entry]:
+    with _open(path) as text:
+        try:
+            document = json.load(text)
+        except json.JSONDecodeError as exc:
+            if wanted is None:
+                yield Entry(name, "", error=f"invalid JSON: {exc.msg} (line {exc.lineno})")
+            return
+    if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
+        entry = _entry(name, "", document)
+        if wanted is None or wanted(entry.resource_type):
+            yield entry
+        return
+    yield from _bundle(name, document, wanted)
+
+
+def _bundle(
+    name: str, bundle: dict[str, Any], wanted: Callable[[str], bool] | None
+) -> Iterator[Entry]:
+    kind = bundle.get("type")
+    if kind not in BUNDLE_TYPES:
+        if wanted is None:
+            yield Entry(
+                name,
+                "",
+                error=f"a Bundle of type {kind!r} is not imported "
+                f"(only {', '.join(sorted(BUNDLE_TYPES))})",
+            )
+        return
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        if wanted is None:
+            yield Entry(name, "", error="Bundle.entry is not a list")
+        return
+    full_urls = _full_urls(entries)
+    for number, item in enumerate(entries, start=1):
+        where = f"entry {number}"
+        if not isinstance(item, dict):
+            if wanted is None:
+                yield Entry(name, where, error="a Bundle entry is not a JSON object")
+            continue
+        resource = item.get("resource")
+        if resource is None:  # a DELETE in a transaction, or a bare link: nothing to record
+            continue
+        if (item.get("search") or {}).get("mode") == "outcome":
+            continue  # a search's OperationOutcome about the search, not a record
+        full_url = item.get("fullUrl") if isinstance(item.get("fullUrl"), str) else ""
+        entry = _entry(name, where, resource, full_urls, full_url)
+        if wanted is None or wanted(entry.resource_type):
+            yield entry
+
+
+def _full_urls(entries: list[Any]) -> dict[str, tuple[str, str]]:
+    urls: dict[str, tuple[str, str]] = {}
+    for item in entries:
+        if not isinstance(item, dict) or not isinstance(item.get("resource"), dict):
+            continue
+        full_url, resource = item.get("fullUrl"), item["resource"]
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        if isinstance(full_url, str) and isinstance(kind, str):
+            urls[full_url] = (kind, f"{kind}/{rid}" if isinstance(rid, str) and rid else full_url)
+    return urls
+
+
+def _entry(
+    name: str,
+    where: str,
+    resource: Any,
+    full_urls: dict[str, tuple[str, str]] | None = None,
+    full_url: str = "",
+) -> Entry:
+    if not isinstance(resource, dict):
+        return Entry(name, where, error="not a FHIR resource (a JSON object)")
+    if not isinstance(resource.get("resourceType"), str):
+        return Entry(name, where, resource=resource, error="has no resourceType")
+    return Entry(name, where, resource=resource, full_urls=full_urls or {}, full_url=full_url)
