@@ -13,6 +13,8 @@ from crm.desk import feed
 
 # What the access audit says of a pop an agent received, like a lookup's outcome.
 OUTCOME = "screen_pop"
+# What a pop adds to the lookup's body.
+EXTRA = ("call_sid", "queue_position", "crisis_first")
 
 
 @feed.renderer(feed.SCREEN_POP)

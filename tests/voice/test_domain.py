@@ -3,6 +3,7 @@ of times add up to one outcome; crisis callers go first whatever their number.""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -114,12 +115,14 @@ def test_a_withheld_or_non_phone_caller_has_no_number(raw: str) -> None:
 
 
 def test_a_crisis_caller_goes_first_by_queue_or_by_priority() -> None:
-    queues = {"queue": "clinic", "crisis_queue": "clinic-priority", "crisis_priority": 100}
+    routed = functools.partial(
+        route, queue="clinic", crisis_queue="clinic-priority", crisis_priority=100
+    )
 
-    plain = route(crisis=True, workflow_sid="", **queues)
-    tasked = route(crisis=True, workflow_sid="WW" + "1" * 32, **queues)
-    usual = route(crisis=False, workflow_sid="WW" + "1" * 32, **queues)
+    plain = routed(crisis=True, workflow_sid="")
+    tasked = routed(crisis=True, workflow_sid="WW" + "1" * 32)
+    usual = routed(crisis=False, workflow_sid="WW" + "1" * 32)
 
     assert (plain.queue, plain.crisis_first, plain.priority) == ("clinic-priority", True, 0)
     assert (tasked.priority, usual.priority) == (100, 0)
-    assert route(crisis=False, workflow_sid="", **queues).queue == "clinic"
+    assert routed(crisis=False, workflow_sid="").queue == "clinic"
