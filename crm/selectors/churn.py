@@ -14,6 +14,7 @@ from django.conf import settings
 
 from crm.domain import churn
 from crm.domain import events as ev
+from crm.domain.languages import language_name
 from crm.domain.vocabulary import label
 from crm.models import ChurnAppointment, ChurnContact, ChurnPatient, Event
 from crm.projections.churn import ChurnProjection
@@ -21,7 +22,6 @@ from crm.projections.runner import checkpoint_of
 
 MONTHS = 12
 PENDING_CAP = 1000
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 
 def churn_rules() -> churn.ChurnRules:
@@ -163,7 +163,7 @@ def type_label(kind: str) -> str:
 
 
 def language_label(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+    return language_name(code)
 
 
 def _group(group: Group) -> dict[str, Any]:

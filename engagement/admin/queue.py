@@ -26,6 +26,7 @@ from crm.admin.patients import ALREADY_SENT
 from crm.models import AccessAction, PatientProfile
 from crm.roles import actor_for
 from engagement.admin.forms import GONE, SUGGESTION_ACTIONS, SuggestionForm
+from engagement.admin.win_back import win_back_csv
 from engagement.domain.suggestions import LABEL, Kind, Status
 from engagement.models import Suggestion
 from engagement.projection import row as as_row
@@ -180,6 +181,7 @@ class WorkQueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
         custom = [
+            path("win-back.csv", wrap(win_back_csv), name="engagement_suggestion_win_back"),
             path(
                 "<path:object_id>/do/<slug:action>/",
                 wrap(self.action_view),
