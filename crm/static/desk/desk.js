@@ -102,9 +102,16 @@
     return `${local}:00${sign}${hhmm}`;
   }
 
+  // +16175550134 -> (617) 555-0134; other countries' numbers stay as they are.
+  const dialed = (e164) => String(e164 || "").replace(/^\+1(\d{3})(\d{3})(\d{4})$/, "($1) $2-$3");
   const words = (value) => String(value || "").replaceAll("_", " ");
   const seconds = (s) => (s >= 60 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s` : `${s} s`);
   const DISPOSITIONS = { abandoned: "hung up in the queue", no_answer: "no answer" };
+  const CHANNELS = { sms: "text (SMS)", voice: "phone" };
+  // Visit types and modalities in the clinic's words, as the booking form's options say them.
+  const SAID = Object.fromEntries([...document.getElementById("book-form").content.querySelectorAll("option")]
+    .map((option) => [option.value, option.textContent]));
+  const said = (value) => SAID[value] || words(value);
 
   function feedState(text, kind) {
     const node = document.getElementById("feed-state");
@@ -140,7 +147,8 @@
     calls.set(call.sid, call);
     const who = call.patient ? call.patient.display_name
       : (pop.candidates || []).length ? `a number shared by ${pop.candidates.length} patients` : "an unknown caller";
-    announce(`${crisis(call) ? `Crisis flag: ${CRISIS_LINE} first. ` : ""}Incoming call from ${who}, ${pop.phone}.`);
+    const number = dialed(pop.phone) || "a withheld number";
+    announce(`${crisis(call) ? `Crisis flag: ${CRISIS_LINE} first. ` : ""}Incoming call from ${who}, ${number}.`);
     show(call.sid);
   }
 
@@ -166,7 +174,7 @@
     const items = [...calls.values()].reverse().map((c) => el("li", {}, el("button", {
       type: "button", "aria-current": String(c.sid === shown), class: crisis(c) ? "is-crisis" : null,
       onclick: () => show(c.sid),
-    }, c.patient ? c.patient.display_name : c.pop.phone, c.ended ? " (ended)" : "")));
+    }, c.patient ? c.patient.display_name : dialed(c.pop.phone) || "Withheld", c.ended ? " (ended)" : "")));
     document.getElementById("calls").replaceChildren(...items);
   }
 
@@ -191,7 +199,7 @@
     const zone = patient ? patient.timezone : CLINIC_ZONE;
     book.hidden = !patient;
     book.querySelector("[data-zone-label]").textContent = `(${zone})`;
-    main.replaceChildren(
+    main.replaceChildren(...[
       crisis(call) ? crisisBanner(call) : null,
       caller(call),
       patient ? null : pick(call),
@@ -201,14 +209,14 @@
       ]) : null,
       patient ? section("Upcoming visits", patient.upcoming_appointments, (a) => visit(call, a, zone)) : null,
       patient ? section("Consents", patient.consents, (c) => [
-        `${words(c.channel)}, ${words(c.purpose)}: `, el("strong", {}, c.granted ? "granted" : "withdrawn"),
+        `${CHANNELS[c.channel] || words(c.channel)}, ${words(c.purpose)}: `, el("strong", {}, c.granted ? "granted" : "withdrawn"),
         el("span", { class: "desk-meta" }, ` (${words(c.source)}, ${when(c.at, zone)})`),
       ]) : null,
       patient ? section("Last events", call.timeline, (e) => [
         el("div", {}, e.summary),
         el("div", { class: "desk-meta" }, `${when(e.occurred_at, zone)} · ${e.recorded_by.name}`),
       ]) : null,
-    );
+    ].filter(Boolean));
   }
 
   function crisisBanner(call) {
@@ -234,7 +242,7 @@
           : ended.held ? "Held: choose who called to log it." : "");
     }
     return el("div", { class: "desk-caller" },
-      el("h3", {}, p ? p.display_name : call.pop.phone),
+      el("h3", {}, p ? p.display_name : dialed(call.pop.phone) || "Withheld number"),
       p ? el("p", {}, `Born ${p.date_of_birth} · ${p.phone_display || p.phone} · time zone ${p.timezone}`,
         p.deceased ? el("span", { class: "desk-badge is-danger" }, "deceased") : null) : null,
       el("p", { class: `desk-state${ended ? (ended.logged ? " is-logged" : " is-ended") : ""}`, "data-call-state": "" }, state),
@@ -256,7 +264,7 @@
     }));
     const intro = call.pop.candidates && call.pop.candidates.length
       ? `${call.pop.candidates.length} patients share this number. Ask who is calling, then choose them.`
-      : `No patient has the number ${call.pop.phone}. Ask who is calling.`;
+      : `No patient has the number ${dialed(call.pop.phone) || "(withheld)"}. Ask who is calling.`;
     return el("div", { class: "desk-panel" }, el("h3", {}, "Who is calling?"), el("p", {}, intro),
       el("ul", {}, candidates.map((c) => el("li", {}, `${c.display_name}, born ${c.date_of_birth} `,
         el("button", { type: "button", onclick: (event) => choose(call, c.patient_id, event.target) }, `${c.display_name} is calling`)))),
@@ -295,7 +303,7 @@
       await reloadPatient(call);
     }, confirm));
     return [
-      el("strong", {}, `${words(a.appointment_type)}, ${words(a.modality)}`), ` · ${when(a.starts_at, zone)}`,
+      el("strong", {}, `${said(a.appointment_type)}, ${said(a.modality).toLowerCase()}`), ` · ${when(a.starts_at, zone)}`,
       a.confirmed ? el("span", { class: "desk-badge is-ok" }, "confirmed") : null,
       el("div", { class: "desk-meta" }, `${a.provider} · ${a.location} · ${a.duration_minutes} min`),
       a.confirmed ? null : confirm,
@@ -366,7 +374,7 @@
     });
     await reloadPatient(call);
     const visit = call.patient.upcoming_appointments.find((a) => a.appointment_id === booked.appointment_id);
-    return `Booked: ${words(f.appointment_type.value)}${visit ? `, ${when(visit.starts_at, call.patient.timezone)}` : ""}.`;
+    return `Booked: ${said(f.appointment_type.value).toLowerCase()}${visit ? `, ${when(visit.starts_at, call.patient.timezone)}` : ""}.`;
   }
 
   // ---- The queue: open and claimed suggestions, most urgent first; refreshed when the feed
