@@ -280,8 +280,11 @@ def _log(call: LiveCall, *, now: dt.datetime) -> None:
     key = f"twilio-voice:{call.call_sid}"
     pending = call.wrap_up or {}
     agent = pending.get("agent") or call.attributed_by or ACTOR.name
-    duration = call.call_duration or 0
     queued = call.queue_seconds or 0
+    # An answered call lasts, for the clinic, from the agent's hello: the wait before is its
+    # queue time, apart (handle time counts no queue). Unanswered, the wait was all of it.
+    answered = call.disposition == ev.CallDisposition.CONNECTED.value
+    duration = (call.talk_seconds or 0) if answered else (call.call_duration or 0)
     execute(
         patient_id=call.patient_id,
         decide=lambda state: decisions.log_call(
@@ -292,8 +295,7 @@ def _log(call: LiveCall, *, now: dt.datetime) -> None:
             agent=agent,
             started_at=call.started_at,
             duration_seconds=duration,
-            # Waiting in the queue is the caller's hold: talk is the rest of the call.
-            hold_seconds=min(queued, duration),
+            hold_seconds=0,  # Twilio does not say when an agent put the caller on hold
             wrap_up_seconds=0,
             disposition=ev.CallDisposition(call.disposition),
             reason="",

@@ -87,5 +87,5 @@ def test_a_call_over_http_is_queued_and_logged_once(live_server, register):
 
     assert forged[0] == 403
     (logged,) = logged_calls(patient)
-    assert (logged.duration_seconds, logged.queue_seconds) == (132, 12)
+    assert (logged.duration_seconds, logged.queue_seconds) == (120, 12)
     assert LiveCall.objects.get(call_sid=call.sid).state == "ended"
