@@ -3,6 +3,7 @@ whose call it was (attribution) and the agent's wrap-up, added to that same call
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -22,6 +23,7 @@ from crm.roles import actor_for
 from crm.voice import handlers
 
 DAY_SECONDS = 24 * 3600
+_CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 MAX_LISTED = 100
 SID = "CA0123456789abcdef0123456789abcdef"
 
@@ -168,7 +170,7 @@ class CallDetailApi(ApiView):
         examples=[OpenApiExample("A held call", value=_EXAMPLE)],
     )
     def get(self, request: Request, call_sid: str) -> Response:
-        call = LiveCall.objects.filter(call_sid=call_sid).first()
+        call = LiveCall.objects.filter(call_sid=_known_shape(call_sid)).first()
         if call is None:
             raise _missing(call_sid)
         self.access_notes = _notes([call])
@@ -208,7 +210,7 @@ class CallAttributeApi(ApiView):
         data = _valid(AttributeInput, request)
         try:
             call = handlers.call_attribute(
-                call_sid=call_sid,
+                call_sid=_known_shape(call_sid),
                 patient_id=data["patient_id"],
                 agent=actor_for(request.user, channel="api"),
                 now=timezone.now(),
@@ -280,7 +282,7 @@ class CallWrapUpApi(ApiView):
         data = _valid(WrapUpInput, request)
         try:
             call = handlers.call_wrap_up(
-                call_sid=call_sid,
+                call_sid=_known_shape(call_sid),
                 agent=actor_for(request.user, channel="api"),
                 now=timezone.now(),
                 **data,
@@ -299,5 +301,13 @@ def _valid(serializer_class: type[StrictInputSerializer], request: Request) -> d
     return dict(serializer.validated_data)
 
 
+def _known_shape(call_sid: str) -> str:
+    """The sid, or a 404 before the database sees a value no call can have."""
+    if _CALL_SID.fullmatch(call_sid) is None:
+        raise _missing(call_sid)
+    return call_sid
+
+
 def _missing(call_sid: str) -> CallMissing:
-    return CallMissing(f"No call {call_sid[:40]} came through the clinic's phone system.")
+    shown = call_sid[:40] if call_sid.isprintable() else "with this sid"
+    return CallMissing(f"No call {shown} came through the clinic's phone system.")

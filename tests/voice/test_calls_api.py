@@ -221,3 +221,11 @@ def test_the_calls_list_filters_by_state_and_refuses_an_unknown_one(twilio, regi
     assert len(agent.get(CALLS).json()) == 2
     assert agent.get(CALLS, {"state": "ringing"}).status_code == 400
     assert eventstore  # the store is only read through the helpers above
+
+
+@pytest.mark.parametrize(
+    "sid", ["CA" + "0" * 400, "CA%00" + "0" * 30, "not-a-call", "%F0%9F%93%9E"]
+)
+def test_a_sid_no_call_can_have_is_a_404(agent, sid):
+    assert agent.get(f"{CALLS}{sid}/").status_code == 404
+    assert _wrap_up(agent, sid, reason="x").status_code == 404
