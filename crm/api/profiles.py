@@ -78,6 +78,10 @@ def document(
         "notes_count": values["notes_count"],
         "registered_at": values["registered_at"],
         "updated_at": values["updated_at"],
+        "identifiers": [
+            {"system": system, "value": value, "kind": kind}
+            for system, value, kind in values["identifiers"]
+        ],
     }
 
 

@@ -61,6 +61,12 @@ class AppointmentSerializer(serializers.Serializer[Any]):
     confirmed = serializers.BooleanField()
 
 
+class IdentifierSerializer(serializers.Serializer[Any]):
+    system = serializers.CharField(help_text="e.g. the EHR's MRN system, urn:oid:...")
+    value = serializers.CharField()
+    kind = serializers.CharField(help_text="HL7 v2-0203 type: MR (medical record number), RI.")
+
+
 class ProfileSerializer(serializers.Serializer[Any]):
     patient_id = serializers.UUIDField()
     version = serializers.IntegerField(help_text="The stream version; also sent as the ETag.")
@@ -101,6 +107,11 @@ class ProfileSerializer(serializers.Serializer[Any]):
     notes_count = serializers.IntegerField()
     registered_at = Moment()
     updated_at = Moment()
+    identifiers = IdentifierSerializer(
+        many=True,
+        help_text="Identifiers in other systems: the EHR's MRN and its id of the record "
+        "(recorded by the EHR import).",
+    )
 
 
 class PatientListItemSerializer(serializers.Serializer[Any]):

@@ -157,6 +157,11 @@ class Importer:
                 self._ambiguous(entry, patient, matched)
                 return
             self._apply(entry, matched.patient_id, patient)
+            self._remember(entry.key, matched.patient_id)
+            if matched.by_front_desk and not self.dry_run:
+                EhrMatchReview.objects.filter(source=self.source, resource=entry.key).update(
+                    imported_patient_id=matched.patient_id
+                )
             return
         record: Record = (
             mapping.encounter(resource, entry.key, context)
@@ -178,10 +183,15 @@ class Importer:
                 raise Refused(f"its patient {key} waits for the front desk to match it")
             raise Refused(f"its patient {key} is not in the CRM (not imported, or refused)")
         patient_id = owners.pop()
+        self._remember(key, patient_id)
+        return patient_id
+
+    def _remember(self, key: str, patient_id: uuid.UUID) -> None:
+        """Keep which patient a record is (a Bundle's urn:uuid records are found only so)."""
         self._patients[key] = patient_id
+        self._patients.move_to_end(key)
         if len(self._patients) > _PATIENTS_KEPT:
             self._patients.popitem(last=False)
-        return patient_id
 
     def _apply(self, entry: Entry, patient_id: uuid.UUID, record: Record) -> None:
         assert entry.resource is not None
@@ -201,7 +211,7 @@ class Importer:
         if isinstance(record, mapping.CallRecord):
             # A call is logged once: a later version of its encounter replays the first.
             options["idempotency_key"] = f"fhir:{self._tag}:{entry.key}/call"[:255]
-            options["fingerprint"] = None
+            options["fingerprint"] = fingerprint("fhir_call", {"resource": entry.key})
         if self.dry_run:
             events = self._plan(patient_id, record, options)
         else:

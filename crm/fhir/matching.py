@@ -20,6 +20,7 @@ class Match:
     new: bool = False
     candidates: tuple[uuid.UUID, ...] = ()
     reason: str = ""
+    by_front_desk: bool = False  # the front desk's decision on an earlier ambiguous match
 
 
 @dataclass(slots=True)
@@ -83,8 +84,8 @@ def _front_desk(source: str, key: str) -> Match | None:
         return None
     if review.decision == MatchDecision.LINK and review.linked_patient_id is not None:
         linked = surviving({review.linked_patient_id})
-        return Match(linked.pop())
-    return Match(new_patient_id(source, key), new=True)
+        return Match(linked.pop(), by_front_desk=True)
+    return Match(new_patient_id(source, key), new=True, by_front_desk=True)
 
 
 def _by_demographics(record: PatientRecord, source: str) -> Match:

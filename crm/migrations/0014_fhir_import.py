@@ -67,4 +67,9 @@ class Migration(migrations.Migration):
             ],
             options={"verbose_name": "EHR sync", "db_table": "crm_ehr_sync"},
         ),
+        migrations.AddField(
+            model_name="patientprofile",
+            name="identifiers",
+            field=models.JSONField(default=list),
+        ),
     ]

@@ -51,6 +51,9 @@ class PatientProfile(models.Model):
     calls_count = models.PositiveIntegerField(default=0)
     no_show_count = models.PositiveIntegerField(default=0)
     notes_count = models.PositiveIntegerField(default=0)
+    # [system, value, kind] of each identifier in another system (the EHR's MRN), in the
+    # order recorded: what the desk and the API show (crm.models.PatientIdentifier finds).
+    identifiers = models.JSONField(default=list)
 
     objects = ProfileQuerySet.as_manager()
 

@@ -110,6 +110,9 @@ def profile_values(state: PatientState) -> dict[str, Any]:
         "calls_count": state.calls,
         "no_show_count": state.no_shows,
         "notes_count": state.notes,
+        "identifiers": [
+            [system, value, kind] for (system, value), kind in state.identifiers.items()
+        ],
     }
 
 

@@ -56,7 +56,9 @@ def patient(pid: str = "pat-1", **overrides: Any) -> dict[str, Any]:
     return resource
 
 
-def encounter(eid: str = "enc-1", patient_ref: str = "Patient/pat-1", **overrides: Any) -> dict[str, Any]:
+def encounter(
+    eid: str = "enc-1", patient_ref: str = "Patient/pat-1", **overrides: Any
+) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Encounter",
         "id": eid,
@@ -81,7 +83,9 @@ def encounter(eid: str = "enc-1", patient_ref: str = "Patient/pat-1", **override
     return resource
 
 
-def appointment(aid: str = "apt-1", patient_ref: str = "Patient/pat-1", **overrides: Any) -> dict[str, Any]:
+def appointment(
+    aid: str = "apt-1", patient_ref: str = "Patient/pat-1", **overrides: Any
+) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": aid,
@@ -100,12 +104,18 @@ def appointment(aid: str = "apt-1", patient_ref: str = "Patient/pat-1", **overri
         "end": "2026-11-20T15:30:00Z",
         "created": "2026-10-20",
         "participant": [
-            {"actor": {"reference": patient_ref, "display": "Avery Testpatient"}, "status": "accepted"},
+            {
+                "actor": {"reference": patient_ref, "display": "Avery Testpatient"},
+                "status": "accepted",
+            },
             {
                 "actor": {"reference": "Practitioner/pr-1", "display": "Dr. Example Provider"},
                 "status": "accepted",
             },
-            {"actor": {"reference": "Location/l1", "display": "Main Street Clinic"}, "status": "accepted"},
+            {
+                "actor": {"reference": "Location/l1", "display": "Main Street Clinic"},
+                "status": "accepted",
+            },
         ],
     }
     resource.update(overrides)
@@ -117,7 +127,10 @@ def bundle(*resources: dict[str, Any], kind: str = "collection") -> dict[str, An
         "resourceType": "Bundle",
         "type": kind,
         "entry": [
-            {"fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r.get('id', n)}", "resource": r}
+            {
+                "fullUrl": f"https://ehr.example/fhir/{r['resourceType']}/{r.get('id', n)}",
+                "resource": r,
+            }
             for n, r in enumerate(resources)
         ],
     }

@@ -1,0 +1,307 @@
+"""The import end to end through the one write path: what lands in the log, safe to run again,
+a newer version appends only the change, a dry run writes nothing, bad resources refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from crm import eventstore
+from crm.domain.state import AppointmentStatus, fold
+from crm.fhir.matching import new_patient_id
+from crm.models import CommandRecord, Event, PatientIdentifier, PatientProfile
+from tests.fhir import builders as b
+from tests.fhir.conftest import SOURCE
+
+pytestmark = pytest.mark.django_db
+
+PATIENT = new_patient_id(SOURCE, "Patient/pat-1")
+
+
+def _types(patient_id=PATIENT):
+    return [e.event_type for e in eventstore.read_stream(patient_id)]
+
+
+def _v(resource, version, **changes):
+    return {
+        **resource,
+        **changes,
+        "meta": {"versionId": str(version), "lastUpdated": "2026-10-30T10:00:00Z"},
+    }
+
+
+def test_a_patient_and_their_visits_become_events_with_where_they_came_from(ehr, now):
+    summary = ehr(
+        b.patient(),
+        b.encounter(),
+        b.appointment(start="2026-11-20T15:00:00Z", end="2026-11-20T15:30:00Z"),
+    )
+
+    assert summary.imported == {"Patient": 1, "Encounter": 1, "Appointment": 1}
+    assert _types() == [
+        "PatientRegistered",
+        "PatientIdentifierRecorded",
+        "PatientIdentifierRecorded",
+        "AppointmentScheduled",
+        "AppointmentScheduled",
+        "AppointmentCompleted",
+    ]
+    events = eventstore.read_stream(PATIENT)
+    visit = events[-1]
+    assert visit.metadata["source"] == "fhir"
+    assert (visit.metadata["resource_type"], visit.metadata["resource_id"]) == (
+        "Encounter",
+        "enc-1",
+    )
+    assert visit.metadata["resource_version"] == "1"
+    assert visit.metadata["idempotency_key"].endswith("Encounter/enc-1/_history/1")
+    # The clinical time: the visit's end, not the time of the import.
+    assert visit.occurred_at == dt.datetime(2025, 3, 4, 14, 40, tzinfo=dt.UTC)
+    state = fold(PATIENT, events)
+    assert state.last_visit_by_type["annual_wellness"] == dt.datetime(
+        2025, 3, 4, 14, 0, tzinfo=dt.UTC
+    )
+    profile = PatientProfile.objects.get(patient_id=PATIENT)
+    assert (profile.display_name, profile.language, profile.phone) == (
+        "Ave Testpatient",
+        "es",
+        "+16175550134",
+    )
+    assert [row[:2] for row in profile.identifiers] == [
+        [SOURCE, "Patient/pat-1"],
+        [b.MRN_SYSTEM, "MRN-pat-1"],
+    ]
+
+
+def test_importing_the_same_files_twice_appends_nothing_the_second_time(ehr):
+    resources = (b.patient(), b.encounter(), b.appointment(), {"resourceType": "Claim", "id": "c1"})
+    ehr(*resources)
+    before = Event.objects.count()
+
+    again = ehr(*resources)
+
+    assert Event.objects.count() == before
+    assert again.imported == {}
+    assert again.unchanged == {"Patient": 1, "Encounter": 1, "Appointment": 1}
+    assert again.skipped == {"Claim": 1}
+
+
+def test_a_newer_version_appends_only_what_changed(ehr):
+    patient, booking = b.patient(), b.appointment()
+    ehr(patient, booking)
+
+    newer_phone = _v(
+        patient, 2, telecom=[{"system": "phone", "value": "(617) 555-0177", "use": "mobile"}]
+    )
+    moved = _v(booking, 2, start="2026-11-24T16:00:00Z", end="2026-11-24T16:30:00Z")
+    summary = ehr(newer_phone, moved)
+
+    assert _types()[-2:] == ["ContactDetailsChanged", "AppointmentRescheduled"]
+    assert summary.events == {"ContactDetailsChanged": 1, "AppointmentRescheduled": 1}
+    cancelled = _v(moved, 3, status="cancelled")
+    ehr(cancelled)
+    assert _types()[-1] == "AppointmentCancelled"
+    # The same content under a new version changes nothing.
+    assert ehr(_v(patient, 4, telecom=newer_phone["telecom"])).events == {}
+
+
+def test_a_dry_run_writes_nothing_and_reports_what_would_change(ehr):
+    summary = ehr(b.patient(), b.encounter(), dry_run=True)
+
+    assert Event.objects.count() == CommandRecord.objects.count() == 0
+    assert PatientIdentifier.objects.count() == 0
+    assert summary.imported == {"Patient": 1, "Encounter": 1}
+    assert summary.events == {
+        "PatientRegistered": 1,
+        "PatientIdentifierRecorded": 2,
+        "AppointmentScheduled": 1,
+        "AppointmentCompleted": 1,
+    }
+    # After the real import a dry run finds nothing to do.
+    ehr(b.patient(), b.encounter())
+    assert ehr(b.patient(), b.encounter(), dry_run=True).unchanged == {"Patient": 1, "Encounter": 1}
+
+
+def test_one_patients_bad_resources_are_refused_and_the_rest_imports(ehr, tmp_path, now):
+    ehr(
+        b.patient(),
+        b.appointment(
+            "apt-done", status="fulfilled", start="2026-10-01T15:00:00Z", end="2026-10-01T15:30:00Z"
+        ),
+    )
+    path = tmp_path / "mixed.ndjson"
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps(b.encounter("enc-ok")),
+                '{"resourceType": "Encounter", "id": "enc-broken", ',
+                json.dumps(b.encounter("enc-bad", status="completed")),
+                json.dumps(
+                    _v(
+                        b.appointment(
+                            "apt-done",
+                            status="cancelled",
+                            start="2026-10-01T15:00:00Z",
+                            end="2026-10-01T15:30:00Z",
+                        ),
+                        2,
+                    )
+                ),
+                json.dumps(b.encounter("enc-nobody", subject={"reference": "Patient/nobody"})),
+                json.dumps(
+                    b.appointment(
+                        "apt-ok", start="2026-11-25T15:00:00Z", end="2026-11-25T15:30:00Z"
+                    )
+                ),
+            ]
+        )
+    )
+    from crm.fhir.importer import Importer
+
+    before = _types()
+    summary = Importer(source=SOURCE, now=now).import_files([path])
+
+    refused = {(p.where, p.resource): p.reason for p in summary.refused}
+    assert set(refused) == {
+        ("line 2", "resource without id"),
+        ("line 3", "Encounter/enc-bad"),
+        ("line 4", "Appointment/apt-done"),
+        ("line 5", "Encounter/enc-nobody"),
+    }
+    assert refused[("line 2", "resource without id")].startswith("invalid JSON")
+    assert "'completed' is not an R4 Encounter status" in refused[("line 3", "Encounter/enc-bad")]
+    assert (
+        "says the visit is cancelled, but the CRM has it completed"
+        in refused[("line 4", "Appointment/apt-done")]
+    )
+    assert (
+        "its patient Patient/nobody is not in the CRM"
+        in refused[("line 5", "Encounter/enc-nobody")]
+    )
+    assert all(p.file == str(path) for p in summary.refused)
+    # The patient's good resources went in; the refused ones left no trace.
+    # Appointments go in before encounters (a pass each).
+    assert _types()[len(before) :] == [
+        "AppointmentScheduled",
+        "AppointmentScheduled",
+        "AppointmentCompleted",
+    ]
+    state = fold(PATIENT, eventstore.read_stream(PATIENT))
+    assert sorted(a.status for a in state.appointments.values()) == [
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.SCHEDULED,
+    ]
+
+
+def test_an_entered_in_error_appointment_cancels_the_open_visit_it_booked(ehr):
+    booking = b.appointment()
+    ehr(b.patient(), booking)
+
+    ehr(_v(booking, 2, status="entered-in-error"))
+
+    [cancelled] = [
+        e for e in eventstore.read_stream(PATIENT) if e.event_type == "AppointmentCancelled"
+    ]
+    assert cancelled.event.reason == "Entered in error in the EHR."
+
+
+def test_an_encounter_of_a_booked_appointment_completes_that_visit_not_a_second_one(ehr):
+    ehr(b.patient(), b.appointment(start="2026-10-01T15:00:00Z", end="2026-10-01T15:30:00Z"))
+
+    ehr(
+        b.encounter(
+            appointment=[{"reference": "Appointment/apt-1"}],
+            period={"start": "2026-10-01T15:02:00Z", "end": "2026-10-01T15:31:00Z"},
+        )
+    )
+
+    state = fold(PATIENT, eventstore.read_stream(PATIENT))
+    assert [a.status for a in state.appointments.values()] == [AppointmentStatus.COMPLETED]
+
+
+def test_a_telephone_encounter_is_logged_once_as_a_call(ehr):
+    phone = b.encounter(
+        "enc-phone",
+        type=[{"coding": [{"system": b.SNOMED, "code": "185317003"}], "text": "Refill question"}],
+        period={"start": "2025-06-01T13:00:00Z", "end": "2025-06-01T13:06:00Z"},
+    )
+    ehr(b.patient(), phone)
+    ehr(_v(phone, 2, period={"start": "2025-06-01T13:00:00Z", "end": "2025-06-01T13:09:00Z"}))
+
+    calls = [e for e in eventstore.read_stream(PATIENT) if e.event_type == "CallLogged"]
+    assert len(calls) == 1
+    assert (calls[0].event.duration_seconds, calls[0].event.reason) == (360, "Refill question")
+    assert calls[0].occurred_at == dt.datetime(2025, 6, 1, 13, 0, tzinfo=dt.UTC)
+
+
+def test_a_bundle_with_urn_references_imports_like_an_export(ehr, tmp_path, now):
+    patient = b.patient()
+    del patient["id"]
+    encounter = b.encounter(subject={"reference": "urn:uuid:8b1e5a5e-0000-4000-8000-000000000001"})
+    del encounter["id"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:8b1e5a5e-0000-4000-8000-000000000001",
+                "resource": patient,
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:8b1e5a5e-0000-4000-8000-000000000002",
+                "resource": encounter,
+                "request": {"method": "POST", "url": "Encounter"},
+            },
+        ],
+    }
+    path = b.write_json(tmp_path / "transaction.json", bundle)
+    from crm.fhir.importer import Importer
+
+    summary = Importer(source=SOURCE, now=now).import_files([path])
+
+    assert summary.imported == {"Patient": 1, "Encounter": 1}
+    assert summary.refused == []
+
+
+def test_the_command_prints_the_summary_table_and_each_refusal(tmp_path):
+    b.write_json(
+        tmp_path / "export.json",
+        b.bundle(
+            b.patient(),
+            b.encounter(),
+            b.encounter("enc-x", status="bogus"),
+            {"resourceType": "ExplanationOfBenefit", "id": "e1"},
+        ),
+    )
+    out = io.StringIO()
+
+    call_command("import_fhir", str(tmp_path), "--source", SOURCE, "--no-progress", stdout=out)
+
+    text = out.getvalue()
+    assert "resource" in text and "imported" in text and "unchanged" in text
+    lines = {
+        line.split()[0]: line.split()[1:]
+        for line in text.splitlines()
+        if line and line.split()[0] in ("Patient", "Encounter", "ExplanationOfBenefit", "total")
+    }
+    assert lines["Encounter"] == ["2", "1", "0", "0", "1"]
+    assert lines["ExplanationOfBenefit"] == ["1", "0", "0", "1", "0"]
+    assert (
+        f"{tmp_path / 'export.json'}, entry 3: Encounter/enc-x: status 'bogus' is not an R4 Encounter status"
+        in text
+    )
+
+
+def test_the_command_refuses_files_and_a_server_together_and_a_bad_since(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="one of the two"):
+        call_command("import_fhir", str(tmp_path), "--server", "http://127.0.0.1:1/fhir")
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        call_command("import_fhir", "--server", "http://127.0.0.1:1/fhir", "--since", "yesterday")

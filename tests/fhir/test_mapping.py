@@ -1,0 +1,276 @@
+"""Each mapping rule of docs/fhir.md, one FHIR R4 fixture each: what a resource becomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from crm.domain import events as ev
+from crm.fhir import mapping
+from crm.fhir.resources import Refused, Skipped, validate
+from tests.fhir import builders as b
+
+CONTEXT = mapping.Context(
+    source="https://ehr.example/fhir", region="US", zone=zoneinfo.ZoneInfo("America/New_York")
+)
+
+
+def _patient(**overrides):
+    raw = b.patient(**overrides)
+    return mapping.patient(validate(raw), f"Patient/{raw['id']}", CONTEXT)
+
+
+def _encounter(**overrides):
+    raw = b.encounter(**overrides)
+    return mapping.encounter(validate(raw), f"Encounter/{raw['id']}", CONTEXT)
+
+
+def _appointment(**overrides):
+    raw = b.appointment(**overrides)
+    return mapping.appointment(validate(raw), f"Appointment/{raw['id']}", CONTEXT)
+
+
+# --- Patient ----------------------------------------------------------------------------
+
+
+def test_a_patient_brings_names_birth_date_phone_email_and_language():
+    record = _patient()
+
+    assert (record.first_name, record.last_name, record.preferred_name) == (
+        "Avery",
+        "Testpatient",
+        "Ave",
+    )
+    assert record.date_of_birth == dt.date(1980, 4, 12)
+    assert record.phone == "+16175550134"
+    assert record.email == "avery@example.org"
+    assert record.language == "es"  # the primary subtag of es-MX
+    assert not record.deceased
+
+
+def test_the_mrn_and_the_ehrs_own_id_are_kept_as_identifiers():
+    record = _patient()
+
+    assert ("https://ehr.example/fhir", "Patient/pat-1", "RI") in record.identifiers
+    assert (b.MRN_SYSTEM, "MRN-pat-1", "MR") in record.identifiers
+
+
+def test_a_mobile_number_wins_over_home_and_an_unparseable_one_is_reported_not_stored():
+    record = _patient(
+        telecom=[
+            {"system": "phone", "value": "617-555-0199", "use": "home"},
+            {"system": "phone", "value": "call the front desk", "use": "work"},
+            {"system": "phone", "value": "(617) 555-0142", "use": "mobile"},
+            {"system": "phone", "value": "617 555 0100", "use": "old"},
+        ]
+    )
+
+    assert record.phone == "+16175550142"
+    assert record.warnings == ("telecom 'call the front desk' is not a phone number; not stored",)
+
+
+def test_the_address_gives_the_zone_where_the_phone_names_none():
+    no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
+    local_phone = _patient(address=[{"use": "home", "state": "CO"}])
+
+    assert no_phone.timezone == "America/Denver"
+    assert local_phone.timezone == ""  # a 617 number says Eastern: the profile derives it
+
+
+def test_a_patient_with_a_date_of_death_is_deceased_on_that_day():
+    record = _patient(deceasedDateTime="2024-02-10T08:30:00-05:00")
+    flag_only = _patient(deceasedBoolean=True)
+
+    assert (record.deceased, record.date_of_death) == (True, dt.date(2024, 2, 10))
+    assert (flag_only.deceased, flag_only.date_of_death) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"birthDate": "1980"}, "birthDate 1980 is not a full date"),
+        ({"name": [{"use": "official", "given": ["Avery"]}]}, "has no name with a family name"),
+    ],
+)
+def test_a_patient_the_crm_cannot_hold_is_refused_with_the_reason(overrides, reason):
+    with pytest.raises(Refused, match=reason):
+        _patient(**overrides)
+
+
+def test_a_patient_without_birth_date_is_refused():
+    raw = b.patient()
+    del raw["birthDate"]
+    with pytest.raises(Refused, match="has no birthDate"):
+        mapping.patient(validate(raw), "Patient/pat-1", CONTEXT)
+
+
+# --- Encounter --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "kind"),
+    [
+        (b.SNOMED, "185349003", ev.AppointmentType.ANNUAL_WELLNESS),  # check up
+        (b.CPT, "99396", ev.AppointmentType.ANNUAL_WELLNESS),  # preventive, established
+        (
+            "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+            "G0439",
+            ev.AppointmentType.ANNUAL_WELLNESS,
+        ),
+        (b.CPT, "99203", ev.AppointmentType.NEW_PATIENT),
+        (b.CPT, "99213", ev.AppointmentType.FOLLOW_UP),
+        (b.SNOMED, "390906007", ev.AppointmentType.FOLLOW_UP),
+        (b.CPT, "90837", ev.AppointmentType.THERAPY),
+        (b.SNOMED, "75516001", ev.AppointmentType.THERAPY),
+        (b.CPT, "90791", ev.AppointmentType.PSYCHIATRY),
+        (b.SNOMED, "79094001", ev.AppointmentType.PSYCHIATRY),
+        (b.CPT, "36415", ev.AppointmentType.TEST),
+        ("urn:example:local", "OV", ev.AppointmentType.FOLLOW_UP),  # no code we know
+    ],
+)
+def test_a_finished_encounter_is_a_completed_visit_of_its_coded_type(system, code, kind):
+    record = _encounter(type=[{"coding": [{"system": system, "code": code}]}])
+
+    assert isinstance(record, mapping.VisitRecord)
+    assert record.status == "completed"
+    assert record.appointment_type is kind
+    assert record.starts_at == dt.datetime(2025, 3, 4, 14, 0, tzinfo=dt.UTC)
+    assert record.duration_minutes == 40
+    assert (record.provider, record.location) == ("Dr. Example Provider", "Main Street Clinic")
+
+
+def test_a_telephone_encounter_is_a_call():
+    record = _encounter(
+        **{
+            "class": {"system": b.ACT, "code": "VR"},
+            "type": [{"coding": [{"system": b.SNOMED, "code": "185317003"}], "text": "Phone call"}],
+            "period": {"start": "2025-03-04T14:00:00Z", "end": "2025-03-04T14:12:30Z"},
+        }
+    )
+
+    assert isinstance(record, mapping.CallRecord)
+    assert record.duration_seconds == 750
+    assert record.reason == "Phone call"
+
+
+def test_a_virtual_encounter_that_is_not_a_phone_call_is_a_telehealth_visit():
+    record = _encounter(**{"class": {"system": b.ACT, "code": "VR"}})
+
+    assert isinstance(record, mapping.VisitRecord)
+    assert record.modality is ev.Modality.TELEHEALTH
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"class": {"system": b.ACT, "code": "EMER"}}, "an emergency visit"),
+        ({"class": {"system": b.ACT, "code": "IMP"}}, "an inpatient stay"),
+        ({"status": "planned"}, "not over yet"),
+        ({"status": "in-progress"}, "not over yet"),
+    ],
+)
+def test_encounters_that_are_no_clinic_visit_are_skipped(overrides, reason):
+    with pytest.raises(Skipped, match=reason):
+        _encounter(**overrides)
+
+
+def test_cancelled_and_entered_in_error_encounters_are_not_completed_visits():
+    assert _encounter(status="cancelled").status == "cancelled"
+    assert _encounter(status="entered-in-error").status == "entered_in_error"
+
+
+def test_an_encounter_of_an_appointment_completes_that_appointments_visit():
+    record = _encounter(appointment=[{"reference": "Appointment/apt-1"}])
+    booked = _appointment()
+
+    assert record.appointment_id == booked.appointment_id
+
+
+# --- Appointment ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "mapped"),
+    [
+        ("booked", "scheduled"),
+        ("pending", "scheduled"),
+        ("arrived", "scheduled"),
+        ("checked-in", "scheduled"),
+        ("fulfilled", "completed"),
+        ("cancelled", "cancelled"),
+        ("noshow", "no_show"),
+        ("entered-in-error", "entered_in_error"),
+    ],
+)
+def test_appointment_statuses(status, mapped):
+    assert _appointment(status=status).status == mapped
+
+
+@pytest.mark.parametrize("status", ["proposed", "waitlist"])
+def test_an_appointment_not_booked_is_skipped(status):
+    with pytest.raises(Skipped):
+        _appointment(status=status)
+
+
+def test_an_appointment_brings_its_type_time_provider_and_place():
+    record = _appointment(
+        appointmentType={
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v2-0276", "code": "CHECKUP"}
+            ]
+        },
+        minutesDuration=45,
+    )
+
+    assert record.appointment_type is ev.AppointmentType.ANNUAL_WELLNESS
+    assert record.starts_at == dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
+    assert record.duration_minutes == 45
+    assert (record.provider, record.location) == ("Dr. Example Provider", "Main Street Clinic")
+    assert record.booked_at == dt.datetime(2026, 10, 20, 12, 0, tzinfo=CONTEXT.zone)
+
+
+def test_a_patients_cancellation_is_told_from_the_clinics():
+    reason = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+    by_patient = _appointment(
+        status="cancelled",
+        cancelationReason={"coding": [{"system": reason, "code": "pat-crs"}], "text": "Sick"},
+    )
+    by_clinic = _appointment(
+        status="cancelled", cancelationReason={"coding": [{"system": reason, "code": "prov"}]}
+    )
+
+    assert (by_patient.cancelled_by, by_patient.reason) == (ev.CancelledBy.PATIENT, "Sick")
+    assert by_clinic.cancelled_by is ev.CancelledBy.CLINIC
+
+
+def test_an_appointment_with_no_patient_is_refused():
+    with pytest.raises(Refused, match="names no Patient"):
+        _appointment(
+            participant=[{"actor": {"reference": "Practitioner/pr-1"}, "status": "accepted"}]
+        )
+
+
+def test_a_booked_appointment_without_a_start_is_refused():
+    raw = b.appointment()
+    del raw["start"], raw["end"]
+    with pytest.raises(Refused, match="without a start"):
+        mapping.appointment(validate(raw), "Appointment/apt-1", CONTEXT)
+
+
+def test_references_resolve_absolute_history_and_bundle_urn_forms():
+    absolute = _encounter(
+        subject={"reference": "https://ehr.example/fhir/Patient/pat-9/_history/3"}
+    )
+    context = mapping.Context(
+        source=CONTEXT.source,
+        region="US",
+        zone=CONTEXT.zone,
+        full_urls={"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a": ("Patient", "Patient/pat-7")},
+    )
+    raw = b.encounter(subject={"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"})
+    by_urn = mapping.encounter(validate(raw), "Encounter/enc-1", context)
+
+    assert absolute.patient == "Patient/pat-9"
+    assert by_urn.patient == "Patient/pat-7"

@@ -1,0 +1,136 @@
+"""Reading and validating: R4 shapes accepted as the specification writes them, R5 and broken
+resources refused with a reason, files read entry by entry and line by line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crm.fhir.reading import Entry, files, read
+from crm.fhir.resources import Refused, validate, version_of
+from tests.fhir import builders as b
+
+
+def test_r4_resources_validate_as_the_specification_writes_them():
+    # R4: Encounter.class is one Coding, Appointment.participant.actor a Reference.
+    encounter = validate(b.encounter())
+    appointment = validate(b.appointment())
+    patient = validate(b.patient())
+
+    assert encounter.class_fhir.code == "AMB"
+    assert appointment.participant[0].actor.reference == "Patient/pat-1"
+    assert patient.name[0].family == "Testpatient"
+
+
+def test_an_r5_encounter_class_list_is_refused_naming_the_field():
+    r5 = b.encounter(**{"class": [{"coding": [{"system": b.ACT, "code": "AMB"}]}]})
+
+    with pytest.raises(Refused, match="at class"):
+        validate(r5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b.encounter(status="completed"), "'completed' is not an R4 Encounter status"),
+        (b.appointment(status="done"), "'done' is not an R4 Appointment status"),
+        (b.patient(birthDate="12/04/1980"), "at birthDate"),
+        (b.patient(unknownField=1), "at unknownField"),
+    ],
+)
+def test_a_resource_that_fails_validation_is_refused_with_the_reason(raw, reason):
+    with pytest.raises(Refused, match=reason):
+        validate(raw)
+
+
+def test_the_version_is_meta_version_id_or_a_digest_of_the_content():
+    versioned = b.patient()
+    unversioned = b.patient(meta={})
+
+    assert version_of(versioned) == "1"
+    assert version_of(unversioned) == version_of(b.patient(meta={}))
+    assert version_of(unversioned) != version_of(b.patient(meta={}, birthDate="1980-04-13"))
+
+
+def test_ndjson_is_read_line_by_line_and_a_bad_line_is_reported_with_its_number(tmp_path):
+    path = tmp_path / "Patient.ndjson"
+    path.write_text(
+        json.dumps(b.patient("p1"))
+        + "\n\n"
+        + '{"resourceType": "Patient", "id": \n'
+        + json.dumps(b.patient("p2"))
+        + "\n"
+    )
+
+    entries = list(read(path))
+
+    assert [e.key for e in entries if not e.error] == ["Patient/p1", "Patient/p2"]
+    bad = [e for e in entries if e.error]
+    assert [(e.where, e.error.split(":")[0]) for e in bad] == [("line 3", "invalid JSON")]
+
+
+def test_a_later_pass_reads_only_lines_of_its_type_without_parsing_the_rest(tmp_path):
+    path = b.write_ndjson(tmp_path / "all.ndjson", b.patient(), b.encounter(), b.appointment())
+
+    entries = list(read(path, "Encounter".__eq__, '"Encounter"'))
+
+    assert [e.key for e in entries] == ["Encounter/enc-1"]
+
+
+@pytest.mark.parametrize("kind", ["transaction", "batch", "collection", "searchset"])
+def test_bundles_of_every_imported_type_are_read_entry_by_entry(tmp_path, kind):
+    path = b.write_json(tmp_path / "b.json", b.bundle(b.patient(), b.encounter(), kind=kind))
+
+    assert [e.key for e in read(path)] == ["Patient/pat-1", "Encounter/enc-1"]
+
+
+def test_a_document_bundle_is_refused_for_the_whole_file(tmp_path):
+    path = b.write_json(tmp_path / "doc.json", b.bundle(b.patient(), kind="document"))
+
+    [entry] = read(path)
+
+    assert "a Bundle of type 'document' is not imported" in entry.error
+
+
+def test_a_transaction_entry_without_id_is_named_by_its_full_url(tmp_path):
+    resource = b.patient()
+    del resource["id"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+                "resource": resource,
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {"request": {"method": "DELETE", "url": "Patient/old"}},
+        ],
+    }
+    [entry] = read(b.write_json(tmp_path / "t.json", bundle))
+
+    assert entry.key == "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"
+    assert entry.full_urls[entry.key] == ("Patient", entry.key)
+
+
+def test_invalid_json_in_a_bundle_file_is_reported_for_the_file(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"resourceType": "Bundle", ')
+
+    assert [(e.file, e.error.split(":")[0]) for e in read(path)] == [(str(path), "invalid JSON")]
+
+
+def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
+    (tmp_path / "sub").mkdir()
+    b.write_ndjson(tmp_path / "sub" / "Encounter.ndjson", b.encounter())
+    b.write_ndjson(tmp_path / "Patient.ndjson", b.patient())
+    (tmp_path / "notes.txt").write_text("not FHIR")
+
+    assert [p.name for p in files([tmp_path])] == ["Patient.ndjson", "Encounter.ndjson"]
+    with pytest.raises(FileNotFoundError):
+        files([tmp_path / "missing"])
+
+
+def test_an_entry_without_id_or_full_url_has_no_key():
+    assert Entry("f", "line 1", resource={"resourceType": "Patient"}).key == ""
