@@ -156,6 +156,7 @@
     const call = calls.get(ended.call_sid);
     if (!call) return; // a call that rang before this page opened
     call.ended = ended;
+    call.endedAt = Date.now(); // the wrap-up's time runs from here
     if (ended.logged && call.patient) loadTimeline(call);
     render(call);
     tabs();
@@ -224,7 +225,8 @@
     const line = (call.patient && call.patient.crisis_line) || CRISIS_LINE;
     return el("div", { class: "desk-crisis", role: "alert" },
       el("strong", { class: "desk-crisis-line" }, `Crisis line ${line}`),
-      call.patient ? "This patient has an open crisis flag. " : "Someone who uses this number has an open crisis flag. ",
+      call.patient && call.patient.crisis_flag ? "This patient has an open crisis flag. "
+        : "Someone who uses this number has an open crisis flag. ",
       `Stay with the caller; if they may be in danger, connect them to ${line} now.`,
       last ? el("div", {}, `Last crisis contact ${when(call.patient.last_crisis_at, call.patient.timezone)}: `
         + `${words(last.risk_level)} risk, handoff ${words(last.handoff)}, ${words(last.safety_plan)} safety plan.`) : null);
@@ -357,6 +359,7 @@
       reason: f.reason.value,
       resolved_first_contact: f.resolved_first_contact.checked,
       note: f.note.value,
+      wrap_up_seconds: call.endedAt ? Math.round((Date.now() - call.endedAt) / 1000) : 0,
     });
     if (call.patient && call.ended && call.ended.logged) loadTimeline(call);
     return "Wrap-up saved on this call.";
