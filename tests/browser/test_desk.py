@@ -96,7 +96,8 @@ def household_of_two() -> list[PatientProfile]:
     return list(PatientProfile.objects.answering().filter(phone=first.phone).order_by("first_name"))
 
 
-def phone_call(live_server: Any, caller: str) -> SimulatedCall:
+def phone_call(live_server: Any, caller: str | None) -> SimulatedCall:
+    assert caller is not None
     return SimulatedCall(
         base_url=live_server.url, auth_token=AUTH_TOKEN, caller=caller, called=CLINIC_NUMBER
     )
