@@ -12,8 +12,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
+from crm import roles
 from crm.api.audit import AccessNote
 from crm.models import EhrMatchReview, MatchDecision, PatientProfile
 from crm.roles import Area, may
@@ -72,7 +73,9 @@ class EhrMatchReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may(request.user, Area.PATIENTS)
+        # Whose record an EHR patient is, is the front desk's call (or a supervisor's).
+        deciders = {roles.FRONT_DESK, roles.SUPERVISOR}
+        return may(request.user, Area.PATIENTS) and bool(deciders & roles.roles_of(request.user))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -92,7 +95,9 @@ class EhrMatchReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             for pid in obj.candidates
         ]
         return format_html_join(
-            format_html("<br>"), '<a href="{}">{}</a> <code>{}</code>', rows
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> <code>{}</code>',
+            rows,
         ) or format_html("{}", "none")
 
     def save_model(

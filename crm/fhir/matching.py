@@ -65,12 +65,28 @@ def surviving(patient_ids: set[uuid.UUID]) -> set[uuid.UUID]:
 
 
 def match(record: PatientRecord, source: str, overlay: Overlay | None = None) -> Match:
-    owners = by_identifiers(((s, v) for s, v, _ in record.identifiers), overlay)
-    if len(owners) == 1:
-        return Match(owners.pop())
+    own = by_identifiers([(source, record.key)], overlay)  # the EHR's id of this record
+    if len(own) == 1:
+        return Match(own.pop())
+    others = [(s, v) for s, v, _ in record.identifiers if (s, v) != (source, record.key)]
+    owners = by_identifiers(others, overlay)
     if len(owners) > 1:
         return Match(
             None, candidates=_sorted(owners), reason="its identifiers name several patients"
+        )
+    if len(owners) == 1:
+        owner = owners.pop()
+        # Its MRN names a patient the EHR already knows under another record: a reused
+        # number, or one person under two records; either way the front desk decides.
+        if not PatientIdentifier.objects.filter(
+            patient_id=owner, system=source, kind="RI"
+        ).exists():
+            return Match(owner)
+        decided = _front_desk(source, record.key)
+        return decided or Match(
+            None,
+            candidates=(owner,),
+            reason="its MRN names a patient the EHR knows under another record",
         )
     decided = _front_desk(source, record.key)
     if decided is not None:

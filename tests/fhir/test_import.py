@@ -292,10 +292,8 @@ def test_the_command_prints_the_summary_table_and_each_refusal(tmp_path):
     }
     assert lines["Encounter"] == ["2", "1", "0", "0", "1"]
     assert lines["ExplanationOfBenefit"] == ["1", "0", "0", "1", "0"]
-    assert (
-        f"{tmp_path / 'export.json'}, entry 3: Encounter/enc-x: status 'bogus' is not an R4 Encounter status"
-        in text
-    )
+    place = f"{tmp_path / 'export.json'}, entry 3: Encounter/enc-x"
+    assert f"{place}: status 'bogus' is not an R4 Encounter status" in text
 
 
 def test_the_command_refuses_files_and_a_server_together_and_a_bad_since(tmp_path):
