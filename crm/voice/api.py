@@ -190,7 +190,7 @@ class CallAttributeApi(ApiView):
 
     audit_action = AccessAction.CHANGE
     extra_problems = {
-        404: "No such call, or no such patient.",
+        404: "No such call.",
         409: "The call is already logged on another patient.",
     }
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from crm.desk import feed
 from crm.domain import decisions
 from crm.domain import events as ev
-from crm.domain.errors import DomainError, InvalidInput, PatientNotFound
+from crm.domain.errors import DomainError, InvalidInput
 from crm.eventstore.fingerprints import fingerprint
 from crm.handlers.base import Actor, Stream, execute
 from crm.models import LiveCall, PatientProfile, offered_reasons
@@ -108,7 +108,8 @@ def call_attribute(
                 return call  # said again: it stands
             raise CallAlreadyLogged(call)
         if not PatientProfile.objects.answering().filter(patient_id=patient_id).exists():
-            raise PatientNotFound(patient_id)
+            # The body names a patient the clinic does not have: the field is what to fix.
+            raise InvalidInput("patient_id", f"is not a patient of the clinic ({patient_id}).")
         call.patient_id = patient_id
         call.attributed_by = agent.name
         logged = call.state == LiveCall.State.HELD

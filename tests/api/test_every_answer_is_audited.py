@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from crm import handlers
 from crm.api.base import ApiMixin
@@ -17,6 +18,9 @@ from crm.api.views.fallback import EndpointNotFoundApi
 from crm.domain import events as ev
 from crm.models import AccessLogEntry
 from crm.projections import runner
+from crm.voice import handlers as voice
+from crm.voice.domain import CallStatus
+from crm.voice.forms import VoiceRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -47,14 +51,24 @@ def day_at_the_desk(patient, booked, desk):  # type: ignore[no-untyped-def]
         actor=desk,
     )
     handlers.note_add(patient_id=patient, text="Prefers a call after 5pm.", actor=desk)
+    # A call from the patient's number through the phone system, for the desk's calls API.
+    call = VoiceRequest(CALL_SID, "+16175550134", "inbound", CallStatus.RINGING, *[None] * 4)
+    voice.call_arrived(call, now=timezone.now())
     runner.catch_up_all()
     return patient, booked
 
 
 def filled(route: str, patient_id: uuid.UUID, appointment_id: uuid.UUID) -> str:
-    values = {"patient_id": patient_id, "appointment_id": appointment_id, "version": 1}
+    values = {
+        "patient_id": patient_id,
+        "appointment_id": appointment_id,
+        "version": 1,
+        "call_sid": CALL_SID,
+    }
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values.get(m[1], "x")), route)
 
+
+CALL_SID = "CA" + "4" * 32
 
 # What an endpoint cannot answer without.
 REQUIRED = {
@@ -104,6 +118,8 @@ def test_every_answer_carrying_a_patient_writes_their_access_row(client_for, day
         "api/v1/patients/<uuid:patient_id>/reminders/",
         "api/v1/reminders/",
         "api/v1/audit/",
+        "api/v1/desk/calls/",
+        "api/v1/desk/calls/<str:call_sid>/",
     } <= set(carrying)
     assert "api/v1/metrics/" in answered
 

@@ -25,8 +25,11 @@ from crm import handlers
 from crm.api.roles import ROLES
 from crm.domain import events as ev
 from crm.handlers import Actor
-from crm.models import Event, ParkedStream
+from crm.models import Event, ParkedStream, PatientProfile
 from crm.projections import runner
+from crm.voice import handlers as voice
+from crm.voice.domain import CallStatus, QueueResult
+from crm.voice.forms import VoiceRequest
 from engagement import handlers as queue
 from engagement.models import Suggestion
 from tests.api import hostile
@@ -37,9 +40,12 @@ pytestmark = pytest.mark.django_db
 DESK = Actor(name="frontdesk.one", channel="admin", role="front_desk")
 USERNAME = "allroles.alex"
 LATER = "__later__"  # a moment a few days ahead, filled in when the request is made
+CALLER = uuid.UUID("0b6a5c61-4c1f-4f7e-9f1e-6f7c8a9b0c1d")  # whose the desk's held calls are
 
 # One plain valid body per command: the hostile value replaces one field of it.
 BASELINES: dict[str, dict[str, Any]] = {
+    "/api/v1/desk/calls/{call_sid}/attribute/": {"patient_id": str(CALLER)},
+    "/api/v1/desk/calls/{call_sid}/wrap-up/": {"reason_code": "billing"},
     "/api/v1/patients/": {
         "first_name": "Rowan",
         "last_name": "Testpatient",
@@ -132,7 +138,28 @@ def _url(path: str) -> str:
         targets["appointment_id"] = str(visit)
     if "{suggestion_id}" in path:
         targets["suggestion_id"] = _open_suggestion(held=path.endswith(("/release/", "/complete/")))
+    if "{call_sid}" in path:
+        targets["call_sid"] = _held_call()
     return path.format(**targets)
+
+
+def _held_call() -> str:
+    """A call from a withheld number that ended answered, held for the desk to attribute
+    (to CALLER, registered once)."""
+    if not PatientProfile.objects.filter(patient_id=CALLER).exists():
+        handlers.patient_register(
+            patient_id=CALLER,
+            first_name="Noor",
+            last_name="Testpatient",
+            date_of_birth=dt.date(1979, 3, 9),
+            actor=DESK,
+        )
+    sid = f"CA{uuid.uuid4().hex}"
+    call = VoiceRequest(sid, "", "inbound", CallStatus.RINGING, None, None, None, None)
+    voice.call_arrived(call, now=timezone.now())
+    ended = VoiceRequest(sid, "", "inbound", CallStatus.COMPLETED, 1, 90, QueueResult.BRIDGED, 9)
+    voice.call_reported(ended, now=timezone.now())
+    return sid
 
 
 def _open_suggestion(*, held: bool) -> str:

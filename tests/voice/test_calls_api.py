@@ -83,14 +83,14 @@ def test_an_unknown_caller_is_logged_once_registered_and_attributed(twilio, regi
     assert logged.disposition is ev.CallDisposition.ABANDONED and logged.queue_seconds == 40
 
 
-def test_attributing_to_nobody_or_an_unknown_call_is_a_404(twilio, register, agent):
+def test_an_unknown_call_is_a_404_and_an_unknown_patient_a_400(twilio, register, agent):
     call = twilio.call("+16175550177")
     call.abandoned()
     patient = register()
 
     assert _attribute(agent, "CA" + "f" * 32, patient).status_code == 404
-    missing = _attribute(agent, call.sid, "5f0c2b2e-8d0a-4a8e-9a43-3f1b7c1d2e4f")
-    assert missing.status_code == 404
+    nobody = _attribute(agent, call.sid, "5f0c2b2e-8d0a-4a8e-9a43-3f1b7c1d2e4f")
+    assert nobody.status_code == 400 and "patient_id" in nobody.json()["errors"]
     assert agent.get(f"{CALLS}{'CA' + 'f' * 32}/").status_code == 404
 
 
