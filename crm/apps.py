@@ -18,6 +18,9 @@ class CrmConfig(AppConfig):
         runner.register(ChurnProjection())
 
         from crm import schedules
+        from crm.fhir import tasks as fhir_tasks
+
+        fhir_tasks.schedule()  # the EHR sync, when FHIR_SERVER_URL is set
 
         from django.conf import settings
 
