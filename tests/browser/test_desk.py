@@ -135,6 +135,7 @@ def test_the_callers_record_pops_within_two_seconds_and_the_ended_call_is_logged
     titles = pop.locator(".desk-panel > h3").all_inner_texts()
     assert titles == ["Open suggestions", "Upcoming visits", "Consents", "Last events"]
     assert "On the line" in pop.locator("[data-call-state]").inner_text()
+    assert desk.url == f"{live_server.url}/desk/"  # nothing of the caller in the address
 
     assert call.end(outcome="answered", queue_seconds=4, talk_seconds=95) == [200, 200]
     call.end(outcome="answered", queue_seconds=4, talk_seconds=95)  # Twilio retries
@@ -204,6 +205,27 @@ def test_a_shared_number_asks_who_is_calling_and_logs_the_call_on_the_one_picked
         f"Logged on {picked.display_name}'s record" in pop.locator("[data-call-state]").inner_text()
     )
     assert other.display_name not in pop.inner_text()
+
+
+def test_an_unknown_caller_is_said_to_be_unknown_and_found_by_name(
+    desk: Any, live_server: Any
+) -> None:
+    patient = a_patient(crisis_flag=False)
+    call = phone_call(live_server, "+16175550187")  # nobody's number in the demo
+
+    call.ring()
+    pop = desk.locator("#pop")
+    pop.get_by_text("No patient has the number (617) 555-0187.").wait_for(timeout=2000)
+    assert pop.locator(".desk-crisis").count() == 0
+
+    pop.get_by_label("Find the caller by name or date of birth").fill(patient.last_name)
+    pop.get_by_role("button", name="Search").click()
+    pop.get_by_role("button", name=f"{patient.display_name} is calling").click()
+    pop.locator(".desk-caller h3", has_text=patient.display_name).wait_for()
+    call.end(outcome="answered", queue_seconds=2, talk_seconds=20)
+    pop.locator("[data-call-state].is-logged").wait_for()
+
+    assert [stream for stream, _ in calls_logged(call.call_sid)] == [patient.patient_id]
 
 
 def test_the_agent_books_a_visit_in_the_patients_time_and_confirms_it_during_the_call(
