@@ -103,6 +103,7 @@ class Player:
         self.patients: list[uuid.UUID] = []
         self.visits: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.tests: dict[uuid.UUID, list[uuid.UUID]] = {}
+        self.calls: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.texts = 0
         self.keys = 0
 
@@ -206,10 +207,14 @@ def _consent(p: Player, s: Step) -> None:
 def _call(p: Player, s: Step) -> None:
     disposition = _of(list(ev.CallDisposition), s.pick)
     seconds = 0 if disposition is ev.CallDisposition.ABANDONED else s.amount
+    patient_id = p.patient(s)
+    call_id = uuid.UUID(int=(2 << 64) + sum(map(len, p.calls.values())) + 1)
+    p.calls.setdefault(patient_id, []).append(call_id)
     p.command(
         s,
         handlers.call_log,
-        patient_id=p.patient(s),
+        patient_id=patient_id,
+        call_id=call_id,
         direction=_of(list(ev.CallDirection), s.what),
         channel=_of([ev.Channel.VOICE, ev.Channel.VOICE, ev.Channel.SMS, ev.Channel.CHAT], s.what),
         started_at=p.now - dt.timedelta(seconds=seconds),
@@ -219,6 +224,26 @@ def _call(p: Player, s: Step) -> None:
         reason=s.text if s.pick % 3 else "",
         resolved_first_contact=disposition is ev.CallDisposition.CONNECTED and s.what % 2 == 0,
         now=p.now,
+    )
+
+
+def _wrap_up(p: Player, s: Step) -> None:
+    """An agent's wrap-up of a logged call (or a correction of the last one)."""
+    patient_id = p.patient(s)
+    calls = p.calls.get(patient_id)
+    if not calls:
+        return
+    code = _of(["", "billing", "other", "appointment"], s.what)
+    p.command(
+        s,
+        handlers.call_wrap_up,
+        patient_id=patient_id,
+        call_id=_of(calls, s.pick),
+        reason_code=code,
+        reason=s.text if code == "other" else "",
+        resolved_first_contact=s.amount % 2 == 0,
+        wrap_up_seconds=s.amount % 300,
+        occurred_at=p.now,
     )
 
 
@@ -392,6 +417,7 @@ COMMANDS: dict[str, Callable[[Player, Step], None]] = {
     "demographics": _demographics,
     "consent": _consent,
     "call": _call,
+    "wrap_up": _wrap_up,
     "note": _note,
     "schedule": _schedule,
     "reschedule": _visit_step("reschedule"),
