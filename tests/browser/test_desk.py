@@ -11,7 +11,7 @@ import zoneinfo
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from crm import eventstore, handlers
@@ -301,3 +301,11 @@ def test_simulate_call_rings_the_running_server_and_ends_the_call(
     assert f"from {patient.phone} ({patient.display_name})" in said
     assert "Ended:" in said
     assert [stream for stream, _ in calls_logged(sid)] == [patient.patient_id]
+
+
+def test_simulate_call_says_why_the_server_refused_it(clinic: None, live_server: Any) -> None:
+    with pytest.raises(CommandError) as refused:
+        call_command("simulate_call", url=live_server.url, auth_token="not-the-servers-token")
+
+    assert "refused the call (403)" in str(refused.value)
+    assert "X-Twilio-Signature header does not match" in str(refused.value)
