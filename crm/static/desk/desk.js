@@ -12,6 +12,7 @@
  *   GET  /api/v1/patients/{id}/                         a profile (queue rows, after a booking)
  *   GET  /api/v1/patients/lookup?phone=&patient=        the pop of the household member picked
  *   GET  /api/v1/patients/?search=                      find an unknown caller
+ *   GET  /api/v1/patients/{id}/suggestions/             their open suggestions, once found
  *   GET  /api/v1/patients/{id}/timeline/?page_size=10   the last events, once the call is logged
  *   POST /api/v1/desk/calls/{sid}/attribute/            who of a shared (or unknown) number called
  *   POST /api/v1/desk/calls/{sid}/wrap-up/              reason, resolved on first contact, note
@@ -256,13 +257,12 @@
     const candidates = call.found || call.pop.candidates || [];
     const search = el("form", { method: "post", class: "desk-pair" },
       el("span", {}, el("label", { for: "find-caller" }, "Find the caller by name or date of birth"),
-        el("input", { id: "find-caller", name: "search", type: "search", required: true, autocomplete: "off" })),
+        el("input", { id: "find-caller", name: "search", type: "search", required: true, autocomplete: "off", value: call.searched })),
       el("span", {}, el("button", { type: "submit" }, "Search")));
     search.addEventListener("submit", (event) => submit(event, async () => {
-      const page = await api(`/api/v1/patients/?search=${q(search.elements.search.value)}&page_size=10`);
-      call.found = page.results;
+      call.searched = search.elements.search.value;
+      call.found = (await api(`/api/v1/patients/?search=${q(call.searched)}&page_size=10`)).results;
       render(call);
-      return page.results.length ? "" : "Nobody found by that search.";
     }));
     const intro = call.pop.candidates && call.pop.candidates.length
       ? `${call.pop.candidates.length} patients share this number. Ask who is calling, then choose them.`
@@ -270,6 +270,7 @@
     return el("div", { class: "desk-panel" }, el("h3", {}, "Who is calling?"), el("p", {}, intro),
       el("ul", {}, candidates.map((c) => el("li", {}, `${c.display_name}, born ${c.date_of_birth} `,
         el("button", { type: "button", onclick: (event) => choose(call, c.patient_id, event.target) }, `${c.display_name} is calling`)))),
+      call.found && !call.found.length ? el("p", { class: "desk-empty" }, `Nobody found for “${call.searched}”.`) : null,
       el("div", { class: "desk-panel-body" }, search, el("p", { class: "desk-result", role: "status" })));
   }
 
@@ -281,7 +282,10 @@
         const pop = await api(`/api/v1/patients/lookup?phone=${q(call.pop.phone)}&patient=${q(patientId)}`);
         Object.assign(call, { patient: pop.patient, timeline: pop.recent_timeline, suggestions: pop.open_suggestions || [] });
       } else { // found by a search: the caller rang from a number not on their record
-        Object.assign(call, { patient: await api(`/api/v1/patients/${q(patientId)}/`), suggestions: [] });
+        const [patient, theirs] = await Promise.all([api(`/api/v1/patients/${q(patientId)}/`),
+          api(`/api/v1/patients/${q(patientId)}/suggestions/`)]);
+        const open = theirs.suggestions.filter((s) => s.status === "open" || s.status === "claimed");
+        Object.assign(call, { patient, suggestions: open });
         await loadTimeline(call);
       }
       if (call.ended && call.ended.held) Object.assign(call.ended, { held: false, logged: true });
