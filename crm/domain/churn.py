@@ -179,13 +179,13 @@ def retained(
     patient_spells: Sequence[Spell], history: CareHistory, start: dt.datetime, end: dt.datetime
 ) -> tuple[bool, bool]:
     """(counted, still in care): in care at `start` and not left out by `end`; then whether
-    they were in care all the way to `end` without a lapse."""
+    they are in care at `end` (the customer retention rate: someone who lapsed and came
+    back by then is retained)."""
     if history.excluded_at(start) is not None or history.excluded_at(end) is not None:
         return False, False
-    spell = next((s for s in patient_spells if s.in_care(start)), None)
-    if spell is None:
+    if not any(s.in_care(start) for s in patient_spells):
         return False, False
-    return True, spell.ends_at > end
+    return True, any(s.in_care(end) for s in patient_spells)
 
 
 # --- calendar arithmetic ----------------------------------------------------------------

@@ -139,3 +139,23 @@ def test_the_lapse_days_setting_reads_pairs_or_one_number(raw, expected):
 def test_a_lapse_days_setting_that_cannot_be_read_says_why(raw):
     with pytest.raises(ValueError):
         churn.parse_lapse_days(raw)
+
+
+def test_retention_counts_who_is_in_care_a_year_on_whether_or_not_they_lapsed_between():
+    start, end = VISIT + dt.timedelta(days=10), VISIT + dt.timedelta(days=375)
+    stayed = CareHistory(
+        visits=[Visit(VISIT + dt.timedelta(days=80 * n), "therapy") for n in range(5)]
+    )
+    came_back = CareHistory(
+        visits=[Visit(VISIT, "therapy"), Visit(VISIT + dt.timedelta(days=300), "therapy")]
+    )
+    gone = CareHistory(visits=[Visit(VISIT, "therapy")])
+    died = CareHistory(visits=stayed.visits, deceased_at=end - dt.timedelta(days=1))
+
+    def retained(history: CareHistory) -> tuple[bool, bool]:
+        return churn.retained(churn.spells(history, RULES), history, start, end)
+
+    assert retained(stayed) == (True, True)
+    assert retained(came_back) == (True, True)
+    assert retained(gone) == (True, False)
+    assert retained(died) == (False, False)

@@ -27,7 +27,8 @@ class ChurnCountsSerializer(serializers.Serializer[Any]):
         "(the retention's denominator)."
     )
     retained = serializers.IntegerField(
-        help_text="Of those, patients in care all the way to the month's end (the numerator)."
+        help_text="Of those, patients in care at the month's end, whether or not they lapsed "
+        "and came back in between (the numerator)."
     )
     retention_rate = _rate("retained / retention_base.")
 
