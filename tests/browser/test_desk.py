@@ -121,6 +121,8 @@ def test_the_callers_record_pops_within_two_seconds_and_the_ended_call_is_logged
 ) -> None:
     patient = a_patient(crisis_flag=False)
     call = phone_call(live_server, patient.phone)
+    refused: list[str] = []  # what the Content Security Policy blocked, as the console says
+    desk.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
 
     started = time.monotonic()
     status, twiml = call.ring()
@@ -152,6 +154,7 @@ def test_the_callers_record_pops_within_two_seconds_and_the_ended_call_is_logged
 
     logged = calls_logged(call.call_sid)
     assert [stream for stream, _ in logged] == [patient.patient_id]
+    assert refused == []
     ((_, the_call),) = logged
     wrap_ups = events_of(patient.patient_id, ev.CallWrappedUp)
     assert [(w.call_id, w.reason_code, w.resolved_first_contact, w.agent) for w in wrap_ups] == [
