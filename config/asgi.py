@@ -1,8 +1,12 @@
-"""ASGI entry point."""
+"""ASGI entry point for uvicorn: the desk's event streams (deploy/README.md), or everything."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from crm.desk.asgi import ClinicASGIHandler  # noqa: E402  (after setup)
+
+application = ClinicASGIHandler()

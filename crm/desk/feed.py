@@ -45,6 +45,8 @@ class FeedEvent:
     user_id: int | None
     created_at: dt.datetime
     patient_ids: tuple[str, ...] = field(default=())
+    # The SSE message as stored, encoded once for every stream that sends it unrendered.
+    message: bytes = b""
 
     def is_for(self, user_id: int) -> bool:
         return self.user_id is None or self.user_id == user_id
@@ -56,7 +58,17 @@ COLUMNS = ("id", "kind", "data", "user_id", "created_at", "patient_ids")
 def from_row(row: Sequence[Any]) -> FeedEvent:
     """A FeedEvent from a values_list row of COLUMNS."""
     ident, kind, data, user_id, created_at, patient_ids = row
-    return FeedEvent(ident, kind, dict(data), user_id, created_at, tuple(patient_ids or ()))
+    message = b"" if kind in _RENDERERS else sse_message(ident, kind, data)
+    return FeedEvent(
+        ident, kind, dict(data), user_id, created_at, tuple(patient_ids or ()), message
+    )
+
+
+def sse_message(event_id: int, kind: str, body: dict[str, Any]) -> bytes:
+    """One Server-Sent Events message; the body is one line of JSON, so no newline can
+    end its data field early."""
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
 def publish(

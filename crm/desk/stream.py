@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_STREAM = "text/event-stream"
 RETRY_MS = 2000
+# Streams being opened at once in a process (each holds a connection meanwhile).
+_OPENING = threading.BoundedSemaphore(8)
 # Last-Event-ID is an id this server gave: a positive 64-bit integer.
 _MAX_ID = 2**63 - 1
 
@@ -62,12 +65,6 @@ class StreamQuery(serializers.Serializer[Any]):
         help_text="The id of the last event received, for clients that cannot send the "
         "Last-Event-ID header.",
     )
-
-
-def _message(event_id: int, kind: str, body: dict[str, Any]) -> bytes:
-    # One line of JSON: no newline can end the data field early.
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
 def release_connection() -> None:
@@ -127,6 +124,8 @@ class DeskStream:
                 release_connection()
 
     def _one(self, event: FeedEvent) -> bytes:
+        if event.message and feed.renderer_for(event.kind) is None:
+            return event.message  # the same bytes for everyone, nothing to audit
         try:
             body, notes = feed.render(event, self.user)
         except Exception:
@@ -134,7 +133,7 @@ class DeskStream:
             logger.exception("desk stream: rendering %s %s failed", event.kind, event.id)
             return b""
         self._audit(notes)
-        return _message(event.id, event.kind, body)
+        return feed.sse_message(event.id, event.kind, body)
 
     def _audit(self, notes: list[AccessNote]) -> None:
         audit.record(
@@ -178,8 +177,6 @@ async def async_messages(stream: DeskStream) -> AsyncIterator[bytes]:
     """The same stream under ASGI (uvicorn): a coroutine per stream; rendering and the
     audit run in the thread pool, one connection each, closed after."""
     try:
-        # The view's connection lives in this request's thread: closed there.
-        await sync_to_async(release_connection)()
         yield stream.opening()
         while True:
             events = stream.due()
@@ -208,6 +205,20 @@ class DeskStreamApi(ApiView):
         400: "Last-Event-ID (or last_event_id) is not an event id.",
         406: "Only text/event-stream is available (send Accept: text/event-stream).",
     }
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # Opening a stream takes a database connection (credentials, replay, audit) and
+        # gives it back at once; at most a few open together, so every desktop of a clinic
+        # reconnecting at once (a restart) does not ask PostgreSQL for one each.
+        with _OPENING:
+            try:
+                return super().dispatch(request, *args, **kwargs)
+            finally:
+                # Under WSGI this thread serves the stream from here on: it lets go. Under
+                # ASGI every opening shares one thread (crm.desk.asgi), whose connection
+                # Django closes as requests end.
+                if not isinstance(request, ASGIRequest):
+                    release_connection()
 
     @extend_schema(
         tags=["desk"],
