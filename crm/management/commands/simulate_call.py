@@ -196,7 +196,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         status, body = self._send(lambda: call.ring())
         if status != 200:
-            raise CommandError(f"The server refused the call ({status}): {_said(body)}")
+            hint = (
+                " The server and this command must share TWILIO_AUTH_TOKEN (README, 'Try the "
+                "live desk')."
+                if status == 403
+                else ""
+            )
+            raise CommandError(f"The server refused the call ({status}): {_said(body)}{hint}")
         self.stdout.write(
             f"Ringing: {call.call_sid} from {caller} ({who}) to {call.called}. "
             f"The desk at {call.base_url}/desk/ pops it."
