@@ -45,8 +45,9 @@ def test_a_therapy_patient_silent_for_90_days_gets_a_win_back_call_citing_the_la
     assert found.status is Status.OPEN and found.priority == PRIORITY[Kind.RE_ENGAGE]
     assert found.opened_at == LAPSED and found.due_at == LAPSED
     assert found.reason.startswith(
-        "Lapsed from care Sat Oct 24, 2026: last visit Sun Jul 26, 2026 (therapy session), "
-        "then no visit, nothing booked and no contact for 90 days. No attempt to reach them"
+        "Lapsed from care Sat Oct 24, 2026: last visit Sun Jul 26, 2026 (therapy session); "
+        "no visit, nothing booked and no contact for 90 days since then. No attempt to reach "
+        "them since the visit. Call to invite them back."
     )
     assert found.payload["lapse_days"] == 90 and found.payload["channels"] == ["voice"]
     assert found.evidence[0].event_type == "AppointmentCompleted"
@@ -75,6 +76,9 @@ def test_an_upcoming_visit_keeps_the_patient_in_care():
 def test_a_reached_call_before_the_threshold_moves_it_and_one_after_closes_it():
     before = call(VISIT + days(60), C.CONNECTED, direction=OUTBOUND)
     assert not of_kind(evaluation(*session(), before), Kind.RE_ENGAGE)  # lapses Dec 23
+    later = one(evaluation(*session(), before, now=NOW + days(60)), Kind.RE_ENGAGE)
+    assert later.opened_at == VISIT + days(150)
+    assert "for 90 days since Thu Sep 24, 2026." in later.reason
 
     after = call(NOW - days(2), C.CONNECTED, direction=OUTBOUND)
     found = one(evaluation(*session(), after), Kind.RE_ENGAGE)

@@ -102,10 +102,11 @@ def _need(s: EngagementState, c: RuleConfig, w: Words, spell: churn.Spell) -> Ne
     else:
         attempts = "No attempt to reach them since the visit"
     channels = _channels(s)
+    since = "then" if spell.quiet_since == last.at else w.day(spell.quiet_since)
     reason = (
         f"Lapsed from care {w.day(lapsed)}: last visit {w.day(last.at)} "
-        f"({_TYPE_WORDS.get(last.visit_type, last.visit_type)}), then no visit, nothing "
-        f"booked and no contact for {days} days. {attempts}. "
+        f"({_TYPE_WORDS.get(last.visit_type, last.visit_type)}); no visit, nothing booked "
+        f"and no contact for {days} days since {since}. {attempts}. "
         + ("Phone consent withdrawn: text only. " if channels == ["sms"] else "")
         + "Call to invite them back."
     )
