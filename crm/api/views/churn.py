@@ -49,7 +49,11 @@ class ChurnMonthSerializer(ChurnCountsSerializer):
     end = serializers.DateTimeField(
         help_text="The next month's first moment, or now while the month runs (UTC)."
     )
-    partial = serializers.BooleanField(help_text="The month is still running.")
+    # DRF's metaclass takes declared fields off the class, so the serializer's own
+    # `partial` and `label` attributes are untouched; mypy sees only the names.
+    partial = serializers.BooleanField(  # type: ignore[assignment]
+        help_text="The month is still running."
+    )
     left_out = LeftOutSerializer()
     by_visit_type = serializers.DictField(
         child=ChurnCountsSerializer(),
@@ -65,7 +69,7 @@ class ChurnGroupSerializer(serializers.Serializer[Any]):
     """A visit type or a language over the 12 months."""
 
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # see ChurnMonthSerializer
     in_care_at_start = serializers.IntegerField(help_text="Added up over the months.")
     lapsed = serializers.IntegerField(help_text="Added up over the months.")
     churn_rate = _rate("lapsed / in_care_at_start: the average month's churn.")
