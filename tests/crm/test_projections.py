@@ -18,11 +18,16 @@ from crm.handlers import Actor
 from crm.handlers.base import execute
 from crm.models import DailyCallStats, Event, PatientProfile, RemindedAppointment
 from crm.projections import profile, runner
+from crm.projections.churn import ChurnProjection
 from crm.projections.metrics import MetricsProjection
 from tests.crm.history import random_history
 from tests.threads import together
 
-READ_MODELS: list[type[models.Model]] = [PatientProfile, *MetricsProjection.read_models]
+READ_MODELS: list[type[models.Model]] = [
+    PatientProfile,
+    *MetricsProjection.read_models,
+    *ChurnProjection.read_models,
+]
 
 
 def dump() -> dict[str, list[tuple[str, ...]]]:
