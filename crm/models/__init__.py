@@ -1,6 +1,7 @@
 """Tables of the core: the event log (the record) and the read models built from it."""
 
 from crm.models.audit import AccessAction, AccessLogEntry
+from crm.models.calls import LiveCall
 from crm.models.churn import ChurnAppointment, ChurnContact, ChurnPatient
 from crm.models.contact_reasons import ContactReason, offered_reasons
 from crm.models.desk import DeskEvent
@@ -33,6 +34,7 @@ __all__ = [
     "EhrMatchReview",
     "EhrSync",
     "Event",
+    "LiveCall",
     "LoggedCall",
     "MatchDecision",
     "ParkedStream",
