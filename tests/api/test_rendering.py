@@ -12,10 +12,10 @@ import pytest
 from rest_framework import serializers
 
 from crm import handlers
+from crm.api import lookup as patient_views
 from crm.api.fields import Choice, Day, Moment
 from crm.api.rendering import compile_output
 from crm.api.serializers import LookupSerializer
-from crm.api import lookup as patient_views
 from crm.domain import events as ev
 from crm.projections import runner
 
