@@ -1,6 +1,5 @@
-"""The import plan and its application: each FHIR resource read, validated, mapped, matched to
-its patient and recorded by one command (crm.handlers.ehr) with a key from its identity and
-version; many commands share a transaction, each in its own savepoint."""
+"""The import: each FHIR resource read, validated, mapped and matched to its patient, with its
+command's key from its identity and version; then planned and applied a batch at a time."""
 
 from __future__ import annotations
 
@@ -17,32 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from crm import eventstore
 from crm.domain import events as ev
-from crm.domain.errors import DomainError
-from crm.domain.events.base import build
-from crm.domain.recorded import RecordedEvent
-from crm.domain.state import PatientState, fold
-from crm.eventstore import ConcurrencyConflict, IdempotencyKeyReused
 from crm.eventstore.fingerprints import fingerprint
 from crm.fhir import decide, mapping
+from crm.fhir.applying import Outcome, Planner, Record, Work, apply
 from crm.fhir.client import FhirClient
 from crm.fhir.matching import Match, Overlay, by_identifiers, match
 from crm.fhir.reading import PASSES, Entry, files, read
 from crm.fhir.report import Problem, Summary
 from crm.fhir.resources import MODELS, Refused, Skipped, validate, version_of
-from crm.handlers.base import Actor, CommandResult
-from crm.handlers.ehr import call_import, patient_import, visit_import
-from crm.models import CommandRecord, EhrMatchReview, MatchDecision
+from crm.handlers.base import Actor
+from crm.models import EhrMatchReview, MatchDecision
 
 SOURCE = "fhir"  # metadata "source" of every event the import records
 ACTOR = Actor(name="system:fhir-import", channel="job")
 _PATIENTS_KEPT = 50_000  # resource -> patient answers kept in memory (bounded)
-
-Record = mapping.PatientRecord | mapping.VisitRecord | mapping.CallRecord
 
 
 @dataclass(slots=True)
@@ -57,8 +47,9 @@ class Importer:
     summary: Summary = field(default_factory=Summary)
     on_resource: Callable[[], None] = lambda: None  # the progress bar's tick
     _overlay: Overlay | None = None
-    _states: dict[uuid.UUID, PatientState] = field(default_factory=dict)
     _patients: OrderedDict[str, uuid.UUID] = field(default_factory=OrderedDict)
+    _decided: set[str] = field(default_factory=set)  # records the front desk matched
+    _planner: Planner = field(init=False)
     _tag: str = field(init=False, default="")
     _zone: dt.tzinfo = field(init=False, default=dt.UTC)
 
@@ -67,6 +58,7 @@ class Importer:
             self._overlay = Overlay()
         self._tag = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()[:12]
         self._zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        self._planner = Planner(now=self.now, actor=ACTOR, keep_all=self.dry_run)
 
     # --- the passes --------------------------------------------------------------------
 
@@ -97,20 +89,33 @@ class Importer:
 
     def run(self, entries: Iterable[Entry], kind: str, *, count: bool = True) -> None:
         """Import the `kind` resources among `entries` (counting every entry read when
-        `count`), a transaction per batch."""
+        `count`), planned and applied a batch at a time."""
         iterator = iter(entries)
         while batch := list(islice(iterator, self.batch_size)):
-            if self.dry_run or self.batch_size == 1:
-                for entry in batch:
-                    self._one(entry, kind, count)
+            works = [w for entry in batch if (w := self._prepare(entry, kind, count)) is not None]
+            if not works:
                 continue
-            with transaction.atomic():
-                for entry in batch:
-                    self._one(entry, kind, count)
+            settled, planned = self._planner.plan(works)
+            if self.dry_run:
+                done = [
+                    Outcome(w, events=tuple(e.event_type for e in events)) for w, events in planned
+                ]
+                self._overlay_identifiers(planned)
+            else:
+                done = apply(
+                    planned,
+                    actor=ACTOR,
+                    now=self.now,
+                    batched=self.batch_size > 1,
+                    planner=self._planner,
+                )
+            for outcome in [*settled, *done]:
+                self._count(outcome)
 
     # --- one resource ------------------------------------------------------------------
 
-    def _one(self, entry: Entry, kind: str, count: bool) -> None:
+    def _prepare(self, entry: Entry, kind: str, count: bool) -> Work | None:
+        """Read, validate, map and match one entry; what to record, or None (counted)."""
         found = entry.resource_type
         if count:
             self.summary.read[found or "unreadable"] += 1
@@ -118,27 +123,27 @@ class Importer:
         if entry.error:
             if count:
                 self._refuse(entry, entry.error)
-            return
+            return None
         if found not in MODELS:
             if count:
                 self.summary.skipped[found] += 1
-            return
+            return None
         if found != kind:
-            return
+            return None
         if not count:
             self.on_resource()
         if not entry.key:
             self._refuse(entry, "has no id (and no fullUrl): a later import could not find it")
-            return
+            return None
         try:
-            self._import(entry)
+            return self._work(entry)
         except Skipped as exc:
-            self.summary.skipped[found] += 1
-            self.summary.skipped_why[f"{found}: {exc.reason}"] += 1
+            self._skip(found, exc.reason)
         except Refused as exc:
             self._refuse(entry, exc.reason)
+        return None
 
-    def _import(self, entry: Entry) -> None:
+    def _work(self, entry: Entry) -> Work | None:
         assert entry.resource is not None
         resource = validate(entry.resource)
         context = mapping.Context(
@@ -148,27 +153,24 @@ class Importer:
             full_urls=entry.full_urls,
         )
         kind = entry.resource_type
-        if kind == "Patient":
-            patient = mapping.patient(resource, entry.key, context)
-            for warning in patient.warnings:
-                self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
-            matched = match(patient, self.source, self._overlay)
-            if matched.patient_id is None:
-                self._ambiguous(entry, patient, matched)
-                return
-            self._apply(entry, matched.patient_id, patient)
-            self._remember(entry.key, matched.patient_id)
-            if matched.by_front_desk and not self.dry_run:
-                EhrMatchReview.objects.filter(source=self.source, resource=entry.key).update(
-                    imported_patient_id=matched.patient_id
-                )
-            return
-        record: Record = (
-            mapping.encounter(resource, entry.key, context)
-            if kind == "Encounter"
-            else mapping.appointment(resource, entry.key, context)
-        )
-        self._apply(entry, self._patient_of(record.patient), record)
+        if kind != "Patient":
+            record: Record = (
+                mapping.encounter(resource, entry.key, context)
+                if kind == "Encounter"
+                else mapping.appointment(resource, entry.key, context)
+            )
+            return self._command(entry, self._patient_of(record.patient), record)
+        patient = mapping.patient(resource, entry.key, context)
+        for warning in patient.warnings:
+            self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
+        matched = match(patient, self.source, self._overlay)
+        if matched.patient_id is None:
+            self._ambiguous(entry, patient, matched)
+            return None
+        self._remember(entry.key, matched.patient_id)
+        if matched.by_front_desk:
+            self._decided.add(entry.key)
+        return self._command(entry, matched.patient_id, patient)
 
     def _patient_of(self, key: str) -> uuid.UUID:
         known = self._patients.get(key)
@@ -193,7 +195,9 @@ class Importer:
         if len(self._patients) > _PATIENTS_KEPT:
             self._patients.popitem(last=False)
 
-    def _apply(self, entry: Entry, patient_id: uuid.UUID, record: Record) -> None:
+    def _command(self, entry: Entry, patient_id: uuid.UUID, record: Record) -> Work:
+        """The command's options: its key from the resource's identity and version, bound
+        to the resource's content, and where its events came from."""
         assert entry.resource is not None
         kind, version = entry.resource_type, version_of(entry.resource)
         options: dict[str, Any] = {
@@ -212,68 +216,35 @@ class Importer:
             # A call is logged once: a later version of its encounter replays the first.
             options["idempotency_key"] = f"fhir:{self._tag}:{entry.key}/call"[:255]
             options["fingerprint"] = fingerprint("fhir_call", {"resource": entry.key})
-        if self.dry_run:
-            events = self._plan(patient_id, record, options)
-        else:
-            events = self._record(patient_id, record, options)
-        if events is None:
+        return Work(entry, patient_id, record, options)
+
+    def _count(self, outcome: Outcome) -> None:
+        work = outcome.work
+        kind = work.entry.resource_type
+        if outcome.refused:
+            self._refuse(work.entry, outcome.refused)
+        elif outcome.skipped:
+            self._skip(kind, outcome.skipped)
+        elif outcome.unchanged:
             self.summary.unchanged[kind] += 1
-            return
-        self.summary.events.update(e.event_type for e in events)
-        (self.summary.imported if events else self.summary.unchanged)[kind] += 1
-
-    def _record(
-        self, patient_id: uuid.UUID, record: Record, options: dict[str, Any]
-    ) -> list[ev.DomainEvent] | None:
-        """Run the command; None when its key was already used (imported before)."""
-        batched = self.batch_size > 1
-        try:
-            if batched:
-                with transaction.atomic():  # a savepoint: a refused resource leaves no trace
-                    result = _handler(record)(
-                        patient_id=patient_id,
-                        record=record,
-                        actor=ACTOR,
-                        now=self.now,
-                        in_callers_transaction=True,
-                        **options,
-                    )
-            else:
-                result = _handler(record)(
-                    patient_id=patient_id, record=record, actor=ACTOR, now=self.now, **options
+        else:
+            self.summary.imported[kind] += 1
+            self.summary.events.update(outcome.events)
+            if work.entry.key in self._decided and not self.dry_run:
+                EhrMatchReview.objects.filter(source=self.source, resource=work.entry.key).update(
+                    imported_patient_id=work.patient_id
                 )
-        except IdempotencyKeyReused:
-            raise Refused(
-                "this version was imported before with other content; give it a new versionId"
-            ) from None
-        except ConcurrencyConflict:
-            raise Refused("the patient's record changed while importing; import again") from None
-        except (DomainError, ev.EventDataInvalid) as exc:
-            raise Refused(str(exc)) from None
-        return None if result.duplicate else [r.event for r in result.events]
 
-    def _plan(
-        self, patient_id: uuid.UUID, record: Record, options: dict[str, Any]
-    ) -> list[ev.DomainEvent] | None:
-        """What the command would record, decided on the state the run would have left."""
-        if CommandRecord.objects.filter(key=options["idempotency_key"]).exists():
-            return None
-        state = self._states.get(patient_id)
-        if state is None:
-            state = fold(patient_id, eventstore.read_stream(patient_id))
-            self._states[patient_id] = state
-        try:
-            events = _decision(state, record, self.now)
+    def _overlay_identifiers(self, planned: list[tuple[Work, list[ev.DomainEvent]]]) -> None:
+        assert self._overlay is not None
+        for work, events in planned:
             for event in events:
-                build(type(event), ev.serialize(event))  # the checks an append makes
-        except (DomainError, ev.EventDataInvalid) as exc:
-            raise Refused(str(exc)) from None
-        at = options["occurred_at"]
-        for event in events:
-            state.apply(RecordedEvent(0, patient_id, state.version + 1, event, at, self.now))
-            if isinstance(event, ev.PatientIdentifierRecorded) and self._overlay is not None:
-                self._overlay.identifiers[(event.system, event.value)] = patient_id
-        return events
+                if isinstance(event, ev.PatientIdentifierRecorded):
+                    self._overlay.identifiers[(event.system, event.value)] = work.patient_id
+
+    def _skip(self, kind: str, reason: str) -> None:
+        self.summary.skipped[kind] += 1
+        self.summary.skipped_why[f"{kind}: {reason}"] += 1
 
     # --- what the front desk sees ------------------------------------------------------
 
@@ -313,22 +284,6 @@ class Importer:
         self.summary.refuse(
             entry.resource_type, Problem(entry.file, entry.where, entry.label, reason)
         )
-
-
-def _handler(record: Record) -> Callable[..., CommandResult]:
-    if isinstance(record, mapping.PatientRecord):
-        return patient_import
-    if isinstance(record, mapping.CallRecord):
-        return call_import
-    return visit_import
-
-
-def _decision(state: PatientState, record: Record, now: dt.datetime) -> list[ev.DomainEvent]:
-    if isinstance(record, mapping.PatientRecord):
-        return decide.patient(state, record, recorded_by=ACTOR.name, now=now)
-    if isinstance(record, mapping.CallRecord):
-        return decide.call(state, record, now=now)
-    return decide.visit(state, record, now=now)
 
 
 def _digest(resource: dict[str, Any]) -> str:

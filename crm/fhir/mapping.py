@@ -32,6 +32,8 @@ _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 _NAME_ORDER = {"official": 0, "usual": 1, None: 2, "temp": 3, "nickname": 4, "maiden": 5}
 _PHONE_ORDER = {"mobile": 0, None: 1, "home": 2, "work": 3, "temp": 4}
 DEFAULT_MINUTES = 30
+# A visit names its provider and place; an EHR record that names neither says so in words.
+NOT_NAMED = "not named in the EHR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +304,8 @@ def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRe
         modality=codes.CLINIC_CLASSES.get(klass or "AMB", ev.Modality.IN_PERSON),
         starts_at=start,
         duration_minutes=_minutes(start, end, resource.length),
-        provider=_provider(resource, 200),
-        location=_location(resource),
+        provider=_provider(resource, 200) or NOT_NAMED,
+        location=_location(resource) or NOT_NAMED,
         updated_at=_updated(resource),
         reason=words(resource.reasonCode),
     )
@@ -397,8 +399,8 @@ def appointment(resource: Any, key: str, context: Context) -> VisitRecord:
         modality=ev.Modality.TELEHEALTH if virtual else ev.Modality.IN_PERSON,
         starts_at=start,
         duration_minutes=duration,
-        provider=label(next((p for p in people if p), ""), 200),
-        location=label(next((p for p in places if p), ""), 200),
+        provider=label(next((p for p in people if p), ""), 200) or NOT_NAMED,
+        location=label(next((p for p in places if p), ""), 200) or NOT_NAMED,
         booked_at=moment(created, "created", context.zone) if created else None,
         updated_at=_updated(resource),
         cancelled_by=codes.cancelled_by(codings(resource.cancelationReason)),
