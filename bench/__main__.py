@@ -21,20 +21,6 @@ from bench.database import bench_url, database_name
 from bench.report import Report
 
 
-def _fhir(args: argparse.Namespace) -> Report:
-    from bench import fhir
-
-    return fhir.run(
-        fhir.FhirOptions(
-            url=args.url,
-            patients=args.fhir_patients,
-            visits=args.fhir_visits,
-            batch_size=args.fhir_batch_size,
-            many_files=args.fhir_files,
-        )
-    )
-
-
 def _commands(args: argparse.Namespace) -> Report:
     return commands.run(
         commands.CommandsOptions(
@@ -109,13 +95,19 @@ def _suggestions(args: argparse.Namespace) -> Report:
     )
 
 
+def _desk_streams(args: argparse.Namespace) -> Report:
+    from bench import streams_desk
+
+    return streams_desk.run(streams_desk.options_from(args))
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], Report]] = {
     "commands": _commands,
     "rebuild": _rebuild,
     "api": _api,
     "reminders": _reminders,
-    "fhir": _fhir,
     "suggestions": _suggestions,
+    "desk-streams": _desk_streams,
 }
 
 
@@ -152,8 +144,6 @@ def _option(
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from bench.fhir import add_options as fhir_options
-
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmarks on PostgreSQL (BENCH_DATABASE_URL); see docs/benchmarks.md.",
@@ -219,7 +209,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("--reminders", 10_000, "reminders: reminders due at once")
     option("--reminder-workers", 2, "reminders: dispatcher processes")
     option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
-    fhir_options(option)
+    option(
+        "--desk-streams",
+        "500,1000,2000,4000",
+        "desk-streams: streams open at once on one uvicorn process",
+        type=_clients,
+    )
+    option("--desk-api-seconds", 20, "desk-streams: seconds of API load per server", type=float)
+    option("--desk-api-connections", 16, "desk-streams: concurrent API clients")
+    option("--desk-api-workers", 2, "desk-streams: worker processes of each server")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]

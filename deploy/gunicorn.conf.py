@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 
 wsgi_app = "config.wsgi:application"
+# Everything but the desk's event streams: a stream stays open for minutes and would hold a
+# sync worker all that time (and be killed at GUNICORN_TIMEOUT). The proxy sends
+# /api/v1/desk/stream to uvicorn instead (deploy/README.md, "The desk's streams").
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Processes per host; the web tier is stateless, so add hosts rather than giant hosts.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

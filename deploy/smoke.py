@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The desk's streams, as deploy/README.md runs them (host, port and workers from UVICORN_*).
+UVICORN_ARGS = ["config.asgi:application", "--proxy-headers", "--timeout-graceful-shutdown", "5"]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 T = TypeVar("T")
 
@@ -328,6 +330,54 @@ def call_back_queued_by_the_follower(stack: Stack, api: Api, patient_id: str) ->
     return time.monotonic() - committed
 
 
+def queue_change_pushed_to_a_desk(stack: Stack, api: Api, patient_id: str, port: int) -> float:
+    """Open the desk's event stream on uvicorn, log a second missed call through gunicorn,
+    and time the queue_changed the follower's projection publishes until the stream has
+    it: seconds from the API's answer."""
+    import http.client
+
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    stream.request(
+        "GET",
+        "/api/v1/desk/stream",
+        headers={
+            "Authorization": f"Token {api.token}",
+            "Accept": "text/event-stream",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    answer = stream.getresponse()
+    if answer.status != 200 or answer.getheader("Content-Type") != "text/event-stream":
+        raise SmokeFailed(f"The desk stream answered {answer.status}: {answer.read(500)!r}")
+    if answer.readline() != b"retry: 2000\n":
+        raise SmokeFailed("The desk stream did not start with its retry delay.")
+    api.json(
+        "POST",
+        f"/api/v1/patients/{patient_id}/calls/",
+        {
+            "direction": "inbound",
+            "started_at": dt.datetime.now(dt.UTC).isoformat(),
+            "duration_seconds": 0,
+            "disposition": "missed",
+        },
+        expect=201,
+    )
+    committed = time.monotonic()
+    try:
+        while time.monotonic() - committed < 5:
+            stack.check_alive()
+            line = answer.readline()
+            if line.startswith(b"event: queue_changed"):
+                data = answer.readline()
+                if b"callback." in data:
+                    return time.monotonic() - committed
+    except TimeoutError:
+        pass
+    finally:
+        stream.close()
+    raise SmokeFailed("No queue_changed naming the call-back reached the desk stream in 5 s.")
+
+
 @contextmanager
 def running(stack: Stack, database_url: str, redis_url: str) -> Iterator[Stack]:
     try:
@@ -353,6 +403,7 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1",
         CSRF_TRUSTED_ORIGINS=f"https://127.0.0.1:{args.port}",
         GUNICORN_BIND=f"127.0.0.1:{args.port}",
+        UVICORN_PORT=str(args.stream_port),
         WEB_CONCURRENCY="2",
         STATIC_ROOT=str(workdir / "static"),
         SMS_BACKEND="console",  # on purpose: nothing leaves this machine
@@ -374,8 +425,9 @@ def scenario(stack: Stack, args: argparse.Namespace) -> None:
         token = stack.manage("create_api_token", "smoke.supervisor").strip()
     base = f"http://127.0.0.1:{args.port}"
     api = Api(base, token)
-    with step("gunicorn and two django-q2 clusters"):
+    with step("gunicorn, uvicorn for the desk's streams, and two django-q2 clusters"):
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"])
+        stack.start("uvicorn", [sys.executable, "-m", "uvicorn", *UVICORN_ARGS])
         for name in ("worker-1", "worker-2"):
             stack.start(name, [sys.executable, "manage.py", "qcluster"])
         wait_for("gunicorn to answer", lambda: _answers(stack, api), 45)
@@ -391,6 +443,9 @@ def scenario(stack: Stack, args: argparse.Namespace) -> None:
     with step("the projections' follower queues a missed call's call-back within seconds"):
         seconds = call_back_queued_by_the_follower(stack, api, patient_id)
         print(f"   the call-back was readable through the API {seconds:.2f} s after the call")
+    with step("the desk's stream on uvicorn receives the queue's change"):
+        seconds = queue_change_pushed_to_a_desk(stack, api, patient_id, args.stream_port)
+        print(f"   queue_changed reached the open stream {seconds:.2f} s after the call")
 
 
 def _answers(stack: Stack, api: Api) -> bool | None:
@@ -422,6 +477,7 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/crm_smoke")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--stream-port", type=int, default=8766, help="uvicorn's (the streams)")
     args = parser.parse_args()
     # A TERM (CI giving up) unwinds like Ctrl-C, through the clean-up.
     signal.signal(signal.SIGTERM, _interrupted)
