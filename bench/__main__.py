@@ -21,6 +21,20 @@ from bench.database import bench_url, database_name
 from bench.report import Report
 
 
+def _fhir(args: argparse.Namespace) -> Report:
+    from bench import fhir
+
+    return fhir.run(
+        fhir.FhirOptions(
+            url=args.url,
+            patients=args.fhir_patients,
+            visits=args.fhir_visits,
+            batch_size=args.fhir_batch_size,
+            many_files=args.fhir_files,
+        )
+    )
+
+
 def _commands(args: argparse.Namespace) -> Report:
     return commands.run(
         commands.CommandsOptions(
@@ -106,6 +120,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Report]] = {
     "rebuild": _rebuild,
     "api": _api,
     "reminders": _reminders,
+    "fhir": _fhir,
     "suggestions": _suggestions,
     "desk-streams": _desk_streams,
 }
@@ -144,6 +159,8 @@ def _option(
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from bench.fhir import add_options as fhir_options
+
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmarks on PostgreSQL (BENCH_DATABASE_URL); see docs/benchmarks.md.",
@@ -209,6 +226,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("--reminders", 10_000, "reminders: reminders due at once")
     option("--reminder-workers", 2, "reminders: dispatcher processes")
     option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
+    fhir_options(option)
     option(
         "--desk-streams",
         "500,1000,2000,4000",
