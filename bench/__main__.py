@@ -160,6 +160,7 @@ def _option(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from bench.fhir import add_options as fhir_options
+    from bench.streams_desk import add_options as desk_options
 
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -227,15 +228,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("--reminder-workers", 2, "reminders: dispatcher processes")
     option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
     fhir_options(option)
-    option(
-        "--desk-streams",
-        "500,1000,2000,4000",
-        "desk-streams: streams open at once on one uvicorn process",
-        type=_clients,
-    )
-    option("--desk-api-seconds", 20, "desk-streams: seconds of API load per server", type=float)
-    option("--desk-api-connections", 16, "desk-streams: concurrent API clients")
-    option("--desk-api-workers", 2, "desk-streams: worker processes of each server")
+    desk_options(option)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -342,6 +342,26 @@ def _agent_token() -> str:
             actor=Actor(name="bench", channel="fixture", role="front_desk"),
         )
     return str(Token.objects.create(user=user).key)
+
+
+def add_options(option: Callable[..., None]) -> None:
+    """The benchmark's flags (each with its BENCH_ variable), for bench/__main__.py."""
+    option(
+        "--desk-streams",
+        "500,1000,2000,4000",
+        "desk-streams: streams open at once on one uvicorn process",
+        type=_counts,
+    )
+    option("--desk-api-seconds", 20, "desk-streams: seconds of API load per server", type=float)
+    option("--desk-api-connections", 16, "desk-streams: concurrent API clients")
+    option("--desk-api-workers", 2, "desk-streams: worker processes of each server")
+
+
+def _counts(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise ValueError(f"{value!r}: give stream counts like 500,1000,2000")
+    return counts
 
 
 def options_from(args: Any) -> DeskStreamsOptions:

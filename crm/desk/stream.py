@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -52,7 +52,7 @@ class EventStreamRenderer(renderers.BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         return json.dumps(data).encode()
 
@@ -251,13 +251,14 @@ class DeskStreamApi(ApiView):
     def get(self, request: Request) -> StreamingHttpResponse:
         after = self._last_event_id(request)
         user = request.user
-        subscription = BROADCASTER.subscribe(user.pk)
+        user_id: int = user.pk  # type: ignore[assignment]  # signed in: the permission says so
+        subscription = BROADCASTER.subscribe(user_id)
         try:
             # Read after subscribing: whatever commits from here on reaches the inbox.
             position = feed.last_id()
             replay = []
             if after is not None:
-                replay = feed.replay_since(after, user_id=user.pk, now=timezone.now())
+                replay = feed.replay_since(after, user_id=user_id, now=timezone.now())
                 position = max([position, *(event.id for event in replay)])
         except BaseException:
             subscription.close()
@@ -273,7 +274,7 @@ class DeskStreamApi(ApiView):
         # nginx and its kind must pass each message on as it comes.
         response["X-Accel-Buffering"] = "no"
         # A response closed before it was read (a client gone at once) still lets go.
-        response._resource_closers.append(subscription.close)
+        response._resource_closers.append(subscription.close)  # type: ignore[attr-defined]
         return response
 
     def _last_event_id(self, request: Request) -> int | None:

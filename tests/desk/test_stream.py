@@ -4,6 +4,7 @@ the replay after Last-Event-ID, and the audit of what it delivered."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,8 +19,8 @@ from tests.desk.conftest import STREAM, Reader
 pytestmark = pytest.mark.django_db
 
 
-def open_stream(client: APIClient, **headers: str) -> Reader:
-    response = client.get(STREAM, HTTP_ACCEPT="text/event-stream", **headers)
+def open_stream(client: APIClient, **headers: Any) -> Reader:
+    response: Any = client.get(STREAM, HTTP_ACCEPT="text/event-stream", **headers)
     assert response.status_code == 200, getattr(response, "content", b"")[:300]
     assert response["Content-Type"] == "text/event-stream"
     assert response["Cache-Control"] == "no-store"
