@@ -89,7 +89,7 @@ def _page(url: str, bundle: dict[str, Any]) -> Iterator[Entry]:
         if (item.get("search") or {}).get("mode") == "outcome":
             continue
         resource = item["resource"]
-        full_url = item.get("fullUrl") if isinstance(item.get("fullUrl"), str) else ""
+        full_url = str(item.get("fullUrl") or "")
         if not isinstance(resource.get("resourceType"), str):
             yield Entry(url, f"entry {number}", resource=resource, error="has no resourceType")
             continue

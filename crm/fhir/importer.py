@@ -154,12 +154,12 @@ class Importer:
         )
         kind = entry.resource_type
         if kind != "Patient":
-            record: Record = (
+            visit: mapping.VisitRecord | mapping.CallRecord = (
                 mapping.encounter(resource, entry.key, context)
                 if kind == "Encounter"
                 else mapping.appointment(resource, entry.key, context)
             )
-            return self._command(entry, self._patient_of(record.patient), record)
+            return self._command(entry, self._patient_of(visit.patient), visit)
         patient = mapping.patient(resource, entry.key, context)
         for warning in patient.warnings:
             self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))

@@ -156,7 +156,7 @@ def _bundle(
             continue
         if (item.get("search") or {}).get("mode") == "outcome":
             continue  # a search's OperationOutcome about the search, not a record
-        full_url = item.get("fullUrl") if isinstance(item.get("fullUrl"), str) else ""
+        full_url = str(item.get("fullUrl") or "")
         entry = _entry(name, where, resource, full_urls, full_url)
         if wanted is None or wanted(entry.resource_type):
             yield entry

@@ -75,8 +75,10 @@ class Summary:
             )
             for kind in kinds
         ]
-        totals = tuple(sum(row[i] for row in rows) for i in range(1, 6))
-        return [*rows, ("total", *totals)]  # type: ignore[list-item]
+        read, imported, unchanged, skipped, refused = (
+            sum(int(row[i]) for row in rows) for i in range(1, 6)
+        )
+        return [*rows, ("total", read, imported, unchanged, skipped, refused)]
 
     def as_dict(self) -> dict[str, Any]:
         return {

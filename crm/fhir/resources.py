@@ -90,7 +90,7 @@ def version_of(raw: dict[str, Any]) -> str:
     keeps no versions still sends the same bytes for the same record)."""
     meta = raw.get("meta")
     if isinstance(meta, dict) and isinstance(meta.get("versionId"), str) and meta["versionId"]:
-        return meta["versionId"]
+        return str(meta["versionId"])
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha1-" + hashlib.sha1(canonical.encode(), usedforsecurity=False).hexdigest()[:20]
 

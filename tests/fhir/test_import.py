@@ -303,3 +303,31 @@ def test_the_command_refuses_files_and_a_server_together_and_a_bad_since(tmp_pat
         call_command("import_fhir", str(tmp_path), "--server", "http://127.0.0.1:1/fhir")
     with pytest.raises(CommandError, match="not an ISO 8601"):
         call_command("import_fhir", "--server", "http://127.0.0.1:1/fhir", "--since", "yesterday")
+
+
+def test_a_command_that_fails_in_a_batch_sends_the_batch_round_again_one_by_one(ehr, monkeypatch):
+    """A desk change between the plan and the command: the batch rolls back whole, then
+    runs resource by resource; the refused one leaves no trace, the others go in once."""
+    from crm.fhir import decide
+    from crm.fhir.resources import Refused
+
+    ehr(b.patient())
+    real, calls = decide.visit, {"enc-2": 0}
+
+    def visit(state, record, *, now):
+        if record.key == "Encounter/enc-2":
+            calls["enc-2"] += 1
+            if calls["enc-2"] >= 2:  # planned fine, refused once it runs
+                raise Refused("the desk closed it meanwhile")
+        return real(state, record, now=now)
+
+    monkeypatch.setattr(decide, "visit", visit)
+    before = Event.objects.count()
+
+    summary = ehr(b.encounter("enc-1"), b.encounter("enc-2"), b.encounter("enc-3"))
+
+    assert summary.imported == {"Encounter": 2}
+    assert [p.reason for p in summary.refused] == ["the desk closed it meanwhile"]
+    ids = [e.metadata["resource_id"] for e in Event.objects.order_by("position")[before:]]
+    assert ids == ["enc-1", "enc-1", "enc-3", "enc-3"]
+    assert not CommandRecord.objects.filter(key__contains="Encounter/enc-2").exists()
