@@ -160,8 +160,6 @@ def _option(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from bench.fhir import add_options as fhir_options
-
-    from bench.fhir import add_options as fhir_options
     from bench.streams_desk import add_options as desk_options
 
     parser = argparse.ArgumentParser(
