@@ -75,10 +75,12 @@ def follow_in_threads(
     stop: threading.Event,
     wake: Callable[[], wakeup.Wakeup] = wakeup.for_this_database,
     on_round: Callable[[dict[str, int]], object] | None = None,
+    projections: Sequence[runner.CatchUpProjection] = (),
 ) -> None:
-    """One follower per projection, each in its own thread with its own wake-up and its own
-    connection: a slow projection (the suggestions' rules under a burst) no longer holds
-    back the others' rounds, nor they its own. Returns once `stop` is set and all ended."""
+    """One follower per projection (of `projections`, or every registered one), each in
+    its own thread with its own wake-up and its own connection: a slow projection (the
+    suggestions' rules under a burst) no longer holds back the others' rounds, nor they
+    its own. Returns once `stop` is set and all ended."""
     ended: list[str] = []
 
     def follow(projection: runner.CatchUpProjection) -> None:
@@ -90,8 +92,8 @@ def follow_in_threads(
             ended.append(projection.name)
 
     threads = [
-        threading.Thread(target=follow, args=(p,), name=f"follow-{name}", daemon=True)
-        for name, p in runner.registered().items()
+        threading.Thread(target=follow, args=(p,), name=f"follow-{p.name}", daemon=True)
+        for p in projections or runner.registered().values()
     ]
     for thread in threads:
         thread.start()

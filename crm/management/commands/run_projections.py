@@ -42,21 +42,30 @@ class Command(BaseCommand):
             action="store_true",
             help="follow each projection in a thread of its own, each with its own wake-up",
         )
+        parser.add_argument(
+            "--projection",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="only this projection (repeat for more): a follower process per projection "
+            "gives each its own CPU share",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["interval"] <= 0:
             raise CommandError("--interval must be a positive number of seconds")
+        chosen = _chosen(options["projection"])
         if not options["follow"]:
             try:
-                handled = runner.catch_up_all()
+                handled = runner.catch_up_all(chosen)
             except runner.ProjectionsFailed as failed:
                 raise CommandError(str(failed)) from None
             for name, count in handled.items():
                 self.stdout.write(f"{name}: {count} events")
             return
-        self._follow(options)
+        self._follow(options, chosen)
 
-    def _follow(self, options: dict[str, Any]) -> None:
+    def _follow(self, options: dict[str, Any], chosen: list[runner.CatchUpProjection]) -> None:
         stop = threading.Event()
         # TERM (a service manager, `make run` ending) and Ctrl-C end the current batch's
         # wait cleanly; a batch cut short by a kill is rolled back and replayed (I6).
@@ -66,18 +75,27 @@ class Command(BaseCommand):
         how = "polling only" if options["no_wakeup"] else _woken_by()
         announce = self._announcer(
             f"Caught up; following the log ({how}; every {options['interval']:g} s anyway): "
-            f"{', '.join(runner.registered())}."
+            f"{', '.join(p.name for p in chosen)}.",
+            len(chosen),
         )
         if options["parallel"]:
             follower.follow_in_threads(
-                interval=options["interval"], stop=stop, wake=wake, on_round=announce
+                interval=options["interval"],
+                stop=stop,
+                wake=wake,
+                on_round=announce,
+                projections=chosen,
             )
         else:
             follower.Follower(
-                interval=options["interval"], wake=wake, stop=stop, on_round=announce
+                interval=options["interval"],
+                projections=chosen,
+                wake=wake,
+                stop=stop,
+                on_round=announce,
             ).run()
 
-    def _announcer(self, line: str) -> Callable[[dict[str, int]], None]:
+    def _announcer(self, line: str, count: int) -> Callable[[dict[str, int]], None]:
         """Says `line` once every projection has had its first round (it is then watching
         for commits, so whoever waits for the line may start appending)."""
         seen: set[str] = set()
@@ -85,10 +103,10 @@ class Command(BaseCommand):
 
         def first_rounds(handled: dict[str, int]) -> None:
             with lock:
-                if len(seen) == len(runner.registered()):
+                if len(seen) == count:
                     return
                 seen.update(handled)
-                if len(seen) == len(runner.registered()):
+                if len(seen) == count:
                     self.stdout.write(line)
                     self.stdout.flush()
 
@@ -101,3 +119,13 @@ def _woken_by() -> str:
     if connection.vendor == "postgresql":
         return f"woken by NOTIFY {EVENTS_CHANNEL}"
     return f"woken by the log's last position, read every {wakeup.SQLITE_POLL_SECONDS:g} s"
+
+
+def _chosen(names: list[str]) -> list[runner.CatchUpProjection]:
+    known = runner.registered()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CommandError(
+            f"No catch-up projection named {unknown[0]!r}; the projections: {', '.join(known)}."
+        )
+    return [known[name] for name in dict.fromkeys(names)] if names else list(known.values())
