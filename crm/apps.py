@@ -22,16 +22,6 @@ class CrmConfig(AppConfig):
 
         fhir_tasks.schedule()  # the EHR sync, when FHIR_SERVER_URL is set
 
-        from django.conf import settings
-
-        if settings.FHIR_SERVER_URL:
-            schedules.add(
-                schedules.RecurringJob(
-                    name="crm: import what changed on the EHR's FHIR server",
-                    func="crm.fhir.tasks.sync_from_server",
-                    minutes=settings.FHIR_SYNC_MINUTES,
-                )
-            )
         schedules.add(
             schedules.RecurringJob(
                 name="crm: prune the desk feed",
