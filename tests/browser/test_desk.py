@@ -312,3 +312,14 @@ def test_simulate_call_says_why_the_server_refused_it(clinic: None, live_server:
 
     assert "refused the call (403)" in str(refused.value)
     assert "X-Twilio-Signature header does not match" in str(refused.value)
+
+
+def test_an_outcome_being_typed_survives_the_queue_refreshing(desk: Any) -> None:
+    row = desk.locator("#queue > li", has=desk.locator("input[name=outcome]")).first
+    row.get_by_text("Complete or put off").click()
+    row.get_by_label("Outcome").fill("Left a message with the daughter")
+
+    desk.get_by_role("button", name="Refresh").click()  # as the feed's queue_changed does
+    desk.locator('#queue[aria-busy="false"]').wait_for()
+
+    assert row.get_by_label("Outcome").input_value() == "Left a message with the daughter"

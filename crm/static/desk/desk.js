@@ -400,13 +400,19 @@
   }
 
   async function refreshQueue() {
+    const list = document.getElementById("queue");
+    list.setAttribute("aria-busy", "true");
     try {
       const page = await api("/api/v1/suggestions/?status=open,claimed&page_size=20");
-      document.getElementById("queue").replaceChildren(...page.results.map(queueRow));
+      // A row that has not changed keeps its element, and with it an outcome being typed.
+      const rows = new Map([...list.children].map((li) => [li.dataset.state, li]));
+      list.replaceChildren(...page.results.map((s) => rows.get(rowState(s)) || queueRow(s)));
       const count = `${page.results.length}${page.next ? " or more" : ""}`;
       queueState(page.results.length ? `${count} to do, most urgent first.` : "Nothing in the queue.");
     } catch (error) {
       queueState(`The queue could not be read: ${error.message}`, true);
+    } finally {
+      list.setAttribute("aria-busy", "false");
     }
   }
 
@@ -420,6 +426,8 @@
     sms_stop_review: [["keeps_texts", "Keeps texts"], ["opted_out", "Opted out"]],
   };
   const SNOOZES = [[1, "1 hour"], [4, "4 hours"], [24, "1 day"], [168, "1 week"]];
+
+  const rowState = (s) => JSON.stringify([s.suggestion_id, s.status, s.assignee, s.claimed_until, s.due_at, s.overdue]);
 
   function queueRow(s) {
     const mine = s.status === "claimed" && s.assignee === ME;
@@ -453,7 +461,7 @@
       act(event.submitter, `${base}snooze/`, { until }, `Snoozed: ${s.label}.`, () => null);
     });
     const button = (text, path, said, after) => el("button", { type: "button", class: "desk-quiet", onclick: (event) => act(event.target, path, {}, said, after) }, text);
-    return el("li", { class: s.priority <= 2 ? "is-priority" : null, "data-suggestion": s.suggestion_id },
+    return el("li", { class: s.priority <= 2 ? "is-priority" : null, "data-suggestion": s.suggestion_id, "data-state": rowState(s) },
       el("p", {}, el("strong", {}, s.label), s.overdue ? el("span", { class: "desk-badge is-danger" }, "overdue") : null,
         mine ? el("span", { class: "desk-badge is-ok" }, "claimed by you") : null),
       el("p", {}, who),
