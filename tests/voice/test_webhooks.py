@@ -389,3 +389,12 @@ def test_parameters_twilio_adds_are_ignored(twilio, register):
 
     assert call.status("completed", duration=65, **extra).status_code == 200
     assert len(logged_calls(patient)) == 1
+
+
+def test_a_body_too_big_for_any_webhook_is_refused_and_records_nothing(twilio):
+    form = {**twilio.call(ROWAN).form("ringing"), "CallerName": "x" * 3_000_000}
+
+    response = twilio.post(INCOMING, form)
+
+    assert 400 <= response.status_code < 500
+    assert not LiveCall.objects.exists() and not DeskEvent.objects.exists()
