@@ -126,8 +126,9 @@ def outcome(facts: CallFacts) -> Outcome | None:
     if facts.queue_result is None:
         if facts.enqueued:
             return None
-        # Completed without ever reaching the queue: it hung up while the call was answered.
-        return Outcome(CallDisposition.ABANDONED, duration, 0, 0)
+        # Ended without ever reaching the queue (its incoming webhook never answered with
+        # one): the clinic missed it, whatever the caller heard.
+        return Outcome(CallDisposition.MISSED, duration, 0, 0)
     if facts.queue_result in _ANSWERED:
         return Outcome(CallDisposition.CONNECTED, duration, max(duration - queued, 0), queued)
     if facts.queue_result is QueueResult.HANGUP:

@@ -126,3 +126,13 @@ def test_a_crisis_caller_goes_first_by_queue_or_by_priority() -> None:
     assert (plain.queue, plain.crisis_first, plain.priority) == ("clinic-priority", True, 0)
     assert (tasked.priority, usual.priority) == (100, 0)
     assert routed(crisis=False, workflow_sid="").queue == "clinic"
+
+
+def test_a_call_that_ended_without_reaching_the_queue_was_missed() -> None:
+    facts = CallFacts(enqueued=False).with_status(
+        CallStatus.COMPLETED, sequence=2, duration_seconds=6
+    )
+
+    ended = outcome(facts)
+
+    assert ended is not None and ended.disposition is CallDisposition.MISSED

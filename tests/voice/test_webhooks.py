@@ -398,3 +398,15 @@ def test_a_body_too_big_for_any_webhook_is_refused_and_records_nothing(twilio):
 
     assert 400 <= response.status_code < 500
     assert not LiveCall.objects.exists() and not DeskEvent.objects.exists()
+
+
+def test_a_status_for_a_call_whose_incoming_webhook_never_came_logs_it_missed(twilio, register):
+    patient = register()
+    call = twilio.call(ROWAN)
+
+    call.status("completed", duration=6)
+    call.status("completed", duration=6)
+
+    (logged,) = logged_calls(patient)
+    assert logged.disposition is ev.CallDisposition.MISSED
+    assert DeskEvent.objects.filter(kind="screen_pop").count() == 0
