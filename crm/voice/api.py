@@ -67,7 +67,10 @@ class CallSerializer(serializers.Serializer[Any]):
     )
     crisis_first = serializers.BooleanField(help_text="Put first in line: an open crisis flag.")
     queue_position = serializers.IntegerField(
-        allow_null=True, help_text="Its place in line when it rang (1: next)."
+        allow_null=True,
+        help_text="Its place in line when it rang (1: next), as the CRM can tell: crisis "
+        "callers first, then the calls that came in before it and have not ended (Twilio "
+        "reports a call's leaving the queue only when it ends).",
     )
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
