@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from crm.domain.events import CallDisposition
+from crm.domain.events import CallDisposition, CallLogged, deserialize
 from crm.voice.domain import CallFacts, CallStatus, QueueResult, caller_number, outcome, route
 
 ANSWERED = [
@@ -136,3 +136,23 @@ def test_a_call_that_ended_without_reaching_the_queue_was_missed() -> None:
     ended = outcome(facts)
 
     assert ended is not None and ended.disposition is CallDisposition.MISSED
+
+
+def test_a_call_logged_by_hand_before_the_phone_system_reads_with_no_sid_and_no_queue() -> None:
+    stored = {
+        "call_id": "5f0c2b2e-8d0a-4a8e-9a43-3f1b7c1d2e4f",
+        "direction": "inbound",
+        "channel": "voice",
+        "agent": "agent.one",
+        "started_at": "2026-11-03T14:30:00+00:00",
+        "duration_seconds": 240,
+        "disposition": "connected",
+        "reason_code": "billing",
+        "reason": "Billing or insurance",
+    }
+
+    event = deserialize("CallLogged", 3, stored)
+
+    assert isinstance(event, CallLogged)
+    assert (event.call_sid, event.queue_seconds, event.reason_code) == ("", 0, "billing")
+    assert CallLogged.schema_version == 4
