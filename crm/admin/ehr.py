@@ -46,6 +46,8 @@ class EhrMatchReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     new one). Rows are kept, decided or not, as the record of who decided what."""
 
     area = Area.PATIENTS
+    # The record once matched; the candidates a page shows are audited by list_access_notes.
+    patient_field = "imported_patient_id"
     form = DecisionForm
     list_display = ["name", "date_of_birth", "phone", "resource", "reason", "decision"]
     list_filter = ["decision"]

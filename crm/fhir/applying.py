@@ -1,6 +1,5 @@
-"""A batch of prepared resources applied: the plan (each resource decided on its patient's state
-as the batch leaves it; refused, unchanged or events) and its application, one command per
-resource through crm.handlers.ehr, all of the batch's commands in one transaction."""
+"""A batch's plan (each resource decided on its patient's state as the batch leaves it) and its
+application: one command per resource (crm.handlers.ehr), the batch's in one transaction."""
 
 from __future__ import annotations
 

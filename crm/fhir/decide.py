@@ -1,6 +1,5 @@
-"""The import's decisions: from a patient's state and one mapped FHIR resource, the events that
-bring the record up to what the EHR says (nothing when it already does), and when they
-happened in the clinic. Plain Python, like crm.domain.decisions, whose checks it reuses."""
+"""The import's decisions, plain Python like crm.domain.decisions (whose checks it reuses): the
+events that bring a patient's record up to what one FHIR resource says, and their time."""
 
 from __future__ import annotations
 

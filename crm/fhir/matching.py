@@ -1,6 +1,5 @@
-"""Which CRM patient an EHR patient is: first by identifier (the EHR's id of the record, its
-MRN), then by name, birth date and phone. Anything less than one clear answer is ambiguous:
-listed for the front desk (EhrMatchReview), never merged by the import."""
+"""Which CRM patient an EHR patient is: by identifier (the EHR's record id, its MRN), then name,
+birth date and phone; anything less than one answer is listed for the front desk, never merged."""
 
 from __future__ import annotations
 
