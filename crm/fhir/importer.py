@@ -49,6 +49,7 @@ class Importer:
     _overlay: Overlay | None = None
     _patients: OrderedDict[str, uuid.UUID] = field(default_factory=OrderedDict)
     _decided: set[str] = field(default_factory=set)  # records the front desk matched
+    _reviews: bool = field(init=False, default=True)  # any record listed for the desk
     _planner: Planner = field(init=False)
     _tag: str = field(init=False, default="")
     _zone: dt.tzinfo = field(init=False, default=dt.UTC)
@@ -59,6 +60,7 @@ class Importer:
         self._tag = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()[:12]
         self._zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         self._planner = Planner(now=self.now, actor=ACTOR, keep_all=self.dry_run)
+        self._reviews = EhrMatchReview.objects.filter(source=self.source).exists()
 
     # --- the passes --------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class Importer:
         patient = mapping.patient(resource, entry.key, context)
         for warning in patient.warnings:
             self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
-        matched = match(patient, self.source, self._overlay)
+        matched = match(patient, self.source, self._overlay, reviews=self._reviews)
         if matched.patient_id is None:
             self._ambiguous(entry, patient, matched)
             return None

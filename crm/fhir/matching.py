@@ -39,16 +39,23 @@ def by_identifiers(
     pairs: Iterable[tuple[str, str]], overlay: Overlay | None = None
 ) -> set[uuid.UUID]:
     """The patients (merges followed to the surviving record) these identifiers name."""
-    pairs = list(pairs)
-    found: set[uuid.UUID] = set()
-    if overlay is not None:
-        found |= {overlay.identifiers[p] for p in pairs if p in overlay.identifiers}
+    return surviving(set(_owners(list(pairs), overlay).values()))
+
+
+def _owners(
+    pairs: list[tuple[str, str]], overlay: Overlay | None
+) -> dict[tuple[str, str], uuid.UUID]:
+    """Which record each of these identifiers names, in one query."""
+    found: dict[tuple[str, str], uuid.UUID] = {}
     if pairs:
         wanted = Q()
         for system, value in pairs:
             wanted |= Q(system=system, value=value)
-        found |= set(PatientIdentifier.objects.filter(wanted).values_list("patient_id", flat=True))
-    return surviving(found)
+        rows = PatientIdentifier.objects.filter(wanted).values_list("system", "value", "patient_id")
+        found = {(system, value): pid for system, value, pid in rows}
+    if overlay is not None:
+        found |= {p: overlay.identifiers[p] for p in pairs if p in overlay.identifiers}
+    return found
 
 
 def surviving(patient_ids: set[uuid.UUID]) -> set[uuid.UUID]:
@@ -63,16 +70,21 @@ def surviving(patient_ids: set[uuid.UUID]) -> set[uuid.UUID]:
     return {merged.get(pid) or pid for pid in patient_ids}
 
 
-def match(record: PatientRecord, source: str, overlay: Overlay | None = None) -> Match:
-    own = by_identifiers([(source, record.key)], overlay)  # the EHR's id of this record
-    if len(own) == 1:
-        return Match(own.pop())
-    others = [(s, v) for s, v, _ in record.identifiers if (s, v) != (source, record.key)]
-    owners = by_identifiers(others, overlay)
+def match(
+    record: PatientRecord, source: str, overlay: Overlay | None = None, *, reviews: bool = True
+) -> Match:
+    """`reviews=False`: the source has no record listed for the front desk (one query less
+    for each new patient)."""
+    own = (source, record.key)  # the EHR's id of this record
+    found = _owners([(s, v) for s, v, _ in record.identifiers], overlay)
+    if own in found:
+        return Match(surviving({found[own]}).pop())
+    owners = surviving(set(found.values()))
     if len(owners) > 1:
         return Match(
             None, candidates=_sorted(owners), reason="its identifiers name several patients"
         )
+    decided = _front_desk(source, record.key) if reviews else None
     if len(owners) == 1:
         owner = owners.pop()
         # Its MRN names a patient the EHR already knows under another record: a reused
@@ -81,16 +93,12 @@ def match(record: PatientRecord, source: str, overlay: Overlay | None = None) ->
             patient_id=owner, system=source, kind="RI"
         ).exists():
             return Match(owner)
-        decided = _front_desk(source, record.key)
         return decided or Match(
             None,
             candidates=(owner,),
             reason="its MRN names a patient the EHR knows under another record",
         )
-    decided = _front_desk(source, record.key)
-    if decided is not None:
-        return decided
-    return _by_demographics(record, source)
+    return decided or _by_demographics(record, source)
 
 
 def _front_desk(source: str, key: str) -> Match | None:
