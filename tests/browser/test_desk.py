@@ -56,6 +56,10 @@ def clinic(settings: Any, _empty_append_only_tables: None) -> Any:
 
 @pytest.fixture
 def desk(page: Any, clinic: None) -> Any:
+    return signed_in(page)
+
+
+def signed_in(page: Any) -> Any:
     """The demo agent signed in: /desk/ sends them to sign in and brings them back."""
     page.goto("/desk/")
     page.wait_for_url("**/admin/login/?next=/desk/")
@@ -208,6 +212,24 @@ def test_a_shared_number_asks_who_is_calling_and_logs_the_call_on_the_one_picked
         f"Logged on {picked.display_name}'s record" in pop.locator("[data-call-state]").inner_text()
     )
     assert other.display_name not in pop.inner_text()
+
+
+def test_a_call_held_before_the_desk_opened_waits_there_for_the_agent(
+    page: Any, clinic: None, live_server: Any
+) -> None:
+    picked, _ = household_of_two()
+    call = phone_call(live_server, picked.phone)
+    call.ring()
+    call.end(outcome="answered", queue_seconds=3, talk_seconds=40)
+
+    desk = signed_in(page)
+    pop = desk.locator("#pop")
+    pop.get_by_text("Held: choose who called to log it.").wait_for()
+    assert desk.locator("#announce").inner_text().startswith("Call waiting from")
+    pop.get_by_role("button", name=f"{picked.display_name} is calling").click()
+    pop.locator("[data-call-state].is-logged").wait_for()
+
+    assert [stream for stream, _ in calls_logged(call.call_sid)] == [picked.patient_id]
 
 
 def test_an_unknown_caller_is_said_to_be_unknown_and_found_by_name(

@@ -10,10 +10,12 @@
  *   GET  /api/v1/suggestions/?status=open,claimed       the queue, most urgent first
  *   POST /api/v1/suggestions/{id}/claim/  release/  complete/  snooze/
  *   GET  /api/v1/patients/{id}/                         a profile (queue rows, after a booking)
- *   GET  /api/v1/patients/lookup?phone=&patient=        the pop of the household member picked
+ *   GET  /api/v1/patients/lookup?phone=&patient=        the pop of the household member picked,
+ *                                                       and of calls waiting when the page opens
  *   GET  /api/v1/patients/?search=                      find an unknown caller
  *   GET  /api/v1/patients/{id}/suggestions/             their open suggestions, once found
  *   GET  /api/v1/patients/{id}/timeline/?page_size=10   the last events, once the call is logged
+ *   GET  /api/v1/desk/calls/                            calls live or held when the page opens
  *   POST /api/v1/desk/calls/{sid}/attribute/            who of a shared (or unknown) number called
  *   POST /api/v1/desk/calls/{sid}/wrap-up/              reason, resolved on first contact, note
  *   GET  /api/v1/contact-reasons/                       the clinic's reasons, for the wrap-up
@@ -142,15 +144,29 @@
   // ---- Calls: each pop gets its own view, kept while the desk is open, so switching between
   // calls loses nothing typed.
 
-  function onPop(pop) {
+  function onPop(pop, waiting = false) {
     const call = calls.get(pop.call_sid) || { sid: pop.call_sid };
     Object.assign(call, { pop, patient: pop.patient, timeline: pop.recent_timeline || [], suggestions: pop.open_suggestions || [] });
     calls.set(call.sid, call);
     const who = call.patient ? call.patient.display_name
       : (pop.candidates || []).length ? `a number shared by ${pop.candidates.length} patients` : "an unknown caller";
     const number = dialed(pop.phone) || "a withheld number";
-    announce(`${crisis(call) ? `Crisis flag: ${CRISIS_LINE} first. ` : ""}Incoming call from ${who}, ${number}.`);
+    const what = waiting ? "Call waiting from" : "Incoming call from";
+    announce(`${crisis(call) ? `Crisis flag: ${CRISIS_LINE} first. ` : ""}${what} ${who}, ${number}.`);
     show(call.sid);
+  }
+
+  // Calls still ringing or held for the agent (rung before this page opened): their pops,
+  // from the lookup of the caller's number, as the feed would have brought them.
+  async function resume() {
+    const waiting = (await api("/api/v1/desk/calls/")).filter((c) => c.state !== "ended").reverse();
+    for (const c of waiting) {
+      if (calls.has(c.call_sid)) continue;
+      const pick = c.patient_id ? `&patient=${q(c.patient_id)}` : "";
+      const found = c.phone ? await api(`/api/v1/patients/lookup?phone=${q(c.phone)}${pick}`).catch(() => null) : null;
+      onPop({ phone: c.phone, candidates: [], ...found, call_sid: c.call_sid, queue_position: c.queue_position, crisis_first: c.crisis_first }, true);
+      if (c.state === "held") onEnded({ ...c, held: true });
+    }
   }
 
   function onEnded(ended) {
@@ -495,4 +511,5 @@
   document.getElementById("queue-refresh").addEventListener("click", refreshQueue);
   listen();
   refreshQueue();
+  resume().catch((error) => announce(`The calls waiting could not be read: ${error.message}`));
 })();
