@@ -123,22 +123,24 @@ def spells(history: CareHistory, rules: ChurnRules) -> list[Spell]:
     items.sort(key=lambda item: (item[0], item[1], item[2] is None))
     found: list[Spell] = []
     start: dt.datetime | None = None
-    covered = last_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+    covered = ages_out = ends_at = dt.datetime.min.replace(tzinfo=dt.UTC)
     last: Visit | None = None
     for begins, ends, visit in items:
-        if start is not None and last is not None:
-            spell = _spell(start, covered, last, rules)
-            if begins >= spell.ends_at:
-                found.append(spell)
-                start = None
+        if start is not None and last is not None and begins >= ends_at:
+            found.append(_spell(start, covered, last, rules))
+            start = None
         if start is None:
             if visit is None:
                 continue  # a call or a booking while out of care does not bring one back
-            start, covered, last, last_at = visit.at, visit.at, visit, visit.at
-            continue
-        covered = max(covered, ends)
-        if visit is not None and visit.at >= last_at:
-            last, last_at = visit, visit.at
+            start, covered, last = visit.at, visit.at, visit
+            ages_out = rules.active_until(visit.at)
+        else:
+            covered = max(covered, ends)
+            if visit is not None and last is not None and visit.at >= last.at:
+                last, ages_out = visit, rules.active_until(visit.at)
+        assert last is not None
+        # When this stretch ends if nothing more happens (`_spell` says which way).
+        ends_at = min(covered + rules.lapse_after(last.visit_type), ages_out)
     if start is not None and last is not None:
         found.append(_spell(start, covered, last, rules))
     return found

@@ -270,8 +270,12 @@ def _month(first_day: dt.date, clinic: zoneinfo.ZoneInfo, now: dt.datetime) -> C
     start = dt.datetime.combine(first_day, dt.time(0), tzinfo=clinic)
     following = (first_day + dt.timedelta(days=32)).replace(day=1)
     next_start = dt.datetime.combine(following, dt.time(0), tzinfo=clinic)
+    # In UTC, like the rows: comparing moments of one zone is several times faster.
     return ChurnMonth(
-        month=first_day, start=start, end=min(next_start, now), partial=now < next_start
+        month=first_day,
+        start=start.astimezone(dt.UTC),
+        end=min(next_start, now).astimezone(dt.UTC),
+        partial=now < next_start,
     )
 
 
@@ -304,8 +308,11 @@ def _count(patient: _Patient, rules: churn.ChurnRules, months: list[ChurnMonth])
 
 
 def _last_visit_type(history: churn.CareHistory, moment: dt.datetime) -> str:
-    before = [visit for visit in history.visits if visit.at <= moment]
-    return max(before, key=lambda v: (v.at, v.visit_type)).visit_type if before else "none"
+    last = None
+    for visit in history.visits:
+        if visit.at <= moment and (last is None or (visit.at, visit.visit_type) > last):
+            last = (visit.at, visit.visit_type)
+    return last[1] if last else "none"
 
 
 def _groups(months: list[ChurnMonth], attribute: str, name: Any) -> list[Group]:
