@@ -1,6 +1,5 @@
-"""What the voice webhooks and the desk's calls API do: a call's facts gathered on its LiveCall
-row (locked, so callbacks in any order and any number of retries count once), and the call
-logged once through crm's one write path when it ends and whose it is is known."""
+"""A call's facts gathered on its locked LiveCall row (callbacks in any order, retried, count
+once), and the call logged once through crm's write path when it ends and is attributed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The TwiML the voice webhooks answer with (twilio's VoiceResponse): into the queue, and what
-a caller hears when the queue could not take them. It names no patient: Twilio learns only
-which queue, and how urgent (a task priority), never why."""
+"""The TwiML the voice webhooks answer with (VoiceResponse): into the queue, or why it could
+not take the caller. No patient is named: Twilio learns a queue and a priority, never why."""
 
 from __future__ import annotations
 
