@@ -41,7 +41,7 @@ class CallLoggedElsewhere(Problem):
 
 
 class WrapUpSerializer(serializers.Serializer[Any]):
-    agent = serializers.CharField()
+    agent = serializers.CharField(help_text="Who gave it (a username).")
     reason_code = serializers.CharField()
     reason = serializers.CharField()
     resolved_first_contact = serializers.BooleanField()
@@ -121,8 +121,15 @@ def call_document(call: LiveCall) -> dict[str, Any]:
         "talk_seconds": call.talk_seconds,
         "queue_seconds": call.queue_seconds,
         "logged": call.logged_at is not None,
-        "wrap_up": call.wrap_up,
+        "wrap_up": _wrap_up_shown(call.wrap_up),
     }
+
+
+def _wrap_up_shown(wrap_up: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The wrap-up as the agent gave it (the ids kept to record it as theirs stay inside)."""
+    if wrap_up is None:
+        return None
+    return {key: value for key, value in wrap_up.items() if key not in ("agent_id", "role")}
 
 
 def _notes(calls: list[LiveCall]) -> list[AccessNote]:

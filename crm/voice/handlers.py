@@ -135,6 +135,8 @@ def call_wrap_up(
     kept on the call until then (and applied when it is)."""
     wrap_up = {
         "agent": agent.name,
+        "agent_id": agent.user_id,
+        "role": agent.role,
         "reason_code": reason_code,
         "reason": reason,
         "resolved_first_contact": resolved_first_contact,
@@ -355,7 +357,13 @@ def _wrap_up(call: LiveCall, *, strict: bool) -> None:
             execute(
                 patient_id=patient_id,
                 decide_streams=decide,
-                actor=Actor(name=wrap_up.agent, channel="api"),
+                # The agent who gave it, as the API knew them, whenever it is recorded.
+                actor=Actor(
+                    name=wrap_up.agent,
+                    channel="api",
+                    user_id=pending.get("agent_id"),
+                    role=str(pending.get("role", "")),
+                ),
                 in_callers_transaction=True,
             )
     except DomainError:

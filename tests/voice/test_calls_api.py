@@ -229,3 +229,18 @@ def test_the_calls_list_filters_by_state_and_refuses_an_unknown_one(twilio, regi
 def test_a_sid_no_call_can_have_is_a_404(agent, sid):
     assert agent.get(f"{CALLS}{sid}/").status_code == 404
     assert _wrap_up(agent, sid, reason="x").status_code == 404
+
+
+def test_a_wrap_up_recorded_after_the_call_ended_is_the_agents_own(twilio, register, agent):
+    patient = register()
+    call = twilio.call(ROWAN)
+    call.ring()
+    _wrap_up(agent, call.sid, reason_code="billing")
+    call.left_queue("bridged", 5)
+    call.status("completed", duration=65)
+
+    (recorded,) = [r for r in eventstore.read_stream(patient) if r.event_type == "CallWrappedUp"]
+
+    assert recorded.metadata["actor"] == "agent.avery"
+    assert recorded.metadata["actor_id"] == agent.user.pk
+    assert recorded.metadata["channel"] == "api"
