@@ -15,7 +15,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
-from bench import api, commands, dataset, engagement, rebuild
+from bench import api, commands, dataset, engagement, lag, rebuild
 from bench import reminders as reminders_bench
 from bench.database import bench_url, database_name
 from bench.report import Report
@@ -109,6 +109,21 @@ def _suggestions(args: argparse.Namespace) -> Report:
     )
 
 
+def _lag(args: argparse.Namespace) -> Report:
+    return lag.run(
+        lag.LagOptions(
+            patients=args.large_patients,
+            events=args.large_events,
+            clients=args.lag_clients,
+            warmup=args.lag_warmup,
+            duration=args.lag_duration,
+            baseline_interval=args.lag_baseline_interval,
+            split=args.lag_split,
+            seed_processes=args.seed_processes,
+        )
+    )
+
+
 def _desk_streams(args: argparse.Namespace) -> Report:
     from bench import streams_desk
 
@@ -122,6 +137,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Report]] = {
     "reminders": _reminders,
     "fhir": _fhir,
     "suggestions": _suggestions,
+    "lag": _lag,
     "desk-streams": _desk_streams,
 }
 
@@ -229,6 +245,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
     fhir_options(option)
     desk_options(option)
+    lag.add_options(option)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]

@@ -4,11 +4,16 @@ their checkpoints as soon as a wake-up says events were committed, and every `in
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
+from django.conf import settings
 from django.db import connection
 
 from crm.projections import runner, wakeup
@@ -105,3 +110,57 @@ def follow_in_threads(
         stop.set()
         for thread in threads:
             thread.join()
+
+
+def follow_in_processes(
+    names: Sequence[str], *, options: Sequence[str], stop: threading.Event, announce: str
+) -> int:
+    """One `run_projections --follow --projection NAME` child process per projection, so
+    each gets a CPU share of its own on a busy machine (threads share one interpreter).
+    Says `announce` once every child has caught up; stops them all on `stop`, or when one
+    of them exits (its exit status is returned, for the service manager to restart)."""
+    children: dict[str, subprocess.Popen[str]] = {}
+    ready: set[str] = set()
+    lock = threading.Lock()
+
+    def forward(name: str, out: IO[str]) -> None:
+        for line in out:
+            if line.startswith("Caught up"):
+                with lock:
+                    ready.add(name)
+                    if ready == set(children):
+                        print(announce, flush=True)
+            else:
+                print(line, end="", flush=True)
+
+    command = [sys.executable, "-m", "django", "run_projections", "--follow"]
+    for name in names:
+        children[name] = subprocess.Popen(
+            [*command, "--projection", name, *options],
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    readers = [
+        threading.Thread(target=forward, args=(name, child.stdout), daemon=True)
+        for name, child in children.items()
+    ]
+    for reader in readers:
+        reader.start()
+    status = 0
+    try:
+        while not stop.wait(0.5):
+            ended = [c for c in children.values() if c.poll() is not None]
+            if ended:
+                status = ended[0].returncode or 1
+                logger.error("a follower process ended (%s); stopping the others", status)
+                break
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            child.wait()
+        for reader in readers:
+            reader.join(timeout=5)
+    return status

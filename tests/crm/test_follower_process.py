@@ -59,11 +59,13 @@ def stop(follower: subprocess.Popen[bytes]) -> int:
         raise
 
 
-@pytest.fixture
-def follower_on_postgres(transactional_db: None, tmp_path: Path) -> Iterator[tuple]:
+@pytest.fixture(params=[(), ("--processes",)], ids=["one loop", "a process per projection"])
+def follower_on_postgres(
+    request: pytest.FixtureRequest, transactional_db: None, tmp_path: Path
+) -> Iterator[tuple]:
     url = url_naming(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
     log = tmp_path / "follower.log"
-    follower = start_follower(url, log, "--interval", LONG_INTERVAL)
+    follower = start_follower(url, log, "--interval", LONG_INTERVAL, *request.param)
     try:
         wait_until("first round", lambda: b"Caught up" in log.read_bytes(), 60, follower, log)
         yield follower, log

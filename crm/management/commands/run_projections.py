@@ -43,6 +43,11 @@ class Command(BaseCommand):
             help="follow each projection in a thread of its own, each with its own wake-up",
         )
         parser.add_argument(
+            "--processes",
+            action="store_true",
+            help="follow each projection in a child process of its own (a CPU share each)",
+        )
+        parser.add_argument(
             "--projection",
             action="append",
             default=[],
@@ -73,11 +78,20 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         wake = wakeup.Deaf if options["no_wakeup"] else wakeup.for_this_database
         how = "polling only" if options["no_wakeup"] else _woken_by()
-        announce = self._announcer(
+        line = (
             f"Caught up; following the log ({how}; every {options['interval']:g} s anyway): "
-            f"{', '.join(p.name for p in chosen)}.",
-            len(chosen),
+            f"{', '.join(p.name for p in chosen)}."
         )
+        if options["processes"]:
+            passed = ["--interval", f"{options['interval']}"]
+            passed += ["--no-wakeup"] if options["no_wakeup"] else []
+            status = follower.follow_in_processes(
+                [p.name for p in chosen], options=passed, stop=stop, announce=line
+            )
+            if status:
+                raise CommandError(f"a follower process ended with status {status}")
+            return
+        announce = self._announcer(line, len(chosen))
         if options["parallel"]:
             follower.follow_in_threads(
                 interval=options["interval"],

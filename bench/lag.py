@@ -1,0 +1,413 @@
+"""`lag`: from an append's commit to its suggestion readable through the API, idle and while
+clients append, woken follower against a polling one (docs/benchmarks.md, Lag)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench import dataset
+from bench.api import ApiOptions, Gunicorn, agent_token
+from bench.database import PROJECT_DIR, conninfo, django_env, prepare
+from bench.engagement import _quantile
+from bench.load import run_load
+from bench.report import Report, Table, Target
+
+TARGET_IDLE_P95 = 2.0
+TARGET_LOAD_P95 = 5.0
+PROBE_PATIENTS = 50
+LOAD_PATIENTS = 4000
+# How long a probe waits for its suggestion after the last call is appended.
+PROBE_TIMEOUT = 60.0
+# How the woken follower runs: one loop, a thread per projection, a process per projection.
+SPLIT_FLAGS = {"none": "", "threads": "--parallel", "processes": "--processes"}
+
+
+@dataclass(frozen=True, slots=True)
+class LagOptions:
+    patients: int = dataset.PATIENTS
+    events: int = dataset.EVENTS
+    clients: int = 8
+    warmup: float = 5.0
+    duration: float = 30.0
+    baseline_interval: float = 0.5
+    split: str = "processes"  # "none", "threads" or "processes": how the woken follower runs
+    seed_processes: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Follower:
+    label: str
+    args: tuple[str, ...]
+
+
+def add_options(option: Callable[..., None]) -> None:
+    """The benchmark's flags (each with its BENCH_ variable), for bench/__main__.py."""
+    option("--lag-clients", 8, "lag: client processes appending in the loaded windows")
+    option("--lag-duration", 30, "lag: seconds of probes per window", type=float)
+    option("--lag-warmup", 5, "lag: seconds before the probes start", type=float)
+    option(
+        "--lag-baseline-interval",
+        0.5,
+        "lag: the baseline follower's poll, without wake-up (seconds)",
+        type=float,
+    )
+    option(
+        "--lag-split",
+        "processes",
+        "lag: the woken follower as one loop, a thread or a process per projection",
+        type=str,
+        choices=list(SPLIT_FLAGS),
+    )
+
+
+def run(options: LagOptions) -> Report:
+    url = dataset.ensure_large(
+        patients=options.patients, events=options.events, processes=options.seed_processes
+    )
+    prepare(url)
+    caught_up = _catch_up_everything(url)
+    token = agent_token(url)
+    probes, load_patients = _patients(url)
+    flag = SPLIT_FLAGS[options.split]
+    woken = Follower(
+        "woken by NOTIFY" + (f", {flag}" if flag else ""),
+        ("--interval", "5", *((flag,) if flag else ())),
+    )
+    polling = Follower(
+        f"polling every {options.baseline_interval:g} s (no wake-up)",
+        ("--no-wakeup", "--interval", f"{options.baseline_interval:g}"),
+    )
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-lag-") as tmp,
+        Gunicorn(url, _server_options(), log=Path(tmp) / "gunicorn.log") as server,
+    ):
+        for clients in (0, options.clients):
+            for follower in (polling, woken):
+                print(f"  lag: {follower.label}, {clients} clients ...", flush=True)
+                results[follower.label, clients] = _window(
+                    url,
+                    server.base,
+                    token,
+                    follower,
+                    clients=clients,
+                    probes=probes,
+                    load_patients=load_patients,
+                    options=options,
+                    log=Path(tmp) / "follower.log",
+                )
+    return _report(options, results, polling, woken, caught_up)
+
+
+def _server_options() -> ApiOptions:
+    """gunicorn as the api benchmark starts it; the throttle refuses nothing (one token)."""
+    return ApiOptions(
+        duration=0,
+        warmup=0,
+        connections=0,
+        wrk_threads=0,
+        workers=2,
+        worker_class="sync",
+        worker_threads=1,
+        sample=0,
+        rounds=1,
+        patients=0,
+        events=0,
+        seed_processes=0,
+        throttle_rate="1000000/minute",
+        conn_max_age=60,
+        paced_rate=0,
+    )
+
+
+def _catch_up_everything(url: str) -> float:
+    """Every catch-up projection at the end of the log before any window. The suggestions
+    are evaluated in bulk (the large dataset holds only profiles); the other projections'
+    checkpoints are moved to the log's end without replaying what came before (the seeded
+    history would take hours here, and is no part of the lag: each window measures the
+    follower's work on the events appended during it). Their read models stay partial."""
+    started = time.monotonic()
+    env = django_env(url)
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT position FROM crm_projection_checkpoint WHERE name = 'suggestions'"
+        ).fetchone()
+    if row is None or not row[0]:
+        print("  lag: evaluating every patient's suggestions ...", flush=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "evaluate_suggestions", "--all", "--processes", "2"],
+            cwd=PROJECT_DIR,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    names = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", _NAMES],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        for name in names:
+            conn.execute(
+                "INSERT INTO crm_projection_checkpoint (name, position, updated_at) "
+                "SELECT %s, coalesce(max(position), 0), now() FROM crm_event "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                [name],
+            )
+    print("  lag: catching every projection up ...", flush=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "run_projections"],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.monotonic() - started
+
+
+_NAMES = (
+    "from crm.projections import runner; "
+    "print(' '.join(n for n in runner.registered() if n != 'suggestions'))"
+)
+
+
+def _patients(url: str) -> tuple[list[str], list[str]]:
+    with psycopg.connect(conninfo(url)) as conn:
+        rows = conn.execute(
+            "SELECT patient_id FROM crm_patient_profile WHERE NOT deceased AND merged_into IS "
+            "NULL ORDER BY patient_id LIMIT %s",
+            [LOAD_PATIENTS + PROBE_PATIENTS],
+        ).fetchall()
+    ids = [str(row[0]) for row in rows]
+    return ids[:PROBE_PATIENTS], ids[PROBE_PATIENTS:]
+
+
+def _window(
+    url: str,
+    base: str,
+    token: str,
+    follower: Follower,
+    *,
+    clients: int,
+    probes: list[str],
+    load_patients: list[str],
+    options: LagOptions,
+    log: Path,
+) -> dict[str, Any]:
+    """One follower process, one probe process, and `clients` appending flat out."""
+    process = _start_follower(url, follower, log)
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    probe = ctx.Process(
+        target=_probe,
+        args=(url, base, token, probes, options.warmup, options.duration, results),
+    )
+    load_before = os.getloadavg()[0]
+    probe.start()
+    try:
+        load = None
+        if clients:
+            load = run_load(
+                "commands",
+                url,
+                clients=clients,
+                warmup=options.warmup,
+                duration=options.duration,
+                patients=load_patients,
+                overlap=0.1,
+            )
+        lags, missing = results.get(timeout=options.warmup + options.duration + PROBE_TIMEOUT + 60)
+    finally:
+        probe.join(timeout=30)
+        if probe.is_alive():
+            probe.terminate()
+        _stop(process)
+    lags.sort()
+    return {
+        "probes": len(lags),
+        "missing": missing,
+        "p50": _quantile(lags, 0.50),
+        "p95": _quantile(lags, 0.95),
+        "max": lags[-1] if lags else float("nan"),
+        "rate": load.rate if load else 0.0,
+        "load": load_before,
+    }
+
+
+def _start_follower(url: str, follower: Follower, log: Path) -> subprocess.Popen[bytes]:
+    """`manage.py run_projections --follow ...`, once it has caught up and is watching."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_projections", "--follow", *follower.args],
+            cwd=PROJECT_DIR,
+            env=django_env(url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 300
+    while b"Caught up" not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"the follower did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _probe(
+    url: str,
+    base: str,
+    token: str,
+    patients: list[str],
+    warmup: float,
+    duration: float,
+    results: Any,
+) -> None:
+    """Log a missed call every 0.2-0.5 s through the handler and time, for each on its own,
+    from the handler's return (its commit) until GET /api/v1/patients/<id>/suggestions/
+    lists the call-back. Calls are projected in commit order, so the oldest waiting one is
+    asked about first and the younger ones only once it is there."""
+    from bench.database import setup_django
+
+    setup_django(url)
+    from django.utils import timezone
+
+    from crm import handlers
+    from crm.domain import events as ev
+
+    actor = handlers.Actor(name="bench.probe", channel="api", role="agent")
+    rng = random.Random(7)
+    lags: list[float] = []
+    waiting: list[tuple[str, str, float]] = []  # (patient, suggestion id, committed at)
+    time.sleep(warmup)
+    deadline = time.monotonic() + duration
+    next_probe = time.monotonic()
+    while time.monotonic() < deadline or (waiting and time.monotonic() < deadline + PROBE_TIMEOUT):
+        now = time.monotonic()
+        if now >= next_probe and now < deadline:
+            call_id, patient = uuid.uuid4(), rng.choice(patients)
+            handlers.call_log(
+                patient_id=uuid.UUID(patient),
+                direction=ev.CallDirection.INBOUND,
+                started_at=timezone.now(),
+                duration_seconds=0,
+                disposition=ev.CallDisposition.MISSED,
+                actor=actor,
+                call_id=call_id,
+            )
+            waiting.append((patient, f"callback.{call_id}.{patient}", time.monotonic()))
+            next_probe = time.monotonic() + rng.uniform(0.2, 0.5)
+        while waiting and waiting[0][1] in _listed(base, token, waiting[0][0]):
+            lags.append(time.monotonic() - waiting.pop(0)[2])
+        time.sleep(0.01)
+    # A call whose suggestion never came counts with the longest wait it was given.
+    lags.extend(PROBE_TIMEOUT for _ in waiting)
+    results.put((lags, len(waiting)))
+
+
+def _listed(base: str, token: str, patient: str) -> set[str]:
+    request = urllib.request.Request(f"{base}/api/v1/patients/{patient}/suggestions/")
+    request.add_header("Authorization", f"Token {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    return {row["suggestion_id"] for row in body["suggestions"]}
+
+
+def _report(
+    options: LagOptions,
+    results: dict[tuple[str, int], dict[str, Any]],
+    polling: Follower,
+    woken: Follower,
+    caught_up: float,
+) -> Report:
+    report = Report("lag")
+    rows = []
+    for (label, clients), r in results.items():
+        rows.append(
+            [
+                label,
+                f"{clients}" + (f" ({r['rate']:,.0f} cmd/s)" if clients else ""),
+                f"{r['probes']}",
+                f"{r['missing']}",
+                f"{r['p50'] * 1000:,.0f} ms",
+                f"{r['p95'] * 1000:,.0f} ms",
+                f"{r['max'] * 1000:,.0f} ms",
+                f"{r['load']:.1f}",
+            ]
+        )
+    for clients in (0, options.clients):
+        base, new = results[polling.label, clients], results[woken.label, clients]
+        rows.append(
+            [
+                "ratio woken / polling",
+                f"{clients}",
+                "",
+                "",
+                f"{new['p50'] / base['p50']:.2f}" if base["p50"] else "",
+                f"{new['p95'] / base['p95']:.2f}" if base["p95"] else "",
+                "",
+                "",
+            ]
+        )
+    report.tables.append(
+        Table(
+            "lag: an append's commit to its suggestion readable through the API "
+            f"({options.patients:,} patients, {options.events:,} events)",
+            ["follower", "clients appending", "probes", "missing", "p50", "p95", "max", "load"],
+            rows,
+            notes=[
+                "`manage.py run_projections --follow` as production runs it, every catch-up "
+                "projection; a probe logs a missed call every 0.2-0.5 s and GETs "
+                "/api/v1/patients/<id>/suggestions/ (gunicorn, 2 sync workers) until the "
+                "call-back is listed",
+                f"{options.warmup:g} s warm-up, then {options.duration:g} s of probes per "
+                f"window; every projection caught up first ({caught_up:.0f} s)",
+                "load: 1-minute load average when the window started",
+            ],
+        )
+    )
+    idle, loaded = results[woken.label, 0], results[woken.label, options.clients]
+    report.targets.append(
+        Target(
+            "lag p95, idle",
+            f"{idle['p95']:.2f} s",
+            f"< {TARGET_IDLE_P95:g} s",
+            idle["p95"] < TARGET_IDLE_P95,
+        )
+    )
+    report.targets.append(
+        Target(
+            f"lag p95, {options.clients} clients appending",
+            f"{loaded['p95']:.2f} s",
+            f"< {TARGET_LOAD_P95:g} s",
+            loaded["p95"] < TARGET_LOAD_P95,
+        )
+    )
+    return report
