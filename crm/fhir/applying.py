@@ -189,6 +189,9 @@ def _guarded(work: Work, run: Callable[[Work], CommandResult], *, savepoint: boo
         return Outcome(work, refused="the patient's record changed while importing; import again")
     except (DomainError, ev.EventDataInvalid) as exc:
         return Outcome(work, refused=str(exc))
+    except DatabaseError as exc:
+        # Its savepoint (or its own transaction) rolled back: the others go on.
+        return Outcome(work, refused=f"the database refused it: {str(exc).splitlines()[0][:200]}")
 
 
 def _outcome(work: Work, result: CommandResult) -> Outcome:
