@@ -144,13 +144,17 @@ def _notes(calls: list[LiveCall]) -> list[AccessNote]:
 
 class CallsQuery(serializers.Serializer[Any]):
     state = Choice(
-        LiveCall.State, required=False, help_text="Only calls in this state (live, held, ended)."
+        LiveCall.State,
+        required=False,
+        help_text="Only calls in this state; without it, the calls live and held (the desk's "
+        "work), state=ended for those logged.",
     )
 
 
 @extend_schema(tags=["desk"])
 class CallsApi(ApiView):
-    """The clinic's calls from the phone system, newest first (at most 100)."""
+    """The clinic's calls from the phone system, newest first (at most 100): by default those
+    live and held for the agent."""
 
     query_serializer_class = CallsQuery
 
@@ -163,8 +167,10 @@ class CallsApi(ApiView):
     def get(self, request: Request) -> Response:
         query = self.validated_query(request)
         calls = LiveCall.objects.order_by("-started_at", "call_sid")
-        if query.get("state"):
-            calls = calls.filter(state=query["state"])
+        wanted = (
+            [query["state"]] if query.get("state") else [LiveCall.State.LIVE, LiveCall.State.HELD]
+        )
+        calls = calls.filter(state__in=wanted)
         listed = list(calls[:MAX_LISTED])
         self.access_notes = _notes(listed)
         return Response(CallSerializer([call_document(c) for c in listed], many=True).data)
