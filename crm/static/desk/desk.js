@@ -133,7 +133,9 @@
     const feed = new EventSource("/api/v1/desk/stream");
     feed.addEventListener("open", () => feedState("Live: calls and queue changes appear as they happen.", "is-live"));
     feed.addEventListener("error", () => {
-      if (feed.readyState === EventSource.CLOSED) feedState("The live feed stopped: reload the page (you may need to sign in again).", "is-down");
+      if (feed.readyState === EventSource.CLOSED) {
+        feedState("The live feed stopped: reload the page (you may need to sign in again).", "is-down");
+      }
       else feedState("Reconnecting to the live feed…", "");
     });
     feed.addEventListener("screen_pop", (event) => onPop(JSON.parse(event.data)));
@@ -146,7 +148,8 @@
 
   function onPop(pop, waiting = false) {
     const call = calls.get(pop.call_sid) || { sid: pop.call_sid };
-    Object.assign(call, { pop, patient: pop.patient, timeline: pop.recent_timeline || [], suggestions: pop.open_suggestions || [] });
+    const suggestions = pop.open_suggestions || [];
+    Object.assign(call, { pop, patient: pop.patient, timeline: pop.recent_timeline || [], suggestions });
     calls.set(call.sid, call);
     const who = call.patient ? call.patient.display_name
       : (pop.candidates || []).length ? `a number shared by ${pop.candidates.length} patients` : "an unknown caller";
@@ -164,7 +167,8 @@
       if (calls.has(c.call_sid)) continue;
       const pick = c.patient_id ? `&patient=${q(c.patient_id)}` : "";
       const found = c.phone ? await api(`/api/v1/patients/lookup?phone=${q(c.phone)}${pick}`).catch(() => null) : null;
-      onPop({ phone: c.phone, candidates: [], ...found, call_sid: c.call_sid, queue_position: c.queue_position, crisis_first: c.crisis_first }, true);
+      const about = { call_sid: c.call_sid, queue_position: c.queue_position, crisis_first: c.crisis_first };
+      onPop({ phone: c.phone, candidates: [], ...found, ...about }, true);
       if (c.state === "held") onEnded({ ...c, held: true });
     }
   }
@@ -227,7 +231,8 @@
       ]) : null,
       patient ? section("Upcoming visits", patient.upcoming_appointments, (a) => visit(call, a, zone)) : null,
       patient ? section("Consents", patient.consents, (c) => [
-        `${CHANNELS[c.channel] || words(c.channel)}, ${words(c.purpose)}: `, el("strong", {}, c.granted ? "granted" : "withdrawn"),
+        `${CHANNELS[c.channel] || words(c.channel)}, ${words(c.purpose)}: `,
+        el("strong", {}, c.granted ? "granted" : "withdrawn"),
         el("span", { class: "desk-meta" }, ` (${words(c.source)}, ${when(c.at, zone)})`),
       ]) : null,
       patient ? section("Last events", call.timeline, (e) => [
@@ -273,7 +278,9 @@
     const candidates = call.found || call.pop.candidates || [];
     const search = el("form", { method: "post", class: "desk-pair" },
       el("span", {}, el("label", { for: "find-caller" }, "Find the caller by name or date of birth"),
-        el("input", { id: "find-caller", name: "search", type: "search", required: true, autocomplete: "off", value: call.searched })),
+        el("input", {
+          id: "find-caller", name: "search", type: "search", required: true, autocomplete: "off", value: call.searched,
+        })),
       el("span", {}, el("button", { type: "submit" }, "Search")));
     search.addEventListener("submit", (event) => submit(event, async () => {
       call.searched = search.elements.search.value;
@@ -285,7 +292,8 @@
       : `No patient has the number ${dialed(call.pop.phone) || "(withheld)"}. Ask who is calling.`;
     return el("div", { class: "desk-panel" }, el("h3", {}, "Who is calling?"), el("p", {}, intro),
       el("ul", {}, candidates.map((c) => el("li", {}, `${c.display_name}, born ${c.date_of_birth} `,
-        el("button", { type: "button", onclick: (event) => choose(call, c.patient_id, event.target) }, `${c.display_name} is calling`)))),
+        el("button", { type: "button", onclick: (event) => choose(call, c.patient_id, event.target) },
+          `${c.display_name} is calling`)))),
       call.found && !call.found.length ? el("p", { class: "desk-empty" }, `Nobody found for “${call.searched}”.`) : null,
       el("div", { class: "desk-panel-body" }, search, el("p", { class: "desk-result", role: "status" })));
   }
@@ -397,7 +405,8 @@
     });
     await reloadPatient(call);
     const visit = call.patient.upcoming_appointments.find((a) => a.appointment_id === booked.appointment_id);
-    return `Booked: ${said(f.appointment_type.value).toLowerCase()}${visit ? `, ${when(visit.starts_at, call.patient.timezone)}` : ""}.`;
+    const at = visit ? `, ${when(visit.starts_at, call.patient.timezone)}` : "";
+    return `Booked: ${said(f.appointment_type.value).toLowerCase()}${at}.`;
   }
 
   // ---- The queue: open and claimed suggestions, most urgent first; refreshed when the feed
@@ -458,7 +467,9 @@
     const id = s.suggestion_id.replace(/[^A-Za-z0-9_-]/g, "-");
     const outcome = OUTCOMES[s.kind]
       ? el("select", { id: `outcome-${id}`, name: "outcome" }, OUTCOMES[s.kind].map(([v, t]) => el("option", { value: v }, t)))
-      : el("input", { id: `outcome-${id}`, name: "outcome", type: "text", required: true, maxlength: 1000, placeholder: "What was done" });
+      : el("input", {
+        id: `outcome-${id}`, name: "outcome", type: "text", required: true, maxlength: 1000, placeholder: "What was done",
+      });
     const snooze = el("select", { id: `snooze-${id}`, name: "hours" }, SNOOZES.map(([v, t]) => el("option", { value: v }, t)));
     const complete = el("form", { method: "post", class: "desk-actions" },
       el("span", {}, el("label", { for: `outcome-${id}` }, "Outcome"), outcome),
@@ -476,8 +487,11 @@
       const until = new Date(Date.now() + Number(snooze.value) * 3600000).toISOString();
       act(event.submitter, `${base}snooze/`, { until }, `Snoozed: ${s.label}.`, () => null);
     });
-    const button = (text, path, said, after) => el("button", { type: "button", class: "desk-quiet", onclick: (event) => act(event.target, path, {}, said, after) }, text);
-    return el("li", { class: s.priority <= 2 ? "is-priority" : null, "data-suggestion": s.suggestion_id, "data-state": rowState(s) },
+    const button = (text, path, said, after) => el("button", {
+      type: "button", class: "desk-quiet", onclick: (event) => act(event.target, path, {}, said, after),
+    }, text);
+    const urgent = s.priority <= 2 ? "is-priority" : null;
+    return el("li", { class: urgent, "data-suggestion": s.suggestion_id, "data-state": rowState(s) },
       el("p", {}, el("strong", {}, s.label), s.overdue ? el("span", { class: "desk-badge is-danger" }, "overdue") : null,
         mine ? el("span", { class: "desk-badge is-ok" }, "claimed by you") : null),
       el("p", {}, who),
