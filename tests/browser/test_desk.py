@@ -22,6 +22,7 @@ from crm.management.commands.simulate_call import SimulatedCall
 from crm.models import PatientProfile
 from crm.models.contact_reasons import seed_contact_reasons
 from crm.projections import runner
+from engagement.models import Suggestion
 from fixtures import demo
 from fixtures.staff import demo_password, ensure_demo_staff
 from tests.roles import role_group
@@ -345,3 +346,20 @@ def test_an_outcome_being_typed_survives_the_queue_refreshing(desk: Any) -> None
     desk.locator('#queue[aria-busy="false"]').wait_for()
 
     assert row.get_by_label("Outcome").input_value() == "Left a message with the daughter"
+
+
+def test_the_agent_puts_a_suggestion_off_for_a_day(desk: Any) -> None:
+    row = desk.locator("#queue > li", has=desk.locator("select[name=hours]")).first
+    suggestion_id = row.get_attribute("data-suggestion")
+    patient_id = next(s.patient_id for s in Suggestion.objects.filter(suggestion_id=suggestion_id))
+    row.get_by_text("Complete or put off").click()
+
+    row.get_by_label("Put off for").select_option(label="1 day")
+    before = timezone.now()
+    row.get_by_role("button", name="Snooze").click()
+    desk.locator(f'#queue > li[data-suggestion="{suggestion_id}"]').wait_for(state="detached")
+
+    (snoozed,) = [
+        e for e in events_of(patient_id, ev.SuggestionSnoozed) if e.suggestion_id == suggestion_id
+    ]
+    assert before + dt.timedelta(hours=23) < snoozed.until < before + dt.timedelta(hours=25)
