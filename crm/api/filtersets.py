@@ -17,7 +17,7 @@ from django_filters.widgets import BaseCSVWidget
 from crm.domain.errors import InvalidInput
 from crm.domain.events import registered_types
 from crm.domain.phones import normalize_phone
-from crm.models import AccessAction, AccessLogEntry, Event, PatientProfile
+from crm.models import AccessAction, AccessLogEntry, Event, PatientIdentifier, PatientProfile
 
 _PHONE_LIKE = re.compile(r"^[\d\s().+\-/]+$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -58,7 +58,7 @@ class AwareDateTimeField(IsoDateTimeField):
 
 @dataclass(frozen=True, slots=True)
 class SearchTerm:
-    kind: str  # "name", "phone", "phone_ending" (its last digits) or "date_of_birth"
+    kind: str  # "name", "phone", "phone_ending" (last digits), "date_of_birth", "identifier"
     value: Any
     text: str  # the normalized form, the one the audit digests
 
@@ -79,8 +79,16 @@ class SearchTermField(forms.CharField):
         return classify(text)
 
 
+# `mrn:12345` (or `id:12345`): a patient by an identifier another system gives them, such as
+# the EHR's medical record number (kept by the EHR import, docs/fhir.md).
+_IDENTIFIER = re.compile(r"^(?:mrn|id):\s*(\S{1,100})$", re.IGNORECASE)
+
+
 def classify(text: str) -> SearchTerm:
     text = text.strip()
+    identifier = _IDENTIFIER.fullmatch(text)
+    if identifier:
+        return SearchTerm("identifier", identifier.group(1), identifier.group(1))
     if _ISO_DATE.fullmatch(text) or _US_DATE.fullmatch(text):
         return SearchTerm("date_of_birth", _date(text), text)
     if _PHONE_LIKE.fullmatch(text):
@@ -167,7 +175,8 @@ class PatientFilter(django_filters.FilterSet):
         method="filter_search",
         required=True,
         help_text="A name (any words of it), a phone number in any format or its last 4 to "
-        "6 digits (0134), or a date of birth as YYYY-MM-DD or MM/DD/YYYY. At least 2 "
+        "6 digits (0134), a date of birth as YYYY-MM-DD or MM/DD/YYYY, or an identifier in "
+        "another system such as the EHR's medical record number as mrn:12345. At least 2 "
         "characters.",
     )
 
@@ -186,6 +195,9 @@ class PatientFilter(django_filters.FilterSet):
             return queryset.filter(phone=term.value)
         if term.kind == "phone_ending":
             return queryset.filter(phone__endswith=term.value)
+        if term.kind == "identifier":
+            known = PatientIdentifier.objects.filter(value=term.value).values("patient_id")
+            return queryset.filter(patient_id__in=known)
         for word in term.value:
             queryset = queryset.filter(search_name__contains=word)
         return queryset

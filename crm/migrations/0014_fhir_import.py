@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 "constraints": [
                     models.UniqueConstraint(fields=("system", "value"), name="crm_identifier_unique")
                 ],
+                "indexes": [models.Index(fields=["value"], name="crm_identifier_value")],
             },
         ),
         migrations.CreateModel(

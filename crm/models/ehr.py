@@ -23,6 +23,8 @@ class PatientIdentifier(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["system", "value"], name="crm_identifier_unique")
         ]
+        # The desk looks a patient up by the value alone (search=mrn:12345).
+        indexes = [models.Index(fields=["value"], name="crm_identifier_value")]
 
     def __str__(self) -> str:
         return f"{self.value} ({self.system})"

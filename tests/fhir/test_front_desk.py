@@ -39,6 +39,23 @@ def test_the_api_profile_shows_the_ehr_identifiers(ehr):
     assert {"system": SOURCE, "value": "Patient/pat-1", "kind": "RI"} in body["identifiers"]
 
 
+def test_the_desktop_finds_a_patient_by_the_ehrs_mrn_and_the_read_is_audited(ehr):
+    ehr(
+        b.patient(), b.patient("pat-2", identifier=[{"system": b.MRN_SYSTEM, "value": "MRN-pat-2"}])
+    )
+    client = APIClient()
+    user = _user("agent.avery", "agent")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    found = client.get("/api/v1/patients/", {"search": "mrn:MRN-pat-2"}).json()
+    none = client.get("/api/v1/patients/", {"search": "MRN:nobody"}).json()
+
+    patient = new_patient_id(SOURCE, "Patient/pat-2")
+    assert [row["patient_id"] for row in found["results"]] == [str(patient)]
+    assert none["results"] == []
+    assert AccessLogEntry.objects.filter(patient_id=patient).exists()
+
+
 def _ambiguous(ehr, register):
     born = dt.date(1980, 4, 12)
     first = register(first_name="Avery", last_name="Testpatient", date_of_birth=born)
