@@ -14,7 +14,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -248,8 +249,11 @@ class DeskStreamApi(ApiView):
             )
         },
     )
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         after = self._last_event_id(request)
+        if request.method == "HEAD":
+            # What a GET would answer with, and no stream behind it that never ends.
+            return HttpResponse(content_type=EVENT_STREAM)
         user = request.user
         user_id: int = user.pk  # type: ignore[assignment]  # signed in: the permission says so
         subscription = BROADCASTER.subscribe(user_id)

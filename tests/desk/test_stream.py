@@ -118,3 +118,11 @@ def test_each_recipient_gets_the_pop_rendered_for_them_and_it_is_audited_for_the
         row = AccessLogEntry.objects.get(user_id=client.user.pk, patient_id=patient)
         assert (row.outcome, row.action, row.status_code) == ("screen_pop", "read", 200)
         assert row.endpoint == "GET /api/v1/desk/stream"
+
+
+def test_a_head_request_gets_the_streams_headers_and_no_stream(agent):
+    response = agent.head(STREAM)
+
+    assert response.status_code == 200 and not response.streaming
+    assert response["Content-Type"] == "text/event-stream"
+    assert response.content == b""
