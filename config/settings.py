@@ -464,6 +464,11 @@ TWILIO_VOICE_WORKFLOW_SID = env_str("TWILIO_VOICE_WORKFLOW_SID", "")
 TWILIO_VOICE_CRISIS_PRIORITY = env_int("TWILIO_VOICE_CRISIS_PRIORITY", 100, minimum=1)
 TWILIO_VOICE_WAIT_URL = env_str("TWILIO_VOICE_WAIT_URL", "")
 _voice_conf.check(os.environ)
+# A call one of whose callbacks never came is ended from what is known after this much
+# silence; one with neither, after the longest call Twilio allows (4 h by default) and that
+# silence (crm/voice/settle.py, run every minute by django-q2).
+VOICE_SETTLE_AFTER_SECONDS = env_int("VOICE_SETTLE_AFTER_SECONDS", 120, minimum=30)
+VOICE_LONGEST_CALL_SECONDS = env_int("VOICE_LONGEST_CALL_SECONDS", 4 * 3600, minimum=60)
 # A reply 1-5 counts as a satisfaction score this long after a satisfaction text.
 SATISFACTION_REPLY_WINDOW_HOURS = env_int("SATISFACTION_REPLY_WINDOW_HOURS", 72, minimum=1)
 

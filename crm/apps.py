@@ -19,8 +19,10 @@ class CrmConfig(AppConfig):
 
         from crm import schedules
         from crm.fhir import tasks as fhir_tasks
+        from crm.voice import tasks as voice_tasks
 
         fhir_tasks.schedule()  # the EHR sync, when FHIR_SERVER_URL is set
+        voice_tasks.schedule()  # ending the calls whose callbacks never came
 
         schedules.add(
             schedules.RecurringJob(

@@ -178,3 +178,66 @@ def route(
             priority=crisis_priority if crisis else 0,
         )
     return Routing(queue=crisis_queue if crisis else queue, crisis_first=crisis)
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A call whose callbacks stopped short: how it is logged from what is known, and why."""
+
+    outcome: Outcome
+    why: str
+
+
+def stale_outcome(
+    facts: CallFacts,
+    *,
+    age_seconds: int,
+    quiet_seconds: int,
+    wrapped_up: bool,
+    grace_seconds: int,
+    longest_seconds: int,
+) -> Stale | None:
+    """The outcome of a call still live `age_seconds` after it rang and `quiet_seconds` after
+    anything was last heard of it, when waiting longer can no longer be right; else None.
+
+    One callback missing, after `grace_seconds` of silence: an ended call without the queue's
+    result, or the queue's result without the ended status (whose length is then the time
+    from the ring to that result). Neither, once no call can still be going on (Twilio ends
+    a call at `longest_seconds`). Nobody known to have answered: missed, not abandoned (the
+    caller is not known to have hung up in the queue; the clinic did not reach them), so the
+    callback is suggested. An agent's wrap-up says somebody did answer: connected."""
+    if facts.queue_result is not None and (
+        facts.status is None or facts.status not in ENDED_STATUSES
+    ):
+        if quiet_seconds < grace_seconds:
+            return None
+        # The queue's result ends the call on our side (its answer is a hang-up): it lasted
+        # from the ring to that callback, as far as we can tell.
+        heard = max(age_seconds - quiet_seconds, 0)
+        ended = replace(facts, status=CallStatus.COMPLETED, duration_seconds=heard)
+        told = outcome(ended)
+        assert told is not None
+        return Stale(told, "no ended status came after the queue's result")
+    ended_without_queue = facts.status in ENDED_STATUSES
+    if ended_without_queue:
+        if quiet_seconds < grace_seconds:
+            return None
+        why = "the queue's result never came"
+    elif age_seconds < longest_seconds + grace_seconds:
+        return None
+    else:
+        why = "neither its ended status nor the queue's result came"
+    told = outcome(facts)
+    if told is not None:  # enough after all (a call that never reached the queue)
+        return Stale(told, why)
+    duration = facts.duration_seconds if ended_without_queue else None
+    duration = duration if duration is not None else max(age_seconds - quiet_seconds, 0)
+    if wrapped_up:
+        queued = min(facts.queue_seconds or 0, duration)
+        return Stale(
+            Outcome(CallDisposition.CONNECTED, duration, duration - queued, queued),
+            why + "; an agent wrapped it up, so it was answered",
+        )
+    # An enqueued call nobody is known to have answered waited all its length.
+    waited = duration if facts.enqueued else 0
+    return Stale(Outcome(CallDisposition.MISSED, duration, 0, waited), why)

@@ -85,13 +85,16 @@ def call_reported(request: VoiceRequest, *, now: dt.datetime) -> LiveCall:
     they tell how the call ended it is logged (or held for the agent), once."""
     with transaction.atomic():
         call, created = _locked(request, now=now)
+        if call.state != LiveCall.State.LIVE:
+            _too_late(call, request)  # a retry, or the callback the job stopped waiting for
+            return call
         if created:  # its incoming webhook never reached us: who called, from the number
             _identify(call)
         _take(call, request)
         ended = _settle(call, now=now)
         call.save()
         if ended:
-            _publish_ended(call)
+            publish_ended(call)
     return call
 
 
@@ -116,7 +119,7 @@ def call_attribute(
             _log(call, now=now)
         call.save()
         if logged:
-            _publish_ended(call)
+            publish_ended(call)
     return call
 
 
@@ -226,7 +229,7 @@ def _position(call: LiveCall) -> int:
     return waiting.exclude(pk=call.pk).filter(ahead).count() + 1
 
 
-def _facts(call: LiveCall) -> domain.CallFacts:
+def facts_of(call: LiveCall) -> domain.CallFacts:
     return domain.CallFacts(
         enqueued=call.enqueued,
         status=domain.CallStatus(call.call_status) if call.call_status else None,
@@ -239,7 +242,7 @@ def _facts(call: LiveCall) -> domain.CallFacts:
 
 def _take(call: LiveCall, request: VoiceRequest) -> None:
     """The request's facts joined to the call's (older or repeated ones change nothing)."""
-    facts = _facts(call)
+    facts = facts_of(call)
     if request.queue_result is not None:
         facts = facts.with_queue(request.queue_result, request.queue_seconds)
     if request.status is not None:
@@ -258,24 +261,62 @@ def _settle(call: LiveCall, *, now: dt.datetime) -> bool:
     held otherwise. True when it ended now."""
     if call.state != LiveCall.State.LIVE:
         return False
-    outcome = domain.outcome(_facts(call))
+    outcome = domain.outcome(facts_of(call))
     if outcome is None:
         return False
+    end(call, outcome, ended_at=now, now=now, actor=ACTOR)
+    return True
+
+
+def end(
+    call: LiveCall,
+    outcome: domain.Outcome,
+    *,
+    ended_at: dt.datetime,
+    now: dt.datetime,
+    actor: Actor,
+) -> None:
+    """The live call (locked) ended as `outcome` tells: logged by `actor` when whose it is is
+    known, held for the agent otherwise (crm.voice.settle ends the calls whose callbacks
+    stopped short)."""
+    assert call.state == LiveCall.State.LIVE
     call.disposition = outcome.disposition.value
     call.talk_seconds = outcome.talk_seconds
     call.queue_seconds = outcome.queue_seconds
     call.call_duration = outcome.duration_seconds
-    call.ended_at = now
+    call.ended_at = ended_at
     call.state = LiveCall.State.HELD
     if call.patient_id is not None:
-        _log(call, now=now)
-    return True
+        _log(call, now=now, actor=actor)
+
+
+def _too_late(call: LiveCall, request: VoiceRequest) -> None:
+    """A callback for a call that already ended changes nothing: its outcome, logged or
+    held, stands (the record is never rewritten, and a second CallLogged would be a second
+    call). When it tells another story than the one the call ended with (the settling job
+    stopped waiting for it), the log says so for the operator."""
+    facts = facts_of(call)
+    if request.queue_result is not None:
+        facts = facts.with_queue(request.queue_result, request.queue_seconds)
+    if request.status is not None:
+        facts = facts.with_status(
+            request.status, sequence=request.sequence, duration_seconds=request.duration_seconds
+        )
+    told = domain.outcome(facts)
+    if told is not None and told.disposition.value != call.disposition:
+        log.warning(
+            "Call %s ended as %s; a callback after that says %s: ignored, the call stays %s",
+            call.call_sid,
+            call.disposition,
+            told.disposition.value,
+            "logged" if call.logged_at else "held",
+        )
 
 
 # --- the record --------------------------------------------------------------------------
 
 
-def _log(call: LiveCall, *, now: dt.datetime) -> None:
+def _log(call: LiveCall, *, now: dt.datetime, actor: Actor = ACTOR) -> None:
     """Log the ended call on its patient's stream, once: the CallSid is the command's key, so
     even a second attempt (none should come: the row is locked) replays the first."""
     assert call.patient_id is not None and call.disposition
@@ -306,7 +347,7 @@ def _log(call: LiveCall, *, now: dt.datetime) -> None:
             queue_seconds=queued,
             now=max(now, call.started_at),
         ),
-        actor=ACTOR,
+        actor=actor,
         occurred_at=call.started_at,
         idempotency_key=key,
         correlation_id=key,
@@ -373,7 +414,7 @@ def _wrap_up(call: LiveCall, *, strict: bool) -> None:
         call.wrap_up = None
 
 
-def _publish_ended(call: LiveCall) -> None:
+def publish_ended(call: LiveCall) -> None:
     feed.publish(
         feed.CALL_ENDED,
         {
