@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run call test test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -30,8 +30,14 @@ run: install
 	echo ""; \
 	echo "  Admin:  http://$(HOST):$(PORT)/admin/   (demo login: frontdesk / demo-frontdesk-pass)"; \
 	echo "  Other demo logins: agent, clinician, supervisor (password demo-<name>-pass)"; \
+	echo "  Agent desk: http://$(HOST):$(PORT)/desk/   (agent / demo-agent-pass); ring it: make call"; \
 	echo ""; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Rings the server `make run` serves as Twilio would (a signed incoming call for a demo
+# patient); ARGS passes simulate_call's options: make call ARGS="--crisis --end-after 20".
+call: install
+	@DEBUG=$${DEBUG:-1} $(PY) manage.py simulate_call --url http://$(HOST):$(PORT) $(ARGS)
 
 test: install
 	$(PY) -m pytest -q
