@@ -20,6 +20,7 @@ TABLE_NAMES = {
     "axes.accessattempt": "Sign-in lockout counters",
     "axes.accessfailurelog": "Sign-in failures",
     "axes.accesslog": "Sign-ins",
+    "crm.livecall": "Phone calls",
 }
 
 

@@ -47,13 +47,14 @@ def tables_listed(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_the_front_desk_is_offered_only_patients_the_work_queue_and_reminders(desk):
+def test_the_front_desk_is_offered_only_patients_the_work_queue_reminders_and_calls(desk):
     listed = tables_listed(desk.get(INDEX))
 
     assert listed == {
         "Patients": PATIENTS,
         "Work queue": reverse("admin:engagement_suggestion_changelist"),
         "Reminders": reverse("admin:reminders_reminder_changelist"),
+        "Phone calls": reverse("admin:crm_livecall_changelist"),
     }
     for url in listed.values():
         assert desk.get(url).status_code == 200
