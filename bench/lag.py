@@ -3,6 +3,7 @@ clients append, woken follower against a polling one (docs/benchmarks.md, Lag)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 from bench import dataset
@@ -222,6 +224,7 @@ def _window(
     )
     load_before = os.getloadavg()[0]
     probe.start()
+    before = _follower_state(url, process)
     try:
         load = None
         if clients:
@@ -234,14 +237,25 @@ def _window(
                 patients=load_patients,
                 overlap=0.1,
             )
+        during = _follower_state(url, process)  # the load has ended (idle: nothing changes)
         lags, missing = results.get(timeout=options.warmup + options.duration + PROBE_TIMEOUT + 60)
+        if not clients:
+            during = _follower_state(url, process)
     finally:
         probe.join(timeout=30)
         if probe.is_alive():
             probe.terminate()
         _stop(process)
+    # Probes come back in commit order: the later half shows the follower once it has met
+    # the load's patients (their folded states kept), the first half includes meeting them.
+    later = sorted(lags[len(lags) // 2 :])
     lags.sort()
+    wall = during["at"] - before["at"]
     return {
+        "cpu_share": (during["cpu"] - before["cpu"]) / wall,
+        "appended": (during["last"] - before["last"]) / wall,
+        "projected": (during["suggestions"] - before["suggestions"]) / wall,
+        "later_p95": _quantile(later, 0.95),
         "probes": len(lags),
         "missing": missing,
         "p50": _quantile(lags, 0.50),
@@ -250,6 +264,25 @@ def _window(
         "rate": load.rate if load else 0.0,
         "load": load_before,
     }
+
+
+def _follower_state(url: str, process: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU seconds used so far by the follower and its children, the log's last position and
+    the suggestions' checkpoint: their differences say whether it kept up, and on how much."""
+    cpu = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(process.pid)
+        for member in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = member.cpu_times()
+                cpu += times.user + times.system
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(position), 0) FROM crm_event), (SELECT position FROM "
+            "crm_projection_checkpoint WHERE name = 'suggestions')"
+        ).fetchone()
+    last, suggestions = row if row else (0, 0)
+    return {"at": time.monotonic(), "cpu": cpu, "last": last, "suggestions": suggestions or 0}
 
 
 def _start_follower(url: str, follower: Follower, log: Path) -> subprocess.Popen[bytes]:
@@ -359,6 +392,9 @@ def _report(
                 f"{r['p50'] * 1000:,.0f} ms",
                 f"{r['p95'] * 1000:,.0f} ms",
                 f"{r['max'] * 1000:,.0f} ms",
+                f"{r['later_p95'] * 1000:,.0f} ms",
+                f"{r['appended']:,.0f} / {r['projected']:,.0f}",
+                f"{r['cpu_share']:.0%}",
                 f"{r['load']:.1f}",
             ]
         )
@@ -374,13 +410,28 @@ def _report(
                 f"{new['p95'] / base['p95']:.2f}" if base["p95"] else "",
                 "",
                 "",
+                "",
+                "",
+                "",
             ]
         )
     report.tables.append(
         Table(
             "lag: an append's commit to its suggestion readable through the API "
             f"({options.patients:,} patients, {options.events:,} events)",
-            ["follower", "clients appending", "probes", "missing", "p50", "p95", "max", "load"],
+            [
+                "follower",
+                "clients appending",
+                "probes",
+                "missing",
+                "p50",
+                "p95",
+                "max",
+                "p95 later half",
+                "events/s in / projected",
+                "follower CPU",
+                "load",
+            ],
             rows,
             notes=[
                 "`manage.py run_projections --follow` as production runs it, every catch-up "
@@ -389,6 +440,11 @@ def _report(
                 "call-back is listed",
                 f"{options.warmup:g} s warm-up, then {options.duration:g} s of probes per "
                 f"window; every projection caught up first ({caught_up:.0f} s)",
+                "p95 later half: the probes of the window's second half (the follower has met "
+                "the load's patients by then)",
+                "events/s in / projected: appended to the log, and passed by the suggestions' "
+                "checkpoint, while the clients ran; follower CPU: CPU seconds of the follower's "
+                "processes per second of that time (100% = one core)",
                 "load: 1-minute load average when the window started",
             ],
         )
