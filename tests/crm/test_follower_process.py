@@ -62,7 +62,7 @@ def stop(follower: subprocess.Popen[bytes]) -> int:
 @pytest.fixture(params=[(), ("--processes",)], ids=["one loop", "a process per projection"])
 def follower_on_postgres(
     request: pytest.FixtureRequest, transactional_db: None, tmp_path: Path
-) -> Iterator[tuple]:
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     url = url_naming(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
     log = tmp_path / "follower.log"
     follower = start_follower(url, log, "--interval", LONG_INTERVAL, *request.param)
