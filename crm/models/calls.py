@@ -10,7 +10,8 @@ from django.db import models
 
 class LiveCall(models.Model):
     """A call from its first webhook to its CallLogged (crm.voice). Not the record: the
-    patient's stream is. Written only by crm.voice.handlers, under a lock on the row."""
+    patient's stream is. Written only by crm.voice (its handlers and the job that ends the
+    calls whose callbacks never came, crm.voice.settle), under a lock on the row."""
 
     class State(models.TextChoices):
         LIVE = "live"  # ringing, waiting in the queue or talking

@@ -252,14 +252,15 @@ def test_the_job_and_the_late_callback_at_once_log_the_call_once(register):
     call.status("completed", duration=95)
 
     def race(i: int) -> object:
-        if i == 0:
+        if i < 2:  # the job, on two workers at once
             return calls_settle_stale(now=later(GRACE + 1))
         same = Twilio(Client()).call(ROWAN, sid=call.sid)
         return same.left_queue("bridged", 20, status="completed").status_code
 
-    results = together(4, race)
+    results = together(5, race)
 
-    assert results[1:] == [200] * 3
+    assert results[2:] == [200] * 3
+    assert sum(len(ended) for ended in results[:2]) <= 1  # type: ignore[arg-type]
     (logged,) = logged_calls(patient)
     assert logged.disposition in (ev.CallDisposition.MISSED, ev.CallDisposition.CONNECTED)
     assert DeskEvent.objects.filter(kind="call_ended").count() == 1
