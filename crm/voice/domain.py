@@ -211,6 +211,8 @@ def stale_outcome(
     ):
         if quiet_seconds < grace_seconds:
             return None
+        if facts.queue_result is QueueResult.BRIDGING and age_seconds < longest_seconds:
+            return None  # still being put through to an agent: the talk may go on for hours
         # The queue's result ends the call on our side (its answer is a hang-up): it lasted
         # from the ring to that callback, as far as we can tell.
         heard = max(age_seconds - quiet_seconds, 0)

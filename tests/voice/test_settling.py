@@ -3,6 +3,7 @@ not before the grace, a missed call's callback suggested, a late callback changi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -90,6 +91,9 @@ def test_a_queue_result_without_an_ended_status_lasts_from_the_ring_to_that_resu
 
     assert settled is not None
     assert settled.outcome == domain.Outcome(ev.CallDisposition.CONNECTED, 250, 230, 20)
+    bridging = dataclasses.replace(LEFT_QUEUE, queue_result=QueueResult.BRIDGING)
+    assert stale(bridging, age=LONGEST - 1, quiet=LONGEST - 100) is None  # still talking
+    assert stale(bridging, age=LONGEST, quiet=LONGEST - 100) is not None
     hung_up = domain.CallFacts(enqueued=True, queue_result=QueueResult.HANGUP, queue_seconds=40)
     told = stale(hung_up, age=400, quiet=350)
     assert told is not None and told.outcome.disposition is ev.CallDisposition.ABANDONED
