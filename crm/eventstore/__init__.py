@@ -22,6 +22,7 @@ from crm.eventstore.records import (
     InlineProjection,
     LockedStream,
     NewEvent,
+    StreamAppend,
     UnreadableEvent,
     recorded,
     recorded_or_unreadable,
@@ -44,6 +45,7 @@ __all__ = [
     "InlineProjection",
     "LockedStream",
     "NewEvent",
+    "StreamAppend",
     "UnreadableEvent",
     "append",
     "command_result",
@@ -52,6 +54,7 @@ __all__ = [
     "iter_by_stream",
     "last_position",
     "lock_and_read",
+    "lock_and_read_many",
     "lock_streams",
     "pg_connection",
     "read_all",
@@ -109,6 +112,49 @@ def lock_and_read(
     if found is not None and command is not None:
         prior = idempotency.replay(idempotency.record_of(found), stream_id, command)
     return LockedStream(events=[recorded(row) for row in rows], prior=prior)
+
+
+def lock_and_read_many(
+    from_versions: dict[uuid.UUID, int], commands: Sequence[tuple[str, str, uuid.UUID]]
+) -> tuple[dict[uuid.UUID, list[RecordedEvent]], dict[str, AppendResult]]:
+    """What a batch of commands starts with (`CommandTransaction.append_many`): every stream
+    locked, its events from its version in `from_versions` on, and the earlier result of
+    each (key, fingerprint, stream) in `commands` used before. One round trip on PostgreSQL. A key
+    used for another command raises `IdempotencyKeyReused`."""
+    ids = sorted(from_versions)
+    keys = [key for key, _, _ in commands]
+    if connection.vendor != "postgresql":
+        found = list(CommandRecord.objects.filter(key__in=keys))
+        stored = Event.objects.filter(stream_id__in=ids).order_by("stream_id", "version")
+        events = [recorded(row) for row in stored.values_list(*COLUMNS)]
+        events = [e for e in events if e.version >= from_versions[e.stream_id]]
+    else:
+        conn = pg_connection()
+        with (
+            connection.wrap_database_errors,
+            psycopg.Cursor(conn) as record,
+            psycopg.Cursor(conn) as stream,
+        ):
+            with conn.pipeline():
+                postgres.lock_streams(ids)
+                if keys:
+                    record.execute(postgres.RECORDS_SQL, [keys])
+                stream.execute(
+                    postgres.STREAMS_FROM_SQL, [ids, [from_versions[i] for i in ids]], binary=True
+                )
+            rows = stream.fetchall()
+            found = [idempotency.record_of(row) for row in record.fetchall()] if keys else []
+        events = [recorded(row) for row in rows]
+    streams: dict[uuid.UUID, list[RecordedEvent]] = {sid: [] for sid in ids}
+    for event in events:
+        streams[event.stream_id].append(event)
+    records = {r.key: r for r in found}
+    priors = {
+        key: idempotency.replay(records[key], stream_id, (key, fingerprint))
+        for key, fingerprint, stream_id in commands
+        if key in records
+    }
+    return streams, priors
 
 
 def read_streams(

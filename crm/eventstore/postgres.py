@@ -9,7 +9,7 @@ import json
 import queue
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -50,6 +50,11 @@ STREAM_FROM_SQL = f"{SELECT} WHERE stream_id = %s AND version >= %s ORDER BY ver
 STREAMS_SQL = f"{SELECT} WHERE stream_id = ANY(%s) ORDER BY stream_id, version"
 STREAMS_UNTIL_SQL = (
     f"{SELECT} WHERE stream_id = ANY(%s) AND position <= %s ORDER BY stream_id, version"
+)
+# Several streams, each from its own version on (`lock_and_read_many`).
+STREAMS_FROM_SQL = (
+    f"{SELECT} JOIN unnest(%s::uuid[], %s::int[]) AS wanted(sid, v) "
+    "ON stream_id = wanted.sid AND version >= wanted.v ORDER BY stream_id, version"
 )
 STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
 LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"
@@ -205,3 +210,70 @@ def insert(
         # block rolls it back as this exception passes through it.
         raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
     return dict(rows)
+
+
+# A batch's rows as arrays, one per column: one statement (and one prepared plan) whatever
+# the batch's size; `unnest` yields them in order, so positions follow the appends' order.
+_INSERT_MANY_SQL = (
+    "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, metadata, "
+    "occurred_at, recorded_at) SELECT * FROM unnest(%s::uuid[], %s::int[], %s::text[], "
+    "%s::int[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[]) "
+    "RETURNING stream_id, version, position"
+)
+# No ON CONFLICT: the batch looked its keys up under its locks, so a key taken since is
+# another writer's, and the unique violation rolls the batch back (ConcurrencyConflict).
+_CLAIM_MANY_SQL = (
+    "INSERT INTO crm_command_record "
+    "(key, stream_id, first_version, last_version, recorded_at, fingerprint) "
+    "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::int[], %s::int[], "
+    "%s::timestamptz[], %s::text[])"
+)
+RECORDS_SQL = (
+    "SELECT key, stream_id, first_version, last_version, recorded_at, fingerprint "
+    "FROM crm_command_record WHERE key = ANY(%s)"
+)
+
+
+def insert_many(
+    pending: list[RecordedEvent],
+    data: list[dict[str, Any]],
+    claims: list[tuple[Any, ...]],
+    inline: Callable[[], object] | None,
+    *,
+    commit: bool,
+) -> dict[tuple[uuid.UUID, int], int]:
+    """A batch of commands' appends (`CommandTransaction.append_many`): their keys claimed,
+    the inline projection, the append lock, one INSERT of every event in order, NOTIFY
+    and, with `commit`, COMMIT, in one round trip. Returns each (stream, version)'s position."""
+    conn = pg_connection()
+    columns: list[list[Any]] = [[] for _ in range(8)]
+    metadata: dict[int, str] = {}
+    for e, values in zip(pending, data, strict=True):
+        meta = metadata.get(id(e.metadata))
+        if meta is None:
+            meta = metadata[id(e.metadata)] = json.dumps(e.metadata)
+        row = (e.stream_id, e.version, e.event_type, e.event.schema_version, json.dumps(values))
+        for column, value in zip(columns, (*row, meta, e.occurred_at, e.recorded_at), strict=True):
+            column.append(value)
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
+            with conn.pipeline():
+                if claims:
+                    psycopg.Cursor(conn).execute(
+                        _CLAIM_MANY_SQL, [list(c) for c in zip(*claims, strict=True)]
+                    )
+                if inline is not None:
+                    inline()
+                if pending:
+                    # From here to COMMIT every append in the database waits on us.
+                    take_append_lock()
+                    cursor.execute(_INSERT_MANY_SQL, columns)
+                    psycopg.Cursor(conn).execute(NOTIFY_SQL)
+                if commit:
+                    psycopg.Cursor(conn).execute("COMMIT")
+            rows = cursor.fetchall() if pending else []
+    except IntegrityError:
+        first = pending[0] if pending else None
+        stream = first.stream_id if first else claims[0][1]
+        raise ConcurrencyConflict(stream, first.version - 1 if first else 0, None) from None
+    return {(stream_id, version): position for stream_id, version, position in rows}

@@ -57,6 +57,19 @@ class NewEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One command's append in a batch (`CommandTransaction.append_many`): its stream, at
+    `expected_version` once the batch's earlier appends to it are counted, its metadata."""
+
+    stream_id: uuid.UUID
+    events: tuple[NewEvent, ...]
+    expected_version: int
+    metadata: dict[str, Any]
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     stream_id: uuid.UUID
     version: int  # the stream's version after the append

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -13,7 +14,13 @@ from django.utils import timezone
 from crm.domain.events.base import build
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore import idempotency, postgres
-from crm.eventstore.records import AppendResult, ConcurrencyConflict, InlineProjection, NewEvent
+from crm.eventstore.records import (
+    AppendResult,
+    ConcurrencyConflict,
+    InlineProjection,
+    NewEvent,
+    StreamAppend,
+)
 from crm.models import Event
 
 
@@ -53,6 +60,73 @@ class CommandTransaction:
             inline=inline,
             commit=last and self.commits,
         )
+
+    def append_many(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        recorded_at: dt.datetime,
+        inline: Callable[[], object] | None = None,
+    ) -> list[AppendResult]:
+        """Several commands' appends, in this order, as the last of this transaction: each
+        command's key claimed, `inline` (the profiles), the append lock, the events in one
+        INSERT in the appends' order, the followers' wake-up and, when the store owns the
+        transaction, COMMIT: one round trip on PostgreSQL.
+
+        The caller read every stream under its lock in this transaction and looked the keys
+        up there: a key claimed since (by a command on another stream) or a version taken
+        raises `ConcurrencyConflict`, and the whole transaction rolls back. `recorded_at`
+        is the caller's, taken in this transaction before the lock (its decisions carried
+        the states on with it), so the states it projects inline are the log's.
+        """
+        if self.closed:
+            raise RuntimeError("The command's transaction has ended: nothing more can be appended.")
+        self.closed = True
+        if not connection.in_atomic_block:
+            raise RuntimeError("append_many() must run inside the command's transaction")
+        pending: list[list[RecordedEvent]] = []
+        data: list[dict[str, Any]] = []
+        for item in appends:
+            first = item.expected_version + 1
+            pending.append(
+                [
+                    RecordedEvent(
+                        0, item.stream_id, v, new.event, new.occurred_at, recorded_at, item.metadata
+                    )
+                    for v, new in enumerate(item.events, start=first)
+                ]
+            )
+            data += [_checked_data(new) for new in item.events]
+        claims = [  # (key, fingerprint, the append, its last version)
+            (
+                *idempotency.bound(a.idempotency_key, a.fingerprint),
+                a,
+                a.expected_version + len(a.events),
+            )
+            for a in appends
+            if a.idempotency_key is not None
+        ]
+        flat = [e for events in pending for e in events]
+        if connection.vendor == "postgresql":
+            outermost = len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+            positions = postgres.insert_many(
+                flat,
+                data,
+                [
+                    (key, a.stream_id, a.expected_version + 1, last, recorded_at, fp)
+                    for key, fp, a, last in claims
+                ],
+                inline,
+                commit=self.commits and outermost,
+            )
+        else:
+            positions = _insert_many_orm(flat, data, claims, inline, recorded_at)
+        results = []
+        for item, events in zip(appends, pending, strict=True):
+            stored = [_at_position(e, positions[(e.stream_id, e.version)]) for e in events]
+            version = item.expected_version + len(events)
+            results.append(AppendResult(stream_id=item.stream_id, version=version, events=stored))
+        return results
 
 
 @contextlib.contextmanager
@@ -209,6 +283,41 @@ def _insert(
     except IntegrityError:
         raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
     return {row.version: row.position for row in rows}
+
+
+def _insert_many_orm(
+    flat: list[RecordedEvent],
+    data: list[dict[str, Any]],
+    claims: list[tuple[str, str, StreamAppend, int]],
+    inline: Callable[[], object] | None,
+    recorded_at: dt.datetime,
+) -> dict[tuple[uuid.UUID, int], int]:
+    """`append_many` through the ORM (SQLite: one writer at a time already)."""
+    for key, fp, item, last in claims:
+        if idempotency.claim((key, fp), item.stream_id, item.expected_version, last) is not None:
+            raise ConcurrencyConflict(item.stream_id, item.expected_version, None)
+    if inline is not None:
+        inline()
+    take_append_lock()
+    rows = [
+        Event(
+            stream_id=e.stream_id,
+            version=e.version,
+            event_type=e.event_type,
+            schema_version=e.event.schema_version,
+            data=values,
+            metadata=e.metadata,
+            occurred_at=e.occurred_at,
+            recorded_at=e.recorded_at,
+        )
+        for e, values in zip(flat, data, strict=True)
+    ]
+    try:
+        Event.objects.bulk_create(rows)
+    except IntegrityError:
+        first = flat[0]
+        raise ConcurrencyConflict(first.stream_id, first.version - 1, None) from None
+    return {(row.stream_id, row.version): row.position for row in rows}
 
 
 def _at_position(pending: RecordedEvent, position: int) -> RecordedEvent:

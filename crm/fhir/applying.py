@@ -23,7 +23,7 @@ from crm.fhir import decide, mapping
 from crm.fhir.reading import Entry
 from crm.fhir.resources import Refused, Skipped
 from crm.handlers.base import Actor, CommandResult
-from crm.handlers.ehr import call_import, patient_import, visit_import
+from crm.handlers.ehr import call_import, import_many, patient_import, visit_import
 from crm.models import CommandRecord
 
 Record = mapping.PatientRecord | mapping.VisitRecord | mapping.CallRecord
@@ -128,17 +128,22 @@ def apply(
     batched: bool,
     planner: Planner,
 ) -> list[Outcome]:
-    """Run the planned commands: batched, all in one transaction (a command that fails
-    there, which the plan makes rare, rolls the batch back and it runs again resource by
-    resource, each in a savepoint); else each command in its own transaction."""
+    """Run the planned commands: batched, all in one transaction of the store
+    (`import_many`: their streams read at once, their events in one INSERT; a command that
+    fails there, which the plan makes rare, rolls the batch back and it runs again resource
+    by resource, each in a savepoint); else each command in its own transaction."""
     if not planned:
         return []
     if batched:
         try:
-            with transaction.atomic():
-                outcomes = [
-                    _outcome(work, _run(work, actor, now, in_callers=True)) for work, _ in planned
-                ]
+            results = import_many(
+                [(work.patient_id, work.record, work.options) for work, _ in planned],
+                actor=actor,
+                now=now,
+            )
+            outcomes = [
+                _outcome(work, result) for (work, _), result in zip(planned, results, strict=True)
+            ]
         except (
             Refused,
             Skipped,

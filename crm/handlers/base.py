@@ -19,9 +19,10 @@ from crm import eventstore
 from crm.domain import times
 from crm.domain.errors import UnknownEventType
 from crm.domain.events import DomainEvent
+from crm.domain.kept import Kept
 from crm.domain.recorded import RecordedEvent
 from crm.domain.state import PatientState, fold
-from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.eventstore import ConcurrencyConflict, NewEvent, StreamAppend
 from crm.eventstore.fingerprints import fingerprint
 from crm.handlers import states
 from crm.projections.profile import save_profile
@@ -197,6 +198,161 @@ def execute(
     raise AssertionError("unreachable")
 
 
+def execute_many(
+    commands: Sequence[Mapping[str, Any]], *, before_append: Callable[[], object] | None = None
+) -> list[CommandResult]:
+    """Run several commands in one transaction of the store, each given as `execute`'s
+    arguments (`patient_id`, `actor`, `decide`, and `in_transaction`, `occurred_at`,
+    `expected_version` and the key and metadata options), and return their results.
+
+    Their streams are locked and read and their keys looked up at once; each command then
+    decides in order on its patient's state as the batch's earlier commands left it (its
+    `in_transaction` right after; `before_append` once they all have), and everything
+    decided is appended at once in that order
+    (`CommandTransaction.append_many`: one INSERT, each patient's profile saved once, one
+    round trip). A key used before replays its command, as in `execute`. Anything refused
+    (a decision, a conflict, the database) rolls the whole batch back and raises: the
+    caller may then run the commands one by one.
+    """
+    runs = [_batch_command(**spec) for spec in commands]
+    if not runs:
+        return []
+    ids = list(dict.fromkeys(run.patient_id for run in runs))
+    kept = {pid: kept_states.take(pid) for pid in ids}
+    with eventstore.command_transaction() as tx:
+        read, priors = eventstore.lock_and_read_many(
+            {pid: k.state.version if k is not None else 1 for pid, k in kept.items()},
+            [
+                (run.idempotency_key, run.fingerprint or "", run.patient_id)
+                for run in runs
+                if run.idempotency_key is not None
+            ],
+        )
+        folded: dict[uuid.UUID, PatientState] = {}
+        for pid in ids:
+            folded[pid] = _resume(pid, kept[pid], read[pid])
+        recorded_at = timezone.now()
+        appends, results = _decide_batch(runs, folded, priors, recorded_at)
+        if before_append is not None:
+            before_append()
+        touched = list(dict.fromkeys(a.stream_id for a in appends if a.events))
+
+        def project() -> None:
+            # Each patient's profile once, as the whole batch leaves it.
+            for pid in touched:
+                save_profile(folded[pid])
+
+        appended = tx.append_many(appends, recorded_at=recorded_at, inline=project)
+    # Committed: each state now stands at its stream's last event, appended or read.
+    last: dict[uuid.UUID, RecordedEvent] = {pid: read[pid][-1] for pid in ids if read[pid]}
+    for result in appended:
+        if result.events:
+            last[result.stream_id] = result.events[-1]
+    for pid, event in last.items():
+        kept_states.put(folded[pid], event)
+    return [
+        r if isinstance(r, CommandResult) else _result(appended[r[0]], replay=r[1]) for r in results
+    ]
+
+
+def _decide_batch(
+    runs: list[_Command],
+    folded: dict[uuid.UUID, PatientState],
+    priors: dict[str, eventstore.AppendResult],
+    recorded_at: dt.datetime,
+) -> tuple[list[StreamAppend], list[CommandResult | tuple[int, bool]]]:
+    """Each command decided in order, its patient's state carried on by what it decided:
+    the appends, and each command's result (a replay) or the index of its append (and
+    whether it replays an earlier command of the batch)."""
+    results: list[CommandResult | tuple[int, bool]] = []
+    appends: list[StreamAppend] = []
+    claimed: dict[str, tuple[int, str | None]] = {}
+    for run in runs:
+        key = run.idempotency_key
+        if key is not None and key in priors:
+            results.append(_result(priors[key]))
+            continue
+        if key is not None and key in claimed:
+            index, bound_to = claimed[key]
+            if bound_to != run.fingerprint:
+                raise eventstore.IdempotencyKeyReused(
+                    f"Idempotency key {key!r} came twice in one batch with different commands."
+                )
+            results.append((index, True))
+            continue
+        state = folded[run.patient_id]
+        if run.expected_version is not None and run.expected_version != state.version:
+            raise ConcurrencyConflict(run.patient_id, run.expected_version, state.version)
+        decided = _decide(run, {run.patient_id: Stream(run.patient_id, [], state)})
+        if run.in_transaction is not None:
+            run.in_transaction()
+        at = _occurred_at(run)
+        events = tuple(NewEvent(event, at) for event in decided[run.patient_id])
+        appends.append(
+            StreamAppend(
+                run.patient_id,
+                events,
+                state.version,
+                run.metadata,
+                idempotency_key=key,
+                fingerprint=run.fingerprint if key is not None else None,
+            )
+        )
+        if key is not None:
+            claimed[key] = (len(appends) - 1, run.fingerprint)
+        results.append((len(appends) - 1, False))
+        state.apply_all(
+            RecordedEvent(0, run.patient_id, version, new.event, at, recorded_at, run.metadata)
+            for version, new in enumerate(events, start=state.version + 1)
+        )
+    return appends, results
+
+
+def _batch_command(
+    *,
+    patient_id: uuid.UUID,
+    actor: Actor,
+    decide: Decide,
+    in_transaction: Callable[[], object] | None = None,
+    occurred_at: dt.datetime | None = None,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    fingerprint: str | None = None,
+    provenance: Mapping[str, str] | None = None,
+) -> _Command:
+    return _Command(
+        patient_id=patient_id,
+        decide=decide,
+        decide_streams=None,
+        also=(),
+        facts=None,
+        in_transaction=in_transaction,
+        in_callers_transaction=False,
+        occurred_at=occurred_at,
+        expected_version=expected_version,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        metadata=event_metadata(
+            actor,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            idempotency_key=idempotency_key,
+            provenance=provenance,
+        ),
+    )
+
+
+def _resume(
+    patient_id: uuid.UUID, kept: Kept[PatientState] | None, events: list[RecordedEvent]
+) -> PatientState:
+    state = states.resume(patient_id, kept, events)
+    if state is None:  # the kept state does not match the log: start over
+        state = fold(patient_id, eventstore.read_stream(patient_id))
+    return state
+
+
 @dataclass(frozen=True, slots=True)
 class _Command:
     patient_id: uuid.UUID
@@ -333,10 +489,10 @@ def _occurred_at(run: _Command) -> dt.datetime:
     return run.occurred_at
 
 
-def _result(appended: eventstore.AppendResult) -> CommandResult:
+def _result(appended: eventstore.AppendResult, *, replay: bool = False) -> CommandResult:
     return CommandResult(
         patient_id=appended.stream_id,
         version=appended.version,
         events=appended.events,
-        duplicate=appended.duplicate,
+        duplicate=appended.duplicate or replay,
     )
