@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -85,11 +86,21 @@ class LiveCallAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LiveCall]:
+        # Whose each call is, by name, in the list's one query (no query per row).
+        profile = PatientProfile.objects.filter(patient_id=OuterRef("patient_id"))
+        calls: QuerySet[LiveCall] = super().get_queryset(request)
+        return calls.annotate(
+            patient_name=Subquery(profile.values("display_name")[:1]),
+            patient_born=Subquery(profile.values("date_of_birth")[:1]),
+        )
+
     @admin.display(description="Whose call")
     def whose(self, obj: LiveCall) -> str:
         if obj.patient_id is not None:
-            profile = PatientProfile.objects.filter(patient_id=obj.patient_id).first()
-            return str(profile) if profile else str(obj.patient_id)
+            name = getattr(obj, "patient_name", None)
+            born = getattr(obj, "patient_born", None)
+            return f"{name} ({born})" if name else str(obj.patient_id)
         if obj.candidates:
             return f"one of {len(obj.candidates)} on this number: to attribute"
         return "unknown caller: to attribute"

@@ -4,6 +4,8 @@ attributes them there: logged once on that patient, each patient shown audited."
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm.models import AccessLogEntry, LiveCall
@@ -76,3 +78,24 @@ def test_nobody_adds_or_deletes_a_call_in_the_admin(desk, twilio, register):  # 
     delete = reverse("admin:crm_livecall_delete", args=[call.sid])
     assert desk.post(delete, {"post": "yes"}).status_code == 403
     assert LiveCall.objects.filter(call_sid=call.sid).exists()
+
+
+def test_the_list_names_whose_each_call_was_in_as_many_queries_for_many_calls(
+    desk,  # noqa: F811
+    twilio,
+    register,
+):
+    register(first_name="Avery")
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = desk.get(CALLS)
+        assert page.status_code == 200 and "Avery Testpatient" in page.content.decode()
+        return len(captured)
+
+    twilio.call(ROWAN).answered()
+    one = queries_for_the_list()
+    for _ in range(4):
+        twilio.call(ROWAN).answered()
+
+    assert queries_for_the_list() == one
