@@ -212,12 +212,13 @@ def insert(
     return dict(rows)
 
 
-# A batch's rows as arrays, one per column: one statement (and one prepared plan) whatever
-# the batch's size; `unnest` yields them in order, so positions follow the appends' order.
+# A batch's rows as arrays, one per column, sent binary (%b: text arrays would be escaped
+# element by element): one statement (and one prepared plan) whatever the batch's size;
+# `unnest` yields them in order, so positions follow the appends' order.
 _INSERT_MANY_SQL = (
     "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, metadata, "
-    "occurred_at, recorded_at) SELECT * FROM unnest(%s::uuid[], %s::int[], %s::text[], "
-    "%s::int[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[]) "
+    "occurred_at, recorded_at) SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], "
+    "%b::int[], %b::jsonb[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[]) "
     "RETURNING stream_id, version, position"
 )
 # No ON CONFLICT: the batch looked its keys up under its locks, so a key taken since is
@@ -225,8 +226,8 @@ _INSERT_MANY_SQL = (
 _CLAIM_MANY_SQL = (
     "INSERT INTO crm_command_record "
     "(key, stream_id, first_version, last_version, recorded_at, fingerprint) "
-    "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::int[], %s::int[], "
-    "%s::timestamptz[], %s::text[])"
+    "SELECT * FROM unnest(%b::text[], %b::uuid[], %b::int[], %b::int[], "
+    "%b::timestamptz[], %b::text[])"
 )
 RECORDS_SQL = (
     "SELECT key, stream_id, first_version, last_version, recorded_at, fingerprint "
@@ -260,14 +261,14 @@ def insert_many(
             with conn.pipeline():
                 if claims:
                     psycopg.Cursor(conn).execute(
-                        _CLAIM_MANY_SQL, [list(c) for c in zip(*claims, strict=True)]
+                        _CLAIM_MANY_SQL, [list(c) for c in zip(*claims, strict=True)], binary=True
                     )
                 if inline is not None:
                     inline()
                 if pending:
                     # From here to COMMIT every append in the database waits on us.
                     take_append_lock()
-                    cursor.execute(_INSERT_MANY_SQL, columns)
+                    cursor.execute(_INSERT_MANY_SQL, columns, binary=True)
                     psycopg.Cursor(conn).execute(NOTIFY_SQL)
                 if commit:
                     psycopg.Cursor(conn).execute("COMMIT")
