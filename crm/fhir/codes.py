@@ -18,6 +18,23 @@ APPOINTMENT_REASON = "http://terminology.hl7.org/CodeSystem/v2-0276"  # Appointm
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"  # Identifier.type (MR)
 CANCELLATION_REASON = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
 LANGUAGE = "urn:ietf:bcp:47"
+# Identifiers the CRM does not keep: a patient's government and financial numbers (HL7
+# v2-0203 types SS social security, DL driver's license, PPN passport, NI/NIIP/NNxxx
+# national, TAX, MA/MC Medicaid/Medicare, BA/BC/CC bank and credit cards; the SSN systems).
+# The clinic reaches and matches its patients by the EHR's own numbers (MRN), nothing else.
+SENSITIVE_IDENTIFIER_TYPES = frozenset(
+    {"SS", "SSN", "DL", "PPN", "NI", "NIIP", "NN", "TAX", "MA", "MC", "BA", "BC", "CC"}
+)
+SENSITIVE_IDENTIFIER_SYSTEMS = frozenset(
+    {
+        "http://hl7.org/fhir/sid/us-ssn",
+        "urn:oid:2.16.840.1.113883.4.1",  # US SSN
+        "http://hl7.org/fhir/sid/us-medicare",
+        "http://hl7.org/fhir/sid/us-mbi",
+    }
+)
+# Driver's licenses: one OID per state under this arc (urn:oid:2.16.840.1.113883.4.3.25).
+DRIVERS_LICENSE_ARC = "urn:oid:2.16.840.1.113883.4.3."
 
 Visit = ev.AppointmentType
 

@@ -239,8 +239,20 @@ def _identifiers(
             ),
             "",
         )
+        if _sensitive(identifier.system, kind):
+            continue
         found.append((identifier.system, identifier.value, label(kind, 20)))
     return tuple(dict.fromkeys(found))
+
+
+def _sensitive(system: str, kind: str) -> bool:
+    """A government or financial number (SSN, driver's license, passport...): not kept."""
+    return (
+        kind.upper() in codes.SENSITIVE_IDENTIFIER_TYPES
+        or (kind.upper().startswith("NN") and len(kind) == 5)  # NNxxx: national, by country
+        or system in codes.SENSITIVE_IDENTIFIER_SYSTEMS
+        or system.startswith(codes.DRIVERS_LICENSE_ARC)
+    )
 
 
 def _ended(period: Any) -> bool:

@@ -57,6 +57,34 @@ def test_the_mrn_and_the_ehrs_own_id_are_kept_as_identifiers():
     assert (b.MRN_SYSTEM, "MRN-pat-1", "MR") in record.identifiers
 
 
+def test_government_numbers_are_not_kept_only_the_ehrs_own():
+    # As Synthea and US Core exports write a patient: MRN beside SSN, driver's license and
+    # passport numbers. The CRM keeps the MRN and the EHR's ids, none of the others.
+    v2 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+    def typed(code, system, value):
+        return {
+            "type": {"coding": [{"system": v2, "code": code}]},
+            "system": system,
+            "value": value,
+        }
+
+    record = _patient(
+        identifier=[
+            {"system": "https://github.com/synthetichealth/synthea", "value": "4c7d0e2a"},
+            typed("MR", "http://hospital.example.org", "4c7d0e2a"),
+            typed("SS", "http://hl7.org/fhir/sid/us-ssn", "999-01-0123"),
+            {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "999-01-0124"},  # SSN, untyped
+            typed("DL", "urn:oid:2.16.840.1.113883.4.3.25", "S99901234"),
+            typed("PPN", "http://standardhealthrecord.org/fhir/passportNumber", "X1234567X"),
+            typed("MC", "http://hl7.org/fhir/sid/us-mbi", "1EG4TE5MK73"),
+        ]
+    )
+
+    assert {value for _, value, _ in record.identifiers} == {"Patient/pat-1", "4c7d0e2a"}
+    assert ("http://hospital.example.org", "4c7d0e2a", "MR") in record.identifiers
+
+
 def test_a_mobile_number_wins_over_home_and_an_unparseable_one_is_reported_not_stored():
     record = _patient(
         telecom=[
