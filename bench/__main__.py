@@ -119,6 +119,7 @@ def _lag(args: argparse.Namespace) -> Report:
             duration=args.lag_duration,
             baseline_interval=args.lag_baseline_interval,
             split=args.lag_split,
+            follower_nice=args.lag_follower_nice,
             seed_processes=args.seed_processes,
         )
     )

@@ -48,6 +48,9 @@ class LagOptions:
     duration: float = 30.0
     baseline_interval: float = 0.5
     split: str = "processes"  # "none", "threads" or "processes": how the woken follower runs
+    # Scheduling priority of both followers (negative: ahead of the clients, as if the
+    # follower had cores of its own, which one machine cannot give it otherwise).
+    follower_nice: int = 0
     seed_processes: int = 2
 
 
@@ -74,6 +77,11 @@ def add_options(option: Callable[..., None]) -> None:
         "lag: the woken follower as one loop, a thread or a process per projection",
         type=str,
         choices=list(SPLIT_FLAGS),
+    )
+    option(
+        "--lag-follower-nice",
+        0,
+        "lag: nice value of both followers (-10: ahead of the clients, as on a host of its own)",
     )
 
 
@@ -215,7 +223,7 @@ def _window(
     log: Path,
 ) -> dict[str, Any]:
     """One follower process, one probe process, and `clients` appending flat out."""
-    process = _start_follower(url, follower, log)
+    process = _start_follower(url, follower, log, nice=options.follower_nice)
     ctx = mp.get_context("spawn")
     results: Any = ctx.Queue()
     probe = ctx.Process(
@@ -285,7 +293,9 @@ def _follower_state(url: str, process: subprocess.Popen[bytes]) -> dict[str, flo
     return {"at": time.monotonic(), "cpu": cpu, "last": last, "suggestions": suggestions or 0}
 
 
-def _start_follower(url: str, follower: Follower, log: Path) -> subprocess.Popen[bytes]:
+def _start_follower(
+    url: str, follower: Follower, log: Path, *, nice: int = 0
+) -> subprocess.Popen[bytes]:
     """`manage.py run_projections --follow ...`, once it has caught up and is watching."""
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -294,6 +304,7 @@ def _start_follower(url: str, follower: Follower, log: Path) -> subprocess.Popen
             env=django_env(url),
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
     deadline = time.monotonic() + 300
     while b"Caught up" not in log.read_bytes():
@@ -439,7 +450,8 @@ def _report(
                 "/api/v1/patients/<id>/suggestions/ (gunicorn, 2 sync workers) until the "
                 "call-back is listed",
                 f"{options.warmup:g} s warm-up, then {options.duration:g} s of probes per "
-                f"window; every projection caught up first ({caught_up:.0f} s)",
+                f"window; every projection caught up first ({caught_up:.0f} s); followers' "
+                f"nice value {options.follower_nice}",
                 "p95 later half: the probes of the window's second half (the follower has met "
                 "the load's patients by then)",
                 "events/s in / projected: appended to the log, and passed by the suggestions' "
