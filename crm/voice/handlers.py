@@ -245,15 +245,22 @@ def _take(call: LiveCall, request: VoiceRequest) -> None:
     facts = facts_of(call)
     if request.queue_result is not None:
         facts = facts.with_queue(request.queue_result, request.queue_seconds)
-    if request.status is not None:
+    if (status := _reported_status(request)) is not None:
         facts = facts.with_status(
-            request.status, sequence=request.sequence, duration_seconds=request.duration_seconds
+            status, sequence=request.sequence, duration_seconds=request.duration_seconds
         )
     call.call_status = facts.status.value if facts.status else ""
     call.status_sequence = facts.sequence
     call.call_duration = facts.duration_seconds
     call.queue_result = facts.queue_result.value if facts.queue_result else ""
     call.queue_seconds = facts.queue_seconds
+
+
+def _reported_status(request: VoiceRequest) -> domain.CallStatus | None:
+    """The request's CallStatus when it is a status to take. The queue's action callback
+    carries the call's status too (completed when the caller hung up) but not its length,
+    which the status callback just after it brings: taking it would end the call short."""
+    return request.status if request.queue_result is None else None
 
 
 def _settle(call: LiveCall, *, now: dt.datetime) -> bool:
@@ -298,9 +305,9 @@ def _too_late(call: LiveCall, request: VoiceRequest) -> None:
     facts = facts_of(call)
     if request.queue_result is not None:
         facts = facts.with_queue(request.queue_result, request.queue_seconds)
-    if request.status is not None:
+    if (status := _reported_status(request)) is not None:
         facts = facts.with_status(
-            request.status, sequence=request.sequence, duration_seconds=request.duration_seconds
+            status, sequence=request.sequence, duration_seconds=request.duration_seconds
         )
     told = domain.outcome(facts)
     if told is not None and told.disposition.value != call.disposition:

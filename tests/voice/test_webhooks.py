@@ -147,6 +147,32 @@ def test_the_status_before_the_queues_result_waits_for_it_then_logs_once(twilio,
     assert logged.queue_seconds == 20 and logged.duration_seconds == 180
 
 
+@pytest.mark.parametrize(
+    ("result", "disposition", "length", "talk"),
+    [
+        ("bridged", ev.CallDisposition.CONNECTED, 180, 180),
+        ("hangup", ev.CallDisposition.ABANDONED, 52, 0),
+    ],
+)
+def test_the_queues_result_posted_as_the_call_ends_waits_for_its_length(  # type: ignore[no-untyped-def]
+    twilio, register, result, disposition, length, talk
+):
+    """The <Enqueue> action of a caller who hung up carries CallStatus=completed but no
+    CallDuration: the status callback just after it says how long the call was."""
+    patient = register()
+    call = twilio.call(ROWAN)
+    call.ring()
+
+    call.left_queue(result, 20 if result == "bridged" else 50, status="completed")
+    assert logged_calls(patient) == []
+    call.status("completed", duration=200 if result == "bridged" else 52)
+
+    (logged,) = logged_calls(patient)
+    assert logged.disposition is disposition
+    assert logged.duration_seconds == length
+    assert LiveCall.objects.get(call_sid=call.sid).talk_seconds == talk
+
+
 def test_retried_and_reordered_callbacks_log_the_call_exactly_once(twilio, register):
     patient = register()
     call = twilio.call(ROWAN)
