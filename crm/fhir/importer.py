@@ -23,7 +23,7 @@ from crm.eventstore.fingerprints import fingerprint
 from crm.fhir import decide, mapping
 from crm.fhir.applying import Outcome, Planner, Record, Work, apply
 from crm.fhir.client import FhirClient
-from crm.fhir.matching import Match, Overlay, by_identifiers, match
+from crm.fhir.matching import Lookup, Match, Overlay, by_identifiers, match, prefetch
 from crm.fhir.reading import PASSES, Entry, files, read
 from crm.fhir.report import Problem, Summary
 from crm.fhir.resources import MODELS, Refused, Skipped, validate, version_of
@@ -94,7 +94,17 @@ class Importer:
         `count`), planned and applied a batch at a time."""
         iterator = iter(entries)
         while batch := list(islice(iterator, self.batch_size)):
-            works = [w for entry in batch if (w := self._prepare(entry, kind, count)) is not None]
+            prepared = [
+                p for entry in batch if (p := self._prepare(entry, kind, count)) is not None
+            ]
+            # The batch's patients are matched together: what matching reads, read once.
+            patients = [p for p in prepared if isinstance(p, _Mapped)]
+            lookup = prefetch([p.record for p in patients]) if patients else None
+            works = [
+                w
+                for p in prepared
+                if (w := self._matched(p, lookup) if isinstance(p, _Mapped) else p) is not None
+            ]
             if not works:
                 continue
             settled, planned = self._planner.plan(works)
@@ -116,8 +126,9 @@ class Importer:
 
     # --- one resource ------------------------------------------------------------------
 
-    def _prepare(self, entry: Entry, kind: str, count: bool) -> Work | None:
-        """Read, validate, map and match one entry; what to record, or None (counted)."""
+    def _prepare(self, entry: Entry, kind: str, count: bool) -> Work | _Mapped | None:
+        """Read, validate and map one entry; what to record (a patient still to match), or
+        None (counted)."""
         found = entry.resource_type
         if count:
             self.summary.read[found or "unreadable"] += 1
@@ -145,7 +156,7 @@ class Importer:
             self._refuse(entry, exc.reason)
         return None
 
-    def _work(self, entry: Entry) -> Work | None:
+    def _work(self, entry: Entry) -> Work | _Mapped:
         assert entry.resource is not None
         resource = validate(entry.resource)
         context = mapping.Context(
@@ -165,7 +176,12 @@ class Importer:
         patient = mapping.patient(resource, entry.key, context)
         for warning in patient.warnings:
             self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
-        matched = match(patient, self.source, self._overlay, reviews=self._reviews)
+        return _Mapped(entry, patient)
+
+    def _matched(self, mapped: _Mapped, lookup: Lookup | None) -> Work | None:
+        """The patient's record matched to its CRM patient, or None (listed for the desk)."""
+        entry, patient = mapped.entry, mapped.record
+        matched = match(patient, self.source, self._overlay, reviews=self._reviews, lookup=lookup)
         if matched.patient_id is None:
             self._ambiguous(entry, patient, matched)
             return None
@@ -286,6 +302,14 @@ class Importer:
         self.summary.refuse(
             entry.resource_type, Problem(entry.file, entry.where, entry.label, reason)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapped:
+    """A patient read, validated and mapped, to match with the rest of its batch."""
+
+    entry: Entry
+    record: mapping.PatientRecord
 
 
 def _digest(resource: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
-from django.db.models import Q
 from django.utils import timezone
 
 from crm.domain import events as ev
@@ -158,13 +157,11 @@ def index_identifiers_many(
             )
     if not rows:
         return
-    wanted = Q()
-    for system, value in owner:
-        wanted |= Q(system=system, value=value)
-    for system, value, pid in PatientIdentifier.objects.filter(wanted).values_list(
+    indexed = PatientIdentifier.objects.filter(value__in={v for _, v in owner}).values_list(
         "system", "value", "patient_id"
-    ):
-        if pid != owner[(system, value)]:
+    )
+    for system, value, pid in indexed:
+        if (system, value) in owner and pid != owner[(system, value)]:
             raise _taken(system, value, pid)
     PatientIdentifier.objects.bulk_create(rows, ignore_conflicts=True)
 
