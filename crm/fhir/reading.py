@@ -3,6 +3,7 @@ resources and Bulk Data NDJSON, one resource at a time; an NDJSON file is never 
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -71,9 +72,16 @@ def _is_fhir(path: Path) -> bool:
 
 
 def _open(path: Path) -> IO[str]:
+    # utf-8-sig: a byte-order mark, as Windows tools write one, is read past.
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return path.open(encoding="utf-8-sig")
+
+
+def _open_bytes(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
 
 
 def read(
@@ -94,11 +102,27 @@ def read(
 def _ndjson(
     path: Path, name: str, wanted: Callable[[str], bool] | None, hint: str
 ) -> Iterator[Entry]:
-    with _open(path) as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip() or (hint and hint not in line):
+    # Read as bytes and decoded a line at a time, so that one line that is not UTF-8 is
+    # refused with its number and the lines after it still import.
+    tag = hint.encode()
+    with _open_bytes(path) as lines:
+        for number, raw in enumerate(lines, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            if not raw.strip() or (tag and tag not in raw):
                 continue
             where = f"line {number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if wanted is None:
+                    yield Entry(
+                        name,
+                        where,
+                        error=f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                        f"{exc.start + 1}); FHIR JSON is UTF-8",
+                    )
+                continue
             try:
                 resource = json.loads(line)
             except json.JSONDecodeError as exc:

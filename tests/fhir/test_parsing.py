@@ -134,3 +134,49 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
 
 def test_an_entry_without_id_or_full_url_has_no_key():
     assert Entry("f", "line 1", resource={"resourceType": "Patient"}).key == ""
+
+
+def test_a_byte_order_mark_crlf_and_blank_lines_are_read_past(tmp_path):
+    # As Windows tools save an export: a UTF-8 BOM, CRLF line ends, blank lines between.
+    ndjson = tmp_path / "Patient.ndjson"
+    ndjson.write_bytes(
+        b"\xef\xbb\xbf"
+        + json.dumps(b.patient("p1")).encode()
+        + b"\r\n\r\n  \r\n"
+        + json.dumps(b.patient("p2")).encode()
+        + b"\r\n"
+    )
+    single = tmp_path / "patient.json"
+    single.write_bytes(b"\xef\xbb\xbf" + json.dumps(b.patient("p3")).encode())
+
+    entries = list(read(ndjson)) + list(read(single))
+
+    assert [(e.key, e.error) for e in entries] == [
+        ("Patient/p1", ""),
+        ("Patient/p2", ""),
+        ("Patient/p3", ""),
+    ]
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads(tmp_path):
+    latin1 = json.dumps(
+        b.patient("p2", name=[{"family": "Testé", "given": ["Avery"]}]), ensure_ascii=False
+    )
+    path = tmp_path / "Patient.ndjson"
+    path.write_bytes(
+        json.dumps(b.patient("p1")).encode()
+        + b"\n"
+        + latin1.encode("latin-1")
+        + b"\n"
+        + json.dumps(b.patient("p3")).encode()
+        + b"\n"
+    )
+
+    entries = list(read(path))
+    later_pass = list(read(path, "Patient".__eq__, '"Patient"'))
+
+    assert [e.key for e in entries if not e.error] == ["Patient/p1", "Patient/p3"]
+    assert [(e.where, e.error.split(" (")[0]) for e in entries if e.error] == [
+        ("line 2", "not UTF-8 text")
+    ]
+    assert [e.key for e in later_pass] == ["Patient/p1", "Patient/p3"]  # reported once
