@@ -32,6 +32,7 @@ _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 _NAME_ORDER = {"official": 0, "usual": 1, None: 2, "temp": 3, "nickname": 4, "maiden": 5}
 _PHONE_ORDER = {"mobile": 0, None: 1, "home": 2, "work": 3, "temp": 4}
 DEFAULT_MINUTES = 30
+MAX_WARNINGS = 5  # per resource
 # A visit names its provider and place; an EHR record that names neither says so in words.
 NOT_NAMED = "not named in the EHR"
 
@@ -135,8 +136,17 @@ def patient(resource: Any, key: str, context: Context) -> PatientRecord:
         date_of_death=died_on,
         deceased_at=died_at,
         identifiers=_identifiers(resource, key, context, warnings),
-        warnings=tuple(warnings),
+        warnings=_few(warnings),
     )
+
+
+def _few(warnings: list[str]) -> tuple[str, ...]:
+    """A resource's first warnings, and how many more: a record with thousands of bad
+    telecoms is one line of the report, not thousands."""
+    if len(warnings) <= MAX_WARNINGS:
+        return tuple(warnings)
+    more = len(warnings) - MAX_WARNINGS
+    return (*warnings[:MAX_WARNINGS], f"and {more:,} more like these; not stored")
 
 
 def _names(resource: Any) -> tuple[str, str, str]:

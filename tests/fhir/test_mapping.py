@@ -99,6 +99,18 @@ def test_a_mobile_number_wins_over_home_and_an_unparseable_one_is_reported_not_s
     assert record.warnings == ("telecom 'call the front desk' is not a phone number; not stored",)
 
 
+def test_a_patient_with_thousands_of_bad_telecoms_gets_a_few_warnings_and_a_count():
+    telecom = [{"system": "phone", "value": f"ext {i}"} for i in range(10_000)]
+    telecom.append({"system": "phone", "value": "(617) 555-0134", "use": "mobile"})
+
+    record = _patient(telecom=telecom)
+
+    assert record.phone == "+16175550134"
+    assert len(record.warnings) == mapping.MAX_WARNINGS + 1
+    assert record.warnings[0] == "telecom 'ext 0' is not a phone number; not stored"
+    assert record.warnings[-1] == "and 9,995 more like these; not stored"
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
