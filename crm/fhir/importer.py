@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
+import threading
 import uuid
 import zoneinfo
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -92,10 +94,10 @@ class Importer:
     def run(self, entries: Iterable[Entry], kind: str, *, count: bool = True) -> None:
         """Import the `kind` resources among `entries` (counting every entry read when
         `count`), planned and applied a batch at a time."""
-        iterator = iter(entries)
+        iterator = _ahead(entries, lambda entry: self._map(entry, kind), self.batch_size * 2)
         while batch := list(islice(iterator, self.batch_size)):
             prepared = [
-                p for entry in batch if (p := self._prepare(entry, kind, count)) is not None
+                p for entry, mapped in batch if (p := self._prepare(entry, kind, count, mapped))
             ]
             # The batch's patients are matched together: what matching reads, read once.
             patients = [p for p in prepared if isinstance(p, _Mapped)]
@@ -126,9 +128,34 @@ class Importer:
 
     # --- one resource ------------------------------------------------------------------
 
-    def _prepare(self, entry: Entry, kind: str, count: bool) -> Work | _Mapped | None:
-        """Read, validate and map one entry; what to record (a patient still to match), or
-        None (counted)."""
+    def _map(self, entry: Entry, kind: str) -> _Read:
+        """Validate and map one entry of `kind`, else None; the database is not touched (a
+        thread runs this ahead of the batch being written, `_ahead`)."""
+        if entry.error or entry.resource is None or entry.resource_type != kind:
+            return None
+        if kind not in MODELS or not entry.key:
+            return None
+        context = mapping.Context(
+            source=self.source,
+            region=settings.PHONE_DEFAULT_REGION,
+            zone=self._zone,
+            full_urls=entry.full_urls,
+        )
+        try:
+            resource = validate(entry.resource)
+            if kind == "Patient":
+                return mapping.patient(resource, entry.key, context)
+            if kind == "Encounter":
+                return mapping.encounter(resource, entry.key, context)
+            return mapping.appointment(resource, entry.key, context)
+        except (Refused, Skipped) as exc:
+            return exc
+
+    def _prepare(
+        self, entry: Entry, kind: str, count: bool, mapped: _Read
+    ) -> Work | _Mapped | None:
+        """One entry read, validated and mapped (`mapped`): what to record (a patient still
+        to match), or None (counted)."""
         found = entry.resource_type
         if count:
             self.summary.read[found or "unreadable"] += 1
@@ -149,34 +176,22 @@ class Importer:
             self._refuse(entry, "has no id (and no fullUrl): a later import could not find it")
             return None
         try:
-            return self._work(entry)
+            return self._work(entry, mapped)
         except Skipped as exc:
             self._skip(found, exc.reason)
         except Refused as exc:
             self._refuse(entry, exc.reason)
         return None
 
-    def _work(self, entry: Entry) -> Work | _Mapped:
-        assert entry.resource is not None
-        resource = validate(entry.resource)
-        context = mapping.Context(
-            source=self.source,
-            region=settings.PHONE_DEFAULT_REGION,
-            zone=self._zone,
-            full_urls=entry.full_urls,
-        )
-        kind = entry.resource_type
-        if kind != "Patient":
-            visit: mapping.VisitRecord | mapping.CallRecord = (
-                mapping.encounter(resource, entry.key, context)
-                if kind == "Encounter"
-                else mapping.appointment(resource, entry.key, context)
-            )
-            return self._command(entry, self._patient_of(visit.patient), visit)
-        patient = mapping.patient(resource, entry.key, context)
-        for warning in patient.warnings:
-            self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
-        return _Mapped(entry, patient)
+    def _work(self, entry: Entry, mapped: _Read) -> Work | _Mapped:
+        if isinstance(mapped, Refused | Skipped):
+            raise mapped
+        assert mapped is not None
+        if isinstance(mapped, mapping.PatientRecord):
+            for warning in mapped.warnings:
+                self.summary.warn(Problem(entry.file, entry.where, entry.key, warning))
+            return _Mapped(entry, mapped)
+        return self._command(entry, self._patient_of(mapped.patient), mapped)
 
     def _matched(self, mapped: _Mapped, lookup: Lookup | None) -> Work | None:
         """The patient's record matched to its CRM patient, or None (listed for the desk)."""
@@ -302,6 +317,59 @@ class Importer:
         self.summary.refuse(
             entry.resource_type, Problem(entry.file, entry.where, entry.label, reason)
         )
+
+
+# What the read-ahead thread hands over for an entry: its mapping, why it has none, or None
+# (not of the pass's type, unreadable, or with no id: the import's thread says which).
+_Read = Record | Refused | Skipped | None
+_CHUNK = 100  # entries handed over at a time
+
+
+def _ahead(
+    entries: Iterable[Entry], work: Callable[[Entry], _Read], size: int
+) -> Iterator[tuple[Entry, _Read]]:
+    """`(entry, work(entry))` for each entry, worked out by a thread at most `size` entries
+    ahead: reading, validating and mapping the next batch go on while this one waits on the
+    database. Memory stays bounded; an error in the thread is raised here."""
+    chunks: queue.Queue[list[tuple[Entry, _Read]] | BaseException | None] = queue.Queue(
+        maxsize=max(1, size // _CHUNK)
+    )
+    stop = threading.Event()
+
+    def hand_over(item: list[tuple[Entry, _Read]] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            chunk: list[tuple[Entry, _Read]] = []
+            for entry in entries:
+                chunk.append((entry, work(entry)))
+                if len(chunk) >= _CHUNK:
+                    if not hand_over(chunk):
+                        return
+                    chunk = []
+            if chunk and not hand_over(chunk):
+                return
+            hand_over(None)
+        except BaseException as error:  # raised in the import's thread
+            hand_over(error)
+
+    thread = threading.Thread(target=produce, name="fhir-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass(frozen=True, slots=True)
