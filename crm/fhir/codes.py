@@ -145,6 +145,31 @@ NOT_CLINIC_CLASSES = {
 }
 
 
+# HL7 v2 table 0004 (Patient Class), which exports translated from HL7 v2 feeds write in
+# Encounter.class: its codes as the v3 ActCode class they mean.
+PATIENT_CLASS = "http://terminology.hl7.org/CodeSystem/v2-0004"
+_PATIENT_CLASS_AS_ACT = {
+    "E": "EMER",  # emergency
+    "I": "IMP",  # inpatient
+    "B": "IMP",  # obstetrics (admitted)
+    "P": "PRENC",  # preadmit
+    "O": "AMB",  # outpatient
+    "R": "AMB",  # recurring patient
+}
+
+
+def encounter_class(system: str | None, code: str | None) -> str | None:
+    """Encounter.class as a v3 ActCode code: as written (ActCode, or no system), or the
+    ActCode a v2-0004 patient class means; None for a code of another system."""
+    if not code:
+        return None
+    if system in (None, "", ACT_CODE, "http://hl7.org/fhir/v3/ActCode"):
+        return code
+    if system in (PATIENT_CLASS, "http://hl7.org/fhir/v2/0004"):
+        return _PATIENT_CLASS_AS_ACT.get(code)
+    return None
+
+
 def _system(system: str) -> str:
     return "hcpcs" if system in HCPCS else system
 

@@ -280,7 +280,8 @@ def _ended(period: Any) -> bool:
 
 def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRecord:
     patient = _subject(resource.subject, context)
-    klass = resource.class_fhir.code if resource.class_fhir is not None else None
+    cls = resource.class_fhir
+    klass = codes.encounter_class(cls.system, cls.code) if cls is not None else None
     coded = codings(resource.type, resource.serviceType)
     if klass in codes.NOT_CLINIC_CLASSES:
         raise Skipped(f"class {klass} is {codes.NOT_CLINIC_CLASSES[klass]}, not a clinic visit")

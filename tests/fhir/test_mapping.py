@@ -12,6 +12,7 @@ from crm.fhir import mapping
 from crm.fhir.resources import Refused, Skipped, validate
 from tests.fhir import builders as b
 
+V2_CLASS = "http://terminology.hl7.org/CodeSystem/v2-0004"
 CONTEXT = mapping.Context(
     source="https://ehr.example/fhir", region="US", zone=zoneinfo.ZoneInfo("America/New_York")
 )
@@ -209,11 +210,29 @@ def test_a_virtual_encounter_that_is_not_a_phone_call_is_a_telehealth_visit():
         ({"class": {"system": b.ACT, "code": "IMP"}}, "an inpatient stay"),
         ({"status": "planned"}, "not over yet"),
         ({"status": "in-progress"}, "not over yet"),
+        # HL7 v2 patient class (table 0004), as exports translated from v2 feeds write it.
+        ({"class": {"system": V2_CLASS, "code": "E"}}, "an emergency visit"),
+        ({"class": {"system": V2_CLASS, "code": "I", "display": "Inpatient"}}, "an inpatient"),
     ],
 )
 def test_encounters_that_are_no_clinic_visit_are_skipped(overrides, reason):
     with pytest.raises(Skipped, match=reason):
         _encounter(**overrides)
+
+
+@pytest.mark.parametrize(
+    "klass",
+    [
+        {"system": V2_CLASS, "code": "O", "display": "Outpatient"},
+        # An EHR's own patient-class code system: its codes are not ActCode's.
+        {"system": "urn:oid:1.2.840.114350.1.72.1.7.7.10.696784.13260", "code": "5"},
+    ],
+)
+def test_an_outpatient_or_locally_coded_class_is_an_in_person_visit(klass):
+    record = _encounter(**{"class": klass})
+
+    assert isinstance(record, mapping.VisitRecord)
+    assert (record.status, record.modality) == ("completed", ev.Modality.IN_PERSON)
 
 
 def test_cancelled_and_entered_in_error_encounters_are_not_completed_visits():
