@@ -32,6 +32,7 @@ class Summary:
     skipped: Counter[str] = field(default_factory=Counter)  # by resource type
     skipped_why: Counter[str] = field(default_factory=Counter)  # mapped types: why
     refused_count: Counter[str] = field(default_factory=Counter)
+    ambiguous_by_type: Counter[str] = field(default_factory=Counter)  # left to the desk
     events: Counter[str] = field(default_factory=Counter)  # appended (or, dry, would be)
     refused: list[Problem] = field(default_factory=list)
     ambiguous: list[Problem] = field(default_factory=list)
@@ -51,8 +52,10 @@ class Summary:
         if len(self.refused) < KEPT:
             self.refused.append(problem)
 
-    def ambiguity(self, problem: Problem) -> None:
+    def ambiguity(self, problem: Problem, kind: str = "Patient") -> None:
+        """A record matching cannot settle (only patients are matched): the desk decides."""
         self.ambiguous_count += 1
+        self.ambiguous_by_type[kind] += 1
         if len(self.ambiguous) < KEPT:
             self.ambiguous.append(problem)
 
@@ -61,8 +64,9 @@ class Summary:
         if len(self.warnings) < KEPT:
             self.warnings.append(problem)
 
-    def rows(self) -> list[tuple[str, int, int, int, int, int]]:
-        """(type, read, imported, unchanged, skipped, refused) per resource type, then total."""
+    def rows(self) -> list[tuple[str, int, int, int, int, int, int]]:
+        """(type, read, imported, unchanged, skipped, refused, to match) per resource type,
+        then the total: each resource read is in exactly one of the other columns."""
         kinds = sorted(set(self.read) | set(self.refused_count))
         rows = [
             (
@@ -72,13 +76,14 @@ class Summary:
                 self.unchanged[kind],
                 self.skipped[kind],
                 self.refused_count[kind],
+                self.ambiguous_by_type[kind],
             )
             for kind in kinds
         ]
-        read, imported, unchanged, skipped, refused = (
-            sum(int(row[i]) for row in rows) for i in range(1, 6)
+        read, imported, unchanged, skipped, refused, to_match = (
+            sum(int(row[i]) for row in rows) for i in range(1, 7)
         )
-        return [*rows, ("total", read, imported, unchanged, skipped, refused)]
+        return [*rows, ("total", read, imported, unchanged, skipped, refused, to_match)]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,7 +101,7 @@ class Summary:
 
 def table(summary: Summary) -> str:
     """The summary as a plain-text table."""
-    head = ("resource", "read", "imported", "unchanged", "skipped", "refused")
+    head = ("resource", "read", "imported", "unchanged", "skipped", "refused", "to match")
     rows = [head, *[tuple(str(v) for v in row) for row in summary.rows()]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = [

@@ -290,8 +290,8 @@ def test_the_command_prints_the_summary_table_and_each_refusal(tmp_path):
         for line in text.splitlines()
         if line and line.split()[0] in ("Patient", "Encounter", "ExplanationOfBenefit", "total")
     }
-    assert lines["Encounter"] == ["2", "1", "0", "0", "1"]
-    assert lines["ExplanationOfBenefit"] == ["1", "0", "0", "1", "0"]
+    assert lines["Encounter"] == ["2", "1", "0", "0", "1", "0"]
+    assert lines["ExplanationOfBenefit"] == ["1", "0", "0", "1", "0", "0"]
     place = f"{tmp_path / 'export.json'}, entry 3: Encounter/enc-x"
     assert f"{place}: status 'bogus' is not an R4 Encounter status" in text
 

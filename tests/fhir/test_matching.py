@@ -9,6 +9,7 @@ import pytest
 
 from crm import eventstore
 from crm.fhir.matching import new_patient_id
+from crm.fhir.report import table
 from crm.models import EhrMatchReview, MatchDecision, PatientIdentifier, PatientProfile
 from tests.fhir import builders as b
 from tests.fhir.conftest import SOURCE
@@ -84,6 +85,12 @@ def test_an_ambiguous_match_is_listed_for_the_front_desk_and_nothing_is_merged(
     assert summary.ambiguous_count == 1
     assert reason in summary.ambiguous[0].reason
     assert summary.imported == {}
+    # The table's columns add up: the patient is counted where it went, "to match".
+    assert [row for row in summary.rows() if row[0] in ("Patient", "Encounter")] == [
+        ("Encounter", 1, 0, 0, 0, 1, 0),
+        ("Patient", 1, 0, 0, 0, 0, 1),
+    ]
+    assert "to match" in table(summary).splitlines()[0]
     assert "its patient Patient/pat-1 waits for the front desk" in summary.refused[0].reason
     assert {pid: len(eventstore.read_stream(pid)) for pid in candidates} == before
     assert PatientProfile.objects.count() == len(candidates)
