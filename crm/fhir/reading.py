@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 # The order passes take: patients first, so that visits find them; appointments before
 # encounters, so an encounter completes the visit its appointment booked.
 PASSES = ("Patient", "Appointment", "Encounter")
+MAX_DEPTH = 3  # Bundles inside Bundles, as far as read
+_TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class Entry:
         """What names the resource across imports: "Type/id", else its Bundle fullUrl (a
         transaction's new resource), else "" (it cannot be recognised when sent again)."""
         rid = (self.resource or {}).get("id")
-        if isinstance(rid, str) and rid:
+        if isinstance(rid, str) and rid and self.resource_type:
             return f"{self.resource_type}/{rid}"
         return self.full_url
 
@@ -151,14 +154,18 @@ def _json(path: Path, name: str, wanted: Callable[[str], bool] | None) -> Iterat
 
 
 def _bundle(
-    name: str, bundle: dict[str, Any], wanted: Callable[[str], bool] | None
+    name: str,
+    bundle: dict[str, Any],
+    wanted: Callable[[str], bool] | None,
+    place: str = "",
+    depth: int = 0,
 ) -> Iterator[Entry]:
     kind = bundle.get("type")
     if kind not in BUNDLE_TYPES:
         if wanted is None:
             yield Entry(
                 name,
-                "",
+                place,
                 error=f"a Bundle of type {kind!r} is not imported "
                 f"(only {', '.join(sorted(BUNDLE_TYPES))})",
             )
@@ -166,24 +173,47 @@ def _bundle(
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         if wanted is None:
-            yield Entry(name, "", error="Bundle.entry is not a list")
+            yield Entry(name, place, error="Bundle.entry is not a list")
         return
     full_urls = _full_urls(entries)
     for number, item in enumerate(entries, start=1):
-        where = f"entry {number}"
-        if not isinstance(item, dict):
-            if wanted is None:
-                yield Entry(name, where, error="a Bundle entry is not a JSON object")
-            continue
-        resource = item.get("resource")
-        if resource is None:  # a DELETE in a transaction, or a bare link: nothing to record
-            continue
-        if (item.get("search") or {}).get("mode") == "outcome":
-            continue  # a search's OperationOutcome about the search, not a record
-        full_url = str(item.get("fullUrl") or "")
-        entry = _entry(name, where, resource, full_urls, full_url)
-        if wanted is None or wanted(entry.resource_type):
-            yield entry
+        where = f"{place}, entry {number}" if place else f"entry {number}"
+        yield from _item(name, where, item, wanted, full_urls, depth)
+
+
+def _item(
+    name: str,
+    where: str,
+    item: Any,
+    wanted: Callable[[str], bool] | None,
+    full_urls: dict[str, tuple[str, str]],
+    depth: int,
+) -> Iterator[Entry]:
+    if not isinstance(item, dict):
+        if wanted is None:
+            yield Entry(name, where, error="a Bundle entry is not a JSON object")
+        return
+    resource = item.get("resource")
+    if resource is None:
+        # A DELETE in a transaction carries a request and no resource: nothing to record.
+        # An entry with neither breaks R4's bdl-5 and is reported.
+        if wanted is None and not item.get("request") and not item.get("response"):
+            yield Entry(name, where, error="a Bundle entry with no resource (R4 bdl-5)")
+        return
+    if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+        # A Bundle of Bundles (a collection of transactions, say): each inner Bundle is read
+        # as its own, its fullUrls its own; nested no deeper than MAX_DEPTH.
+        if depth + 1 < MAX_DEPTH:
+            yield from _bundle(name, resource, wanted, where, depth + 1)
+        elif wanted is None:
+            yield Entry(name, where, error=f"Bundles nested deeper than {MAX_DEPTH}")
+        return
+    if (item.get("search") or {}).get("mode") == "outcome":
+        return  # a search's OperationOutcome about the search, not a record
+    full_url = str(item.get("fullUrl") or "")
+    entry = _entry(name, where, resource, full_urls, full_url)
+    if wanted is None or wanted(entry.resource_type):
+        yield entry
 
 
 def _full_urls(entries: list[Any]) -> dict[str, tuple[str, str]]:
@@ -207,6 +237,10 @@ def _entry(
 ) -> Entry:
     if not isinstance(resource, dict):
         return Entry(name, where, error="not a FHIR resource (a JSON object)")
-    if not isinstance(resource.get("resourceType"), str):
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
         return Entry(name, where, resource=resource, error="has no resourceType")
+    if not _TYPE_NAME.match(kind):
+        # FHIR names its types in UpperCamelCase: "patient" is a mistake, not a type to skip.
+        return Entry(name, where, error=f"resourceType {kind[:40]!r} is not a FHIR type name")
     return Entry(name, where, resource=resource, full_urls=full_urls or {}, full_url=full_url)

@@ -180,3 +180,82 @@ def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads
         ("line 2", "not UTF-8 text")
     ]
     assert [e.key for e in later_pass] == ["Patient/p1", "Patient/p3"]  # reported once
+
+
+def test_a_bundle_of_bundles_is_read_bundle_by_bundle(tmp_path):
+    # A collection of per-patient transactions, as Synthea writes one each: every inner
+    # Bundle's entries are read, its urn:uuid fullUrls its own.
+    def transaction(pid):
+        return {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "fullUrl": f"urn:uuid:{pid}",
+                    "resource": b.patient(pid),
+                    "request": {"method": "POST", "url": "Patient"},
+                },
+                {
+                    "fullUrl": f"urn:uuid:e-{pid}",
+                    "resource": b.encounter(f"e-{pid}", f"urn:uuid:{pid}"),
+                    "request": {"method": "POST", "url": "Encounter"},
+                },
+            ],
+        }
+
+    outer = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": transaction("p1")}, {"resource": transaction("p2")}],
+    }
+    path = tmp_path / "bundles.json"
+    path.write_text(json.dumps(outer))
+
+    entries = list(read(path))
+
+    assert [(e.where, e.key) for e in entries] == [
+        ("entry 1, entry 1", "Patient/p1"),
+        ("entry 1, entry 2", "Encounter/e-p1"),
+        ("entry 2, entry 1", "Patient/p2"),
+        ("entry 2, entry 2", "Encounter/e-p2"),
+    ]
+    assert entries[1].full_urls["urn:uuid:p1"] == ("Patient", "Patient/p1")
+    assert "urn:uuid:p1" not in entries[3].full_urls
+
+
+def test_an_entry_with_neither_resource_nor_request_is_reported(tmp_path):
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:gone"},
+            {"request": {"method": "DELETE", "url": "Patient/p9"}},
+            {"resource": b.patient("p1"), "request": {"method": "PUT", "url": "Patient/p1"}},
+        ],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+
+    entries = list(read(path))
+
+    assert [(e.where, e.key, e.error) for e in entries] == [
+        ("entry 1", "", "a Bundle entry with no resource (R4 bdl-5)"),
+        ("entry 3", "Patient/p1", ""),
+    ]
+
+
+def test_a_resource_type_that_is_no_fhir_type_name_is_refused_not_skipped(tmp_path):
+    path = b.write_ndjson(
+        tmp_path / "export.ndjson",
+        {**b.patient("p1"), "resourceType": "patient"},
+        {**b.patient("p2"), "resourceType": 5},
+        b.patient("p3"),
+    )
+
+    entries = list(read(path))
+
+    assert [(e.where, e.key, e.error) for e in entries] == [
+        ("line 1", "", "resourceType 'patient' is not a FHIR type name"),
+        ("line 2", "", "has no resourceType"),
+        ("line 3", "Patient/p3", ""),
+    ]
