@@ -121,7 +121,7 @@ def patient(resource: Any, key: str, context: Context) -> PatientRecord:
     zone = ""
     if phone is None or timezone_for_phone(phone) is None:
         zone = _address_zone(resource)
-    deceased, died_on, died_at = _death(resource, context)
+    deceased, died_on, died_at = _death(resource, context, warnings)
     return PatientRecord(
         key=key,
         first_name=first,
@@ -221,9 +221,17 @@ def _address_zone(resource: Any) -> str:
     return ""
 
 
-def _death(resource: Any, context: Context) -> tuple[bool, dt.date | None, dt.datetime | None]:
-    if resource.deceasedDateTime is not None:
-        at = moment(resource.deceasedDateTime, "deceasedDateTime", context.zone)
+def _death(
+    resource: Any, context: Context, warnings: list[str]
+) -> tuple[bool, dt.date | None, dt.datetime | None]:
+    died = resource.deceasedDateTime
+    if isinstance(died, str):
+        # A year, or a year and month: R4's dateTime allows it; the patient has died, on a
+        # day the EHR does not know.
+        warnings.append(f"deceasedDateTime {died!r} names no day; deceased, date not recorded")
+        return True, None, None
+    if died is not None:
+        at = moment(died, "deceasedDateTime", context.zone)
         return True, at.astimezone(context.zone).date(), at
     return bool(resource.deceasedBoolean), None, None
 

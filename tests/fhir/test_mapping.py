@@ -112,6 +112,16 @@ def test_a_patient_with_thousands_of_bad_telecoms_gets_a_few_warnings_and_a_coun
     assert record.warnings[-1] == "and 9,995 more like these; not stored"
 
 
+@pytest.mark.parametrize("partial", ["1989", "1989-05"])
+def test_a_death_known_only_by_year_or_month_is_a_death_without_a_date(partial):
+    record = _patient(deceasedDateTime=partial)
+
+    assert (record.deceased, record.date_of_death) == (True, None)
+    assert record.warnings == (
+        f"deceasedDateTime {partial!r} names no day; deceased, date not recorded",
+    )
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
