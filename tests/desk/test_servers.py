@@ -58,7 +58,7 @@ def test_under_wsgi_a_real_client_receives_the_event_as_it_is_committed(live_ser
     message = _read_until(response, "call_ended", 3.0)
 
     assert message.id == event_id and message.json()["call_sid"] == "CA20"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # the issue's budget for a pop; ~0.3 s when idle
     client.close()
 
 
@@ -137,7 +137,7 @@ def test_under_asgi_the_stream_is_served_by_the_event_loop_and_ends_when_the_cli
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        found = asyncio.run(scenario())
+        found = run(scenario)
 
     # Django warns when it must iterate a sync generator under ASGI (one thread per stream).
     assert not [w for w in caught if "synchronous iterators" in str(w.message)]
@@ -145,6 +145,25 @@ def test_under_asgi_the_stream_is_served_by_the_event_loop_and_ends_when_the_cli
     assert found["theirs"] == found["ids"][1:]
     assert found["delay"] < 1.0
     assert BROADCASTER.open_streams() == 0
+
+
+def run(scenario: Any) -> Any:
+    """Runs `scenario()` to its end on an event loop of its own thread, as uvicorn does: the
+    browser tests' Playwright keeps a loop running on the main thread."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(scenario())
+        except BaseException as exc:  # re-raised on the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 async def _user_id(key: str) -> int:
@@ -173,7 +192,7 @@ def test_under_asgi_a_refusal_is_a_problem_document(make_user):
         await asyncio.wait_for(task, 5)
         return start["status"], body["body"]
 
-    status, body = asyncio.run(scenario())
+    status, body = run(scenario)
 
     assert status == 401 and b'"status":401' in body.replace(b" ", b"")
     assert connection.vendor in ("sqlite", "postgresql")
@@ -207,7 +226,7 @@ def test_postgres_idle_streams_hold_no_database_connection_but_the_broadcasters_
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
         return before, during, threads
 
-    before, during, threads = asyncio.run(scenario())
+    before, during, threads = run(scenario)
 
     assert BROADCASTER.open_streams() == 0
     # Five open streams: the broadcaster's LISTEN connection only (the openings' shared
