@@ -11,6 +11,7 @@ from typing import Any
 
 from crm.domain import events as ev
 from crm.domain.errors import InvalidInput
+from crm.domain.languages import LANGUAGES
 from crm.domain.phones import normalize_phone, timezone_for_phone
 from crm.fhir import codes
 from crm.fhir.resources import (
@@ -29,6 +30,14 @@ from crm.fhir.zones import zone_for_address
 NAMESPACE = uuid.UUID("0b6c2a9e-5f0d-4d7e-9a51-6f3c8e2d4b17")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
+# ISO 639-2 (bibliographic and terminology) and 639-3 codes of the languages the clinic
+# offers, as BCP-47 writes them: R4 binds communication.language to BCP-47, some EHRs send
+# the three letters.
+_THREE_LETTER = {
+    "eng": "en", "spa": "es", "por": "pt", "hat": "ht", "zho": "zh", "chi": "zh",
+    "cmn": "zh", "yue": "zh", "vie": "vi", "rus": "ru", "ara": "ar", "fra": "fr", "fre": "fr",
+}  # fmt: skip
+_BY_NAME = {name.casefold(): code for code, name in LANGUAGES}
 _NAME_ORDER = {"official": 0, "usual": 1, None: 2, "temp": 3, "nickname": 4, "maiden": 5}
 _PHONE_ORDER = {"mobile": 0, None: 1, "home": 2, "work": 3, "temp": 4}
 DEFAULT_MINUTES = 30
@@ -204,7 +213,14 @@ def _language(resource: Any, warnings: list[str]) -> str | None:
         for tag in tags:
             found = _LANGUAGE.match(tag.strip())
             if found:
-                return found.group(1).lower()
+                primary = found.group(1).lower()
+                # ISO 639-2/3 codes ("spa"), which BCP-47 writes in two letters ("es").
+                return _THREE_LETTER.get(primary, primary)
+        # Only words ("Spanish"): a language the clinic offers, by its name.
+        for said in [concept.text or ""] + [c.display or "" for c in concept.coding or []]:
+            code = _BY_NAME.get(said.strip().casefold())
+            if code:
+                return code
         warnings.append(f"language {words(concept) or tags!r} is not a BCP-47 tag; not stored")
     return None
 

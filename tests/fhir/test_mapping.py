@@ -122,6 +122,21 @@ def test_a_death_known_only_by_year_or_month_is_a_death_without_a_date(partial):
     )
 
 
+@pytest.mark.parametrize(
+    "language",
+    [
+        {"coding": [{"system": "urn:iso:std:iso:639-2", "code": "spa"}]},
+        {"coding": [{"system": "urn:ietf:bcp:47", "code": "es-419"}]},
+        {"text": "Spanish"},
+        {"coding": [{"system": "http://ehr.example/languages", "code": "8", "display": "Spanish"}]},
+    ],
+)
+def test_a_language_in_three_letters_or_by_name_is_stored_as_bcp47(language):
+    record = _patient(communication=[{"language": language, "preferred": True}])
+
+    assert (record.language, record.warnings) == ("es", ())
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
