@@ -164,9 +164,15 @@ def _names(resource: Any) -> tuple[str, str, str]:
         key=lambda n: _NAME_ORDER.get(n.use, 3),
     )
     main = next((n for n in names if n.use != "nickname" and n.family and n.given), None)
-    if main is None:
-        raise Refused("has no name with a family name and a given name")
-    first, last = label(main.given[0], 200), label(main.family, 200)
+    if main is not None:
+        first, last = label(main.given[0], 200), label(main.family, 200)
+    else:
+        # Only the name as written ("text": "Avery Q. Testpatient"), which R4 allows: the
+        # first word is the given name, the last the family name.
+        written = next((n.text.split() for n in names if n.text and len(n.text.split()) > 1), [])
+        if not written:
+            raise Refused("has no name with a family name and a given name")
+        first, last = label(written[0], 200), label(written[-1], 200)
     preferred = ""
     for other in names:
         given = (other.given or [""])[0]

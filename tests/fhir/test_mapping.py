@@ -137,6 +137,12 @@ def test_a_language_in_three_letters_or_by_name_is_stored_as_bcp47(language):
     assert (record.language, record.warnings) == ("es", ())
 
 
+def test_a_name_written_only_as_text_gives_the_first_and_last_words():
+    record = _patient(name=[{"use": "official", "text": "Avery Q. Testpatient"}])
+
+    assert (record.first_name, record.last_name) == ("Avery", "Testpatient")
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
