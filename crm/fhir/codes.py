@@ -3,6 +3,8 @@ or appointment is which kind of visit, which is a telephone call, which is no cl
 
 from __future__ import annotations
 
+import re
+
 from crm.domain import events as ev
 
 SNOMED = "http://snomed.info/sct"
@@ -183,8 +185,37 @@ def visit_kind(codings: list[tuple[str, str]]) -> Visit | None:
     return None
 
 
-def is_telephone(codings: list[tuple[str, str]]) -> bool:
-    return any(code in TELEPHONE.get(system, ()) for system, code in codings)
+def is_telephone(codings: list[tuple[str, str]], said: str = "") -> bool:
+    """A telephone code, or where no code we know names the kind, "telephone" in words."""
+    if any(code in TELEPHONE.get(system, ()) for system, code in codings):
+        return True
+    return visit_kind(codings) is None and bool(_TELEPHONE_WORDS.search(said))
+
+
+# Where an EHR codes its visit types in a system of its own (Epic's and Cerner's local code
+# sets), the words it gives them (CodeableConcept.text, Coding.display) name the kind. Read
+# only when no code above matched; first match in this order.
+_KIND_WORDS: tuple[tuple[Visit, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        (Visit.NEW_PATIENT, r"\bnew patient\b"),
+        (Visit.FOLLOW_UP, r"\bfollow[- ]?up\b"),
+        (Visit.PSYCHIATRY, r"\bpsychiatr"),
+        (Visit.THERAPY, r"\bpsychotherap"),
+        (
+            Visit.ANNUAL_WELLNESS,
+            r"\bwell(?:ness|[- ]child| visit)\b|\bannual (?:physical|exam|visit)"
+            r"|\bpreventive\b|\bphysical exam|\bcheck[- ]?up\b",
+        ),
+        (Visit.TEST, r"\blab(?:oratory)?\b|\bblood draw\b|\bvenipuncture\b"),
+    )
+)
+_TELEPHONE_WORDS = re.compile(r"\btele(?:phone)?\b|\bphone (?:call|visit|encounter)\b", re.I)
+
+
+def kind_in_words(said: str) -> Visit | None:
+    """The kind of visit the words of an EHR's own visit type name, or None."""
+    return next((kind for kind, pattern in _KIND_WORDS if pattern.search(said)), None)
 
 
 def cancelled_by(codings: list[tuple[str, str]]) -> ev.CancelledBy:

@@ -313,6 +313,7 @@ def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRe
     cls = resource.class_fhir
     klass = codes.encounter_class(cls.system, cls.code) if cls is not None else None
     coded = codings(resource.type, resource.serviceType)
+    said = _said(resource.type, resource.serviceType)
     if klass in codes.NOT_CLINIC_CLASSES:
         raise Skipped(f"class {klass} is {codes.NOT_CLINIC_CLASSES[klass]}, not a clinic visit")
     status = resource.status
@@ -321,7 +322,7 @@ def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRe
     period = resource.period
     start = moment(period.start, "period.start", context.zone) if period and period.start else None
     end = moment(period.end, "period.end", context.zone) if period and period.end else None
-    if codes.is_telephone(coded):
+    if codes.is_telephone(coded, said):
         if status != "finished":
             raise Skipped(f"a telephone encounter with status {status}: no call took place")
         if start is None:
@@ -353,7 +354,7 @@ def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRe
         patient=patient,
         appointment_id=context.visit_id(linked or key),
         status={"finished": "completed", "cancelled": "cancelled"}.get(status, "entered_in_error"),
-        appointment_type=codes.visit_kind(coded) or ev.AppointmentType.FOLLOW_UP,
+        appointment_type=_kind(coded, said),
         modality=codes.CLINIC_CLASSES.get(klass or "AMB", ev.Modality.IN_PERSON),
         starts_at=start,
         duration_minutes=_minutes(start, end, resource.length),
@@ -362,6 +363,23 @@ def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRe
         updated_at=_updated(resource),
         reason=words(resource.reasonCode),
     )
+
+
+def _kind(coded: list[tuple[str, str]], said: str) -> ev.AppointmentType:
+    """The kind of visit its codes name, else its words, else a follow-up (an established
+    patient's office visit)."""
+    return codes.visit_kind(coded) or codes.kind_in_words(said) or ev.AppointmentType.FOLLOW_UP
+
+
+def _said(*concepts: Any) -> str:
+    """Every text and display of these CodeableConcepts (or lists of them), one string."""
+    found: list[str] = []
+    for concept in concepts:
+        for one in concept if isinstance(concept, list) else [concept]:
+            if one is None:
+                continue
+            found += [one.text or ""] + [c.display or "" for c in one.coding or []]
+    return " | ".join(t for t in found if t)
 
 
 def _updated(resource: Any) -> dt.datetime | None:
@@ -439,7 +457,8 @@ def appointment(resource: Any, key: str, context: Context) -> VisitRecord:
     minutes = resource.minutesDuration
     duration = minutes if minutes and 5 <= minutes <= 480 else _minutes(start, end, None)
     coded = codings(resource.appointmentType, resource.serviceType, resource.specialty)
-    virtual = codes.is_telephone(coded) or any(c == (codes.ACT_CODE, "VR") for c in coded)
+    said = _said(resource.appointmentType, resource.serviceType)
+    virtual = codes.is_telephone(coded, said) or any(c == (codes.ACT_CODE, "VR") for c in coded)
     people = [a.display for a in actors if a.reference and "Practitioner" in a.reference]
     places = [a.display for a in actors if a.reference and "Location" in a.reference]
     created = resource.created
@@ -448,7 +467,7 @@ def appointment(resource: Any, key: str, context: Context) -> VisitRecord:
         patient=patient,
         appointment_id=context.visit_id(key),
         status=status,
-        appointment_type=codes.visit_kind(coded) or ev.AppointmentType.FOLLOW_UP,
+        appointment_type=_kind(coded, said),
         modality=ev.Modality.TELEHEALTH if virtual else ev.Modality.IN_PERSON,
         starts_at=start,
         duration_minutes=duration,

@@ -266,6 +266,52 @@ def test_an_outpatient_or_locally_coded_class_is_an_in_person_visit(klass):
     assert (record.status, record.modality) == ("completed", ev.Modality.IN_PERSON)
 
 
+LOCAL_TYPES = "urn:oid:1.2.840.114350.1.13.0.1.7.10.698084.30"  # an EHR's own visit types
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [
+        ("Annual Physical", ev.AppointmentType.ANNUAL_WELLNESS),
+        ("Well Child", ev.AppointmentType.ANNUAL_WELLNESS),
+        ("Medicare Wellness Visit", ev.AppointmentType.ANNUAL_WELLNESS),
+        ("New Patient Visit", ev.AppointmentType.NEW_PATIENT),
+        ("Follow-Up after annual physical", ev.AppointmentType.FOLLOW_UP),
+        ("Psychotherapy 45 min", ev.AppointmentType.THERAPY),
+        ("Office Visit", ev.AppointmentType.FOLLOW_UP),
+    ],
+)
+def test_a_locally_coded_visit_type_is_read_by_its_words(said, kind):
+    concept = {"coding": [{"system": LOCAL_TYPES, "code": "101", "display": said}]}
+
+    encounter = _encounter(type=[concept])
+    appointment = _appointment(appointmentType={**concept, "text": said})
+
+    assert (encounter.appointment_type, appointment.appointment_type) == (kind, kind)
+
+
+def test_a_locally_coded_telephone_encounter_is_a_call():
+    record = _encounter(
+        type=[{"coding": [{"system": LOCAL_TYPES, "code": "7"}], "text": "Telephone"}]
+    )
+
+    assert isinstance(record, mapping.CallRecord)
+
+
+def test_a_coded_kind_wins_over_the_words():
+    record = _encounter(
+        type=[
+            {
+                "coding": [{"system": b.SNOMED, "code": "390906007"}],
+                "text": "Telephone follow-up of annual physical",
+            }
+        ]
+    )
+
+    assert isinstance(record, mapping.VisitRecord)
+    assert record.appointment_type is ev.AppointmentType.FOLLOW_UP
+
+
 def test_cancelled_and_entered_in_error_encounters_are_not_completed_visits():
     assert _encounter(status="cancelled").status == "cancelled"
     assert _encounter(status="entered-in-error").status == "entered_in_error"
