@@ -19,10 +19,13 @@ from crm.admin.access import may_read_restricted_notes
 from crm.admin_guard import unguarded
 from crm.models import (
     AccessLogEntry,
+    ChurnPatient,
     DailyAppointmentStats,
     DailyCallStats,
     DailyReminderStats,
     DailySatisfactionStats,
+    DeskEvent,
+    EhrSync,
     Event,
     LoggedCall,
     ParkedStream,
@@ -176,6 +179,37 @@ class AccessLogEntryAdmin(ReadOnlyAdmin):
     list_outcome = "audit_read"
     # Columns follow the model, so the audit's own evolution never breaks the admin.
     list_display = tuple(f.name for f in AccessLogEntry._meta.concrete_fields)[:9]
+
+
+@admin.register(DeskEvent)
+class DeskEventAdmin(ReadOnlyAdmin):
+    """What was pushed to the desks, for the operator: its kind, for whom, when and for how
+    many patients; never the pushed data (the stream renders and audits that per agent)."""
+
+    list_display = ["id", "kind", "user_id", "patient_count", "created_at"]
+    list_filter = ["kind"]
+    fields = ["id", "kind", "user_id", "patient_count", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="patients")
+    def patient_count(self, obj: DeskEvent) -> int:
+        return len(obj.patient_ids)
+
+
+@admin.register(ChurnPatient)
+class ChurnPatientAdmin(SupervisorReadOnlyAdmin):
+    """The churn figures' patients: grouped by language, left out when deceased or merged
+    (the consents' spans are JSON: shown on the row's page, never filtered or sorted on)."""
+
+    list_display = ["patient_id", "language", "deceased_at", "merged_at", "merged_into"]
+    list_filter = ["language"]
+
+
+@admin.register(EhrSync)
+class EhrSyncAdmin(ReadOnlyAdmin):
+    """Where each EHR server's nightly sync stands; its last summary on the row's page."""
+
+    list_display = ["source", "synced_through", "last_run_at", "last_error"]
 
 
 def register_remaining_read_only() -> None:

@@ -47,7 +47,9 @@ def tables_listed(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_the_front_desk_is_offered_only_patients_the_work_queue_reminders_and_calls(desk):
+def test_the_front_desk_is_offered_only_patients_the_work_queue_reminders_calls_and_ehr_matches(
+    desk,
+):
     listed = tables_listed(desk.get(INDEX))
 
     assert listed == {
@@ -55,6 +57,8 @@ def test_the_front_desk_is_offered_only_patients_the_work_queue_reminders_and_ca
         "Work queue": reverse("admin:engagement_suggestion_changelist"),
         "Reminders": reverse("admin:reminders_reminder_changelist"),
         "Phone calls": reverse("admin:crm_livecall_changelist"),
+        # The EHR import's ambiguous matches, which the front desk decides (docs/fhir.md).
+        "EHR records to match": reverse("admin:crm_ehrmatchreview_changelist"),
     }
     for url in listed.values():
         assert desk.get(url).status_code == 200

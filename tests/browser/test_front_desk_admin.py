@@ -37,12 +37,18 @@ def register(first: str, phone: str) -> uuid.UUID:
     ).patient_id
 
 
-def test_the_clerks_home_page_lists_only_patients_the_work_queue_and_reminders(login):
+def test_the_clerks_home_page_lists_only_the_tables_of_the_front_desks_work(login):
     page = login("frontdesk", "front_desk")
 
     tables = page.locator("#content-main table th[scope=row] a").all_inner_texts()
 
-    assert sorted(t.strip() for t in tables) == ["Patients", "Reminders", "Work queue"]
+    assert sorted(t.strip() for t in tables) == [
+        "EHR records to match",
+        "Patients",
+        "Phone calls",
+        "Reminders",
+        "Work queue",
+    ]
     assert page.get_by_role("link", name="View site").count() == 0
 
 
