@@ -188,7 +188,7 @@ class DeskEventAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "kind", "user_id", "patient_count", "created_at"]
     list_filter = ["kind"]
-    fields = ["id", "kind", "user_id", "patient_count", "created_at"]
+    fields = ("id", "kind", "user_id", "patient_count", "created_at")
     readonly_fields = fields
 
     @admin.display(description="patients")
