@@ -119,6 +119,11 @@ class CallRecord:
 
 def patient(resource: Any, key: str, context: Context) -> PatientRecord:
     warnings: list[str] = []
+    for link in resource.link or []:
+        if link.type == "replaced-by":
+            # The EHR merged this record into another: the surviving record is the patient.
+            # (One reason for all, so the report counts them on one line.)
+            raise Skipped("replaced by another record (merged in the EHR): not a patient")
     first, last, preferred = _names(resource)
     birth = resource.birthDate
     if birth is None:

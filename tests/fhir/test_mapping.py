@@ -143,6 +143,16 @@ def test_a_name_written_only_as_text_gives_the_first_and_last_words():
     assert (record.first_name, record.last_name) == ("Avery", "Testpatient")
 
 
+def test_a_record_the_ehr_merged_into_another_is_skipped_not_a_second_patient():
+    merged = {"other": {"reference": "Patient/pat-2"}, "type": "replaced-by"}
+
+    with pytest.raises(Skipped, match=r"replaced by another record \(merged in the EHR\)"):
+        _patient(active=False, link=[merged])
+    # The surviving record, which says it replaces the other, is the patient.
+    survivor = _patient(link=[{"other": {"reference": "Patient/pat-0"}, "type": "replaces"}])
+    assert survivor.last_name == "Testpatient"
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
