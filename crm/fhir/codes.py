@@ -18,6 +18,7 @@ HCPCS = (
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"  # Encounter.class
 APPOINTMENT_REASON = "http://terminology.hl7.org/CodeSystem/v2-0276"  # Appointment.appointmentType
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"  # Identifier.type (MR)
+IDENTIFIER_TYPES = (IDENTIFIER_TYPE, "http://hl7.org/fhir/v2/0203")  # and its pre-R4 URI
 CANCELLATION_REASON = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
 LANGUAGE = "urn:ietf:bcp:47"
 # Identifiers the CRM does not keep: a patient's government and financial numbers (HL7

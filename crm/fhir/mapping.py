@@ -280,14 +280,21 @@ def _identifiers(
             (
                 c.code
                 for c in (identifier.type.coding if identifier.type else None) or []
-                if c.system == codes.IDENTIFIER_TYPE and c.code
+                if c.system in codes.IDENTIFIER_TYPES and c.code
             ),
             "",
         )
-        if _sensitive(identifier.system, kind):
+        written = (identifier.type.text or "") if identifier.type else ""
+        if _sensitive(identifier.system, kind) or _SENSITIVE_WORDS.search(written):
             continue
         found.append((identifier.system, identifier.value, label(kind, 20)))
     return tuple(dict.fromkeys(found))
+
+
+# An identifier typed only in words ("type": {"text": "SSN"}), as some EHRs write it.
+_SENSITIVE_WORDS = re.compile(
+    r"^\s*(?:ssn|social security|driver'?s? licen[sc]e|passport|medicare|medicaid)", re.I
+)
 
 
 def _sensitive(system: str, kind: str) -> bool:

@@ -79,6 +79,13 @@ def test_government_numbers_are_not_kept_only_the_ehrs_own():
             typed("DL", "urn:oid:2.16.840.1.113883.4.3.25", "S99901234"),
             typed("PPN", "http://standardhealthrecord.org/fhir/passportNumber", "X1234567X"),
             typed("MC", "http://hl7.org/fhir/sid/us-mbi", "1EG4TE5MK73"),
+            # The pre-R4 URI of the type table, and a type given only in words.
+            {
+                "type": {"coding": [{"system": "http://hl7.org/fhir/v2/0203", "code": "SS"}]},
+                "system": "urn:oid:2.16.840.1.113883.4.999",
+                "value": "999-01-0125",
+            },
+            {"type": {"text": "SSN"}, "system": "urn:oid:1.2.840.114350.1.1", "value": "9990126"},
         ]
     )
 
