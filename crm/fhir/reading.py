@@ -97,7 +97,7 @@ def read(
         if path.name.lower().endswith((".ndjson", ".ndjson.gz")):
             yield from _ndjson(path, name, wanted, hint)
         else:
-            yield from _json(path, name, wanted)
+            yield from _json(path, name, wanted, hint)
     except (OSError, UnicodeDecodeError) as exc:
         yield Entry(name, "", error=f"cannot be read: {exc}")
 
@@ -137,12 +137,18 @@ def _ndjson(
                 yield entry
 
 
-def _json(path: Path, name: str, wanted: Callable[[str], bool] | None) -> Iterator[Entry]:
+def _json(
+    path: Path, name: str, wanted: Callable[[str], bool] | None, hint: str = ""
+) -> Iterator[Entry]:
     with _open(path) as text:
         try:
             document = json.load(text)
         except json.JSONDecodeError as exc:
-            if wanted is None:
+            if exc.msg == "Extra data" and exc.lineno > 1 and exc.colno == 1:
+                # One resource per line under a .json name (Bulk Data output saved as
+                # Patient.json): read as the NDJSON it is.
+                yield from _ndjson(path, name, wanted, hint)
+            elif wanted is None:
                 yield Entry(name, "", error=f"invalid JSON: {exc.msg} (line {exc.lineno})")
             return
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":

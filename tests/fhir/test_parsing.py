@@ -259,3 +259,14 @@ def test_a_resource_type_that_is_no_fhir_type_name_is_refused_not_skipped(tmp_pa
         ("line 2", "", "has no resourceType"),
         ("line 3", "Patient/p3", ""),
     ]
+
+
+def test_ndjson_saved_under_a_json_name_is_read_line_by_line(tmp_path):
+    path = b.write_ndjson(tmp_path / "Patient.json", b.patient("p1"), b.patient("p2"))
+
+    entries = list(read(path))
+
+    assert [(e.where, e.key, e.error) for e in entries] == [
+        ("line 1", "Patient/p1", ""),
+        ("line 2", "Patient/p2", ""),
+    ]
