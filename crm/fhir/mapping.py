@@ -174,7 +174,9 @@ def _names(resource: Any) -> tuple[str, str, str]:
     else:
         # Only the name as written ("text": "Avery Q. Testpatient"), which R4 allows: the
         # first word is the given name, the last the family name.
-        written = next((n.text.split() for n in names if n.text and len(n.text.split()) > 1), [])
+        written: list[str] = next(
+            (n.text.split() for n in names if n.text and len(n.text.split()) > 1), []
+        )
         if not written:
             raise Refused("has no name with a family name and a given name")
         first, last = label(written[0], 200), label(written[-1], 200)
