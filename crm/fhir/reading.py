@@ -52,7 +52,14 @@ class Entry:
     @property
     def label(self) -> str:
         """The resource as a report names it."""
-        return self.key or f"{self.resource_type or 'resource'} without id"
+        if self.key:
+            return self.key
+        rid = (self.resource or {}).get("id")
+        if isinstance(rid, str) and rid:
+            return f"resource {rid[:64]}"  # an id, but no type to name it by
+        if self.error and self.resource is None:
+            return "not read"  # the text is no resource (invalid JSON, not UTF-8, ...)
+        return f"{self.resource_type or 'resource'} without id"
 
 
 def files(paths: Iterable[str | Path]) -> list[Path]:

@@ -167,12 +167,12 @@ def test_one_patients_bad_resources_are_refused_and_the_rest_imports(ehr, tmp_pa
 
     refused = {(p.where, p.resource): p.reason for p in summary.refused}
     assert set(refused) == {
-        ("line 2", "resource without id"),
+        ("line 2", "not read"),
         ("line 3", "Encounter/enc-bad"),
         ("line 4", "Appointment/apt-done"),
         ("line 5", "Encounter/enc-nobody"),
     }
-    assert refused[("line 2", "resource without id")].startswith("invalid JSON")
+    assert refused[("line 2", "not read")].startswith("invalid JSON")
     assert "'completed' is not an R4 Encounter status" in refused[("line 3", "Encounter/enc-bad")]
     assert (
         "says the visit is cancelled, but the CRM has it completed"

@@ -254,9 +254,9 @@ def test_a_resource_type_that_is_no_fhir_type_name_is_refused_not_skipped(tmp_pa
 
     entries = list(read(path))
 
-    assert [(e.where, e.key, e.error) for e in entries] == [
-        ("line 1", "", "resourceType 'patient' is not a FHIR type name"),
-        ("line 2", "", "has no resourceType"),
+    assert [(e.where, e.label, e.error) for e in entries] == [
+        ("line 1", "not read", "resourceType 'patient' is not a FHIR type name"),
+        ("line 2", "resource p2", "has no resourceType"),
         ("line 3", "Patient/p3", ""),
     ]
 
