@@ -20,6 +20,7 @@ SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 # encounters, so an encounter completes the visit its appointment booked.
 PASSES = ("Patient", "Appointment", "Encounter")
 MAX_DEPTH = 3  # Bundles inside Bundles, as far as read
+TOO_DEEP = "invalid JSON: nested too deeply to be a FHIR resource"
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 
 
@@ -139,6 +140,10 @@ def _ndjson(
                 if wanted is None:  # reported once, by the pass that reads every line
                     yield Entry(name, where, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
+            except RecursionError:
+                if wanted is None:
+                    yield Entry(name, where, error=TOO_DEEP)
+                continue
             entry = _entry(name, where, resource)
             if wanted is None or wanted(entry.resource_type):
                 yield entry
@@ -150,6 +155,10 @@ def _json(
     with _open(path) as text:
         try:
             document = json.load(text)
+        except RecursionError:
+            if wanted is None:
+                yield Entry(name, "", error=TOO_DEEP)
+            return
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data" and exc.lineno > 1 and exc.colno == 1:
                 # One resource per line under a .json name (Bulk Data output saved as

@@ -76,6 +76,10 @@ def validate(raw: dict[str, Any]) -> Any:
         where = ".".join(str(part) for part in first["loc"] if part != "root") or "resource"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise Refused(f"fails FHIR R4 validation at {where}: {first['msg']}{more}") from None
+    except RecursionError:
+        # Extensions inside extensions hundreds deep: no EHR writes that, and the models
+        # recurse once per level.
+        raise Refused("fails FHIR R4 validation: nested too deeply") from None
     status = getattr(resource, "status", None)
     allowed = {"Encounter": ENCOUNTER_STATUSES, "Appointment": APPOINTMENT_STATUSES}.get(
         raw["resourceType"]

@@ -270,3 +270,30 @@ def test_ndjson_saved_under_a_json_name_is_read_line_by_line(tmp_path):
         ("line 1", "Patient/p1", ""),
         ("line 2", "Patient/p2", ""),
     ]
+
+
+def test_json_nested_too_deeply_is_refused_and_the_import_goes_on(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    lines = tmp_path / "Patient.ndjson"
+    lines.write_text(
+        '{"resourceType": "Patient", "id": "p0", "x": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}\n"
+        + json.dumps(b.patient("p1"))
+        + "\n"
+    )
+    nested: dict = {"url": "http://example.org/x"}
+    for _ in range(600):
+        nested = {"url": "http://example.org/x", "extension": [nested]}
+
+    entries = list(read(deep)) + list(read(lines))
+
+    assert [(e.where, e.key, e.error) for e in entries] == [
+        ("", "", "invalid JSON: nested too deeply to be a FHIR resource"),
+        ("line 1", "", "invalid JSON: nested too deeply to be a FHIR resource"),
+        ("line 2", "Patient/p1", ""),
+    ]
+    with pytest.raises(Refused, match="nested too deeply"):
+        validate(b.patient(extension=[nested]))
