@@ -30,8 +30,16 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _env_example(name: str) -> str:
+    """A setting as deploy/env.example gives it to production's processes."""
+    for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.partition("=")[2]
+    raise AssertionError(f"deploy/env.example does not set {name}")
+
+
 @pytest.fixture
-def uvicorn(tmp_path: Path) -> Iterator[int]:
+def uvicorn_process(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -42,6 +50,8 @@ def uvicorn(tmp_path: Path) -> Iterator[int]:
         # Only the notification can deliver within the test's second.
         "DESK_FALLBACK_POLL_MS": "30000",
         "ALLOWED_HOSTS": "127.0.0.1",
+        # As production's environment file sets it (uvicorn reads UVICORN_* options).
+        "UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": _env_example("UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN"),
     }
     log = tmp_path / "uvicorn.log"
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
@@ -57,7 +67,7 @@ def uvicorn(tmp_path: Path) -> Iterator[int]:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield port, server
     finally:
         server.terminate()
         try:
@@ -65,6 +75,11 @@ def uvicorn(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def uvicorn(uvicorn_process: tuple[int, subprocess.Popen[bytes]]) -> int:
+    return uvicorn_process[0]
 
 
 def test_uvicorn_pushes_an_event_committed_elsewhere_within_a_second(uvicorn, make_user):
@@ -88,3 +103,25 @@ def test_uvicorn_pushes_an_event_committed_elsewhere_within_a_second(uvicorn, ma
     [message] = [m for m in parse(text) if m.id == event_id]
     assert message.event == "queue_changed" and message.json()["created"] == ["s"]
     assert elapsed < 1.0
+
+
+def test_a_stopped_uvicorn_ends_its_open_streams_and_exits(uvicorn_process, make_user):
+    """A deploy stops uvicorn with TERM while desks hold streams open all day: it must not
+    wait for them (they would keep it up to DESK_STREAM_MAX_SECONDS); it ends them, and each
+    desktop reconnects with its Last-Event-ID to the next process."""
+    port, server = uvicorn_process
+    token = Token.objects.create(user=make_user("agent.uvicorn", "agent")).key
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    client.request("GET", STREAM, headers={"Authorization": f"Token {token}"})
+    response = client.getresponse()
+    assert response.status == 200 and response.readline() == b"retry: 2000\n"
+
+    started = time.monotonic()
+    server.terminate()
+    server.wait(30)
+    while response.readline():
+        pass  # the stream ends: the desktop sees its line drop and reconnects
+    client.close()
+
+    grace = int(_env_example("UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN"))
+    assert time.monotonic() - started < grace + 5
