@@ -70,12 +70,22 @@ def files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and _is_fhir(p))
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and _is_fhir(p) and not _hidden(p.relative_to(path))
+            )
         elif path.is_file():
             found.append(path)
         else:
             raise FileNotFoundError(f"{path}: no such file or directory")
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    """A hidden file or one in a hidden directory under the one given: macOS's ._Patient.ndjson
+    beside each file of an unzipped export, a .git directory; none of them FHIR."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _is_fhir(path: Path) -> bool:

@@ -126,6 +126,11 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
     b.write_ndjson(tmp_path / "sub" / "Encounter.ndjson", b.encounter())
     b.write_ndjson(tmp_path / "Patient.ndjson", b.patient())
     (tmp_path / "notes.txt").write_text("not FHIR")
+    # What unzipping on a Mac leaves beside each file: binary, not FHIR.
+    (tmp_path / "._Patient.ndjson").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.json").write_text("{}")
 
     assert [p.name for p in files([tmp_path])] == ["Patient.ndjson", "Encounter.ndjson"]
     with pytest.raises(FileNotFoundError):
