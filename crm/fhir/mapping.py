@@ -172,21 +172,36 @@ def _names(resource: Any) -> tuple[str, str, str]:
     if main is not None:
         first, last = label(main.given[0], 200), label(main.family, 200)
     else:
-        # Only the name as written ("text": "Avery Q. Testpatient"), which R4 allows: the
-        # first word is the given name, the last the family name.
-        written: list[str] = next(
-            (n.text.split() for n in names if n.text and len(n.text.split()) > 1), []
-        )
-        if not written:
-            raise Refused("has no name with a family name and a given name")
-        first, last = label(written[0], 200), label(written[-1], 200)
+        first, last = _written_name(names)
     preferred = ""
     for other in names:
         given = (other.given or [""])[0]
         if other is not main and other.use in ("nickname", "usual") and given and given != first:
             preferred = label(given, 200)
             break
-    return first, last, preferred
+    return _cased(first), _cased(last), _cased(preferred)
+
+
+def _written_name(names: list[Any]) -> tuple[str, str]:
+    """Only the name as written, which R4 allows: "Avery Q. Testpatient" (first word given,
+    last word family), or "TESTPATIENT, AVERY Q" (family, then given), as Cerner writes it."""
+    for name in names:
+        text = " ".join((name.text or "").split())
+        family, comma, given = text.partition(",")
+        if comma and family.strip() and given.split():
+            return label(given.split()[0], 200), label(family.strip(), 200)
+        words = text.split()
+        if len(words) > 1:
+            return label(words[0], 200), label(words[-1], 200)
+    raise Refused("has no name with a family name and a given name")
+
+
+def _cased(name: str) -> str:
+    """A name the EHR keeps in capitals ("NANCY", "O'KEEFE-SMITH") as a person writes it
+    ("Nancy", "O'Keefe-Smith"): texts greet the patient by it. Others are kept as written."""
+    if len(name) <= 2 or not name.isupper():
+        return name
+    return re.sub(r"[^\W\d_]+", lambda word: word.group(0).capitalize(), name.lower())
 
 
 def _phone(resource: Any, context: Context, warnings: list[str]) -> str | None:

@@ -160,6 +160,28 @@ def test_a_record_the_ehr_merged_into_another_is_skipped_not_a_second_patient():
     assert survivor.last_name == "Testpatient"
 
 
+def test_a_name_written_family_comma_given_is_read_that_way():
+    record = _patient(name=[{"use": "official", "text": "TESTPATIENT, AVERY Q"}])
+
+    assert (record.first_name, record.last_name) == ("Avery", "Testpatient")
+
+
+def test_a_name_in_capitals_is_written_as_a_person_writes_it():
+    record = _patient(
+        name=[
+            {"use": "official", "family": "O'KEEFE-TESTPATIENT", "given": ["AVERY"]},
+            {"use": "nickname", "given": ["AJ"]},
+        ]
+    )
+
+    assert (record.first_name, record.last_name, record.preferred_name) == (
+        "Avery",
+        "O'Keefe-Testpatient",
+        "AJ",  # initials stay initials
+    )
+    assert _patient().last_name == "Testpatient"  # a name in mixed case is kept as written
+
+
 def test_the_address_gives_the_zone_where_the_phone_names_none():
     no_phone = _patient(telecom=[], address=[{"use": "home", "state": "CO", "country": "US"}])
     local_phone = _patient(address=[{"use": "home", "state": "CO"}])
