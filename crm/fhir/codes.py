@@ -161,16 +161,22 @@ _PATIENT_CLASS_AS_ACT = {
 }
 
 
-def encounter_class(system: str | None, code: str | None) -> str | None:
-    """Encounter.class as a v3 ActCode code: as written (ActCode, or no system), or the
-    ActCode a v2-0004 patient class means; None for a code of another system."""
-    if not code:
-        return None
+_CLASS_WORDS = (
+    ("EMER", re.compile(r"\bemergency\b", re.I)),
+    ("OBSENC", re.compile(r"\bobservation\b", re.I)),
+    ("IMP", re.compile(r"\b(?:inpatient|hospital admission|admitted)\b", re.I)),
+)
+
+
+def encounter_class(system: str | None, code: str | None, display: str = "") -> str | None:
+    """Encounter.class as a v3 ActCode code: as written (ActCode, or no system), the ActCode
+    a v2-0004 patient class means, or for an EHR's own code its display's words
+    ("Inpatient", "Emergency"); None when nothing says."""
     if system in (None, "", ACT_CODE, "http://hl7.org/fhir/v3/ActCode"):
-        return code
+        return code or None
     if system in (PATIENT_CLASS, "http://hl7.org/fhir/v2/0004"):
-        return _PATIENT_CLASS_AS_ACT.get(code)
-    return None
+        return _PATIENT_CLASS_AS_ACT.get(code or "")
+    return next((act for act, words in _CLASS_WORDS if words.search(display)), None)
 
 
 def _system(system: str) -> str:

@@ -340,7 +340,7 @@ def _ended(period: Any) -> bool:
 def encounter(resource: Any, key: str, context: Context) -> VisitRecord | CallRecord:
     patient = _subject(resource.subject, context)
     cls = resource.class_fhir
-    klass = codes.encounter_class(cls.system, cls.code) if cls is not None else None
+    klass = codes.encounter_class(cls.system, cls.code, cls.display or "") if cls else None
     coded = codings(resource.type, resource.serviceType)
     said = _said(resource.type, resource.serviceType)
     if klass in codes.NOT_CLINIC_CLASSES:

@@ -13,6 +13,7 @@ from crm.fhir.resources import Refused, Skipped, validate
 from tests.fhir import builders as b
 
 V2_CLASS = "http://terminology.hl7.org/CodeSystem/v2-0004"
+EHR_CLASS = "urn:oid:1.2.840.114350.1.72.1.7.7.10.696784.13260"  # an EHR's own classes
 CONTEXT = mapping.Context(
     source="https://ehr.example/fhir", region="US", zone=zoneinfo.ZoneInfo("America/New_York")
 )
@@ -283,6 +284,9 @@ def test_a_virtual_encounter_that_is_not_a_phone_call_is_a_telehealth_visit():
         # HL7 v2 patient class (table 0004), as exports translated from v2 feeds write it.
         ({"class": {"system": V2_CLASS, "code": "E"}}, "an emergency visit"),
         ({"class": {"system": V2_CLASS, "code": "I", "display": "Inpatient"}}, "an inpatient"),
+        # An EHR's own patient classes, by what their display says.
+        ({"class": {"system": EHR_CLASS, "code": "1", "display": "Inpatient"}}, "an inpatient"),
+        ({"class": {"system": EHR_CLASS, "code": "3", "display": "Emergency"}}, "an emergency"),
     ],
 )
 def test_encounters_that_are_no_clinic_visit_are_skipped(overrides, reason):
@@ -295,7 +299,8 @@ def test_encounters_that_are_no_clinic_visit_are_skipped(overrides, reason):
     [
         {"system": V2_CLASS, "code": "O", "display": "Outpatient"},
         # An EHR's own patient-class code system: its codes are not ActCode's.
-        {"system": "urn:oid:1.2.840.114350.1.72.1.7.7.10.696784.13260", "code": "5"},
+        {"system": EHR_CLASS, "code": "5"},
+        {"system": EHR_CLASS, "code": "13", "display": "Support OP Encounter"},
     ],
 )
 def test_an_outpatient_or_locally_coded_class_is_an_in_person_visit(klass):
