@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from crm.api import audit
 from crm.api.audit import AccessNote
 from crm.api.base import ApiView
-from crm.api.problems import InvalidRequest
+from crm.api.problems import PROBLEM_BASE, InvalidRequest, Problem
 from crm.desk import feed
 from crm.desk.broadcast import BROADCASTER, Subscription
 from crm.desk.feed import FeedEvent
@@ -197,6 +197,22 @@ async def async_messages(stream: DeskStream) -> AsyncIterator[bytes]:
         stream.close()
 
 
+class StreamServedElsewhere(Problem):
+    """The request reached gunicorn: its workers each serve one request at a time, so a
+    stream open all day there would take a worker from the rest of the API for good."""
+
+    status_code = 503
+    problem_type = PROBLEM_BASE + "stream-served-elsewhere"
+    title = "The desk's stream is not served by this server."
+
+
+def _one_request_per_worker(request: Request) -> bool:
+    """gunicorn (production's WSGI server), whose workers each hold an open stream whole;
+    runserver and the tests' live server give each request a thread of their own."""
+    software: str = request.META.get("SERVER_SOFTWARE", "")
+    return software.startswith("gunicorn")
+
+
 class DeskStreamApi(ApiView):
     """The agent's live desk: screen pops, ended calls and queue changes, pushed."""
 
@@ -205,6 +221,7 @@ class DeskStreamApi(ApiView):
     extra_problems = {
         400: "Last-Event-ID (or last_event_id) is not an event id.",
         406: "Only text/event-stream is available (send Accept: text/event-stream).",
+        503: "Reached gunicorn: the stream is served by uvicorn (deploy/README.md).",
     }
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -250,6 +267,11 @@ class DeskStreamApi(ApiView):
         },
     )
     def get(self, request: Request) -> HttpResponseBase:
+        if _one_request_per_worker(request):
+            raise StreamServedElsewhere(
+                "This server's workers serve the API; the desk's stream is served by uvicorn. "
+                'Route /api/v1/desk/stream to it (deploy/README.md, "The desk\'s streams").'
+            )
         after = self._last_event_id(request)
         if request.method == "HEAD":
             # What a GET would answer with, and no stream behind it that never ends.

@@ -57,6 +57,16 @@ def test_asking_for_json_instead_of_an_event_stream_is_406(agent):
     problem(agent.get(STREAM, HTTP_ACCEPT="application/json"), 406)
 
 
+def test_under_gunicorn_the_stream_is_refused_and_holds_no_worker(agent):
+    """A stream reaching gunicorn (the proxy rule missing) would hold one of its workers for
+    as long as the desk is open: a few desks would stop the whole API. It is refused."""
+    response = agent.get(STREAM, HTTP_ACCEPT="text/event-stream", SERVER_SOFTWARE="gunicorn/23.0.0")
+
+    body = problem(response, 503)
+    assert "uvicorn" in body["detail"] and not getattr(response, "streaming", False)
+    assert not AccessLogEntry.objects.filter(outcome="stream_opened").exists()
+
+
 def test_the_stream_opens_with_its_retry_delay_and_the_opening_is_audited(agent):
     reader = open_stream(agent)
 
