@@ -274,6 +274,8 @@ class Importer:
             for event in events:
                 if isinstance(event, ev.PatientIdentifierRecorded):
                     self._overlay.identifiers[(event.system, event.value)] = work.patient_id
+                    if event.kind == "RI":
+                        self._overlay.records.add((event.system, work.patient_id))
 
     def _skip(self, kind: str, reason: str) -> None:
         self.summary.skipped[kind] += 1

@@ -27,6 +27,8 @@ class Overlay:
     """What a dry run would have indexed: identifiers of patients it did not write."""
 
     identifiers: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+    # (source, patient) for each patient it would have given an EHR record id ("RI").
+    records: set[tuple[str, uuid.UUID]] = field(default_factory=set)
 
 
 Namesake = tuple[dt.date, str | None, str | None]  # birth date, names in capitals
@@ -133,9 +135,8 @@ def match(
         owner = owners.pop()
         # Its MRN names a patient the EHR already knows under another record: a reused
         # number, or one person under two records; either way the front desk decides.
-        if not PatientIdentifier.objects.filter(
-            patient_id=owner, system=source, kind="RI"
-        ).exists():
+        known = overlay is not None and (source, owner) in overlay.records
+        if not known and not _has_record(owner, source):
             return Match(owner)
         return decided or Match(
             None,
@@ -143,6 +144,13 @@ def match(
             reason="its MRN names a patient the EHR knows under another record",
         )
     return decided or _by_demographics(record, source, lookup)
+
+
+def _has_record(patient_id: uuid.UUID, source: str) -> bool:
+    """Whether the CRM knows the patient under a record of this EHR."""
+    return PatientIdentifier.objects.filter(
+        patient_id=patient_id, system=source, kind="RI"
+    ).exists()
 
 
 def _front_desk(source: str, key: str) -> Match | None:

@@ -64,6 +64,20 @@ def test_an_mrn_of_a_patient_known_under_another_ehr_record_goes_to_the_front_de
     assert EhrMatchReview.objects.get().resource == "Patient/pat-1-new"
 
 
+def test_a_dry_run_sees_the_same_ambiguity_as_the_import_within_one_run(ehr):
+    # One export holding a patient twice: as Patient/pat-1 (a Bulk Data file) and as a
+    # transaction's new resource with the same MRN (a Synthea-style Bundle). The dry run
+    # must report what the import then does: the second record waits for the front desk.
+    twice = (b.patient(), b.patient("pat-1-again", identifier=b.patient()["identifier"]))
+
+    dry = ehr(*twice, dry_run=True, batch_size=1)  # in another batch, as another file
+    real = ehr(*twice, batch_size=1)
+
+    assert dry.ambiguous_count == real.ambiguous_count == 1
+    assert dry.rows() == real.rows()
+    assert PatientProfile.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
