@@ -51,6 +51,7 @@ class Importer:
     _overlay: Overlay | None = None
     _patients: OrderedDict[str, uuid.UUID] = field(default_factory=OrderedDict)
     _decided: set[str] = field(default_factory=set)  # records the front desk matched
+    _listed: set[str] = field(default_factory=set)  # dry run: records it would list
     _reviews: bool = field(init=False, default=True)  # any record listed for the desk
     _planner: Planner = field(init=False)
     _tag: str = field(init=False, default="")
@@ -211,9 +212,12 @@ class Importer:
             return known
         owners = by_identifiers([(self.source, key)], self._overlay)
         if len(owners) != 1:
-            waiting = EhrMatchReview.objects.filter(
-                source=self.source, resource=key, decision=MatchDecision.PENDING
-            ).exists()
+            waiting = (
+                key in self._listed
+                or EhrMatchReview.objects.filter(
+                    source=self.source, resource=key, decision=MatchDecision.PENDING
+                ).exists()
+            )
             if waiting:
                 raise Refused(f"its patient {key} waits for the front desk to match it")
             raise Refused(f"its patient {key} is not in the CRM (not imported, or refused)")
@@ -288,6 +292,7 @@ class Importer:
         reason = f"not imported: {matched.reason} ({candidates}); listed for the front desk"
         self.summary.ambiguity(Problem(entry.file, entry.where, entry.key, reason))
         if self.dry_run:
+            self._listed.add(entry.key)
             return
         EhrMatchReview.objects.update_or_create(
             source=self.source,

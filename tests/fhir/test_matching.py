@@ -68,13 +68,22 @@ def test_a_dry_run_sees_the_same_ambiguity_as_the_import_within_one_run(ehr):
     # One export holding a patient twice: as Patient/pat-1 (a Bulk Data file) and as a
     # transaction's new resource with the same MRN (a Synthea-style Bundle). The dry run
     # must report what the import then does: the second record waits for the front desk.
-    twice = (b.patient(), b.patient("pat-1-again", identifier=b.patient()["identifier"]))
+    twice = (
+        b.patient(),
+        b.patient("pat-1-again", identifier=b.patient()["identifier"]),
+        b.encounter("enc-9", "Patient/pat-1-again"),
+    )
 
     dry = ehr(*twice, dry_run=True, batch_size=1)  # in another batch, as another file
     real = ehr(*twice, batch_size=1)
 
     assert dry.ambiguous_count == real.ambiguous_count == 1
     assert dry.rows() == real.rows()
+    assert (
+        [p.reason for p in dry.refused]
+        == [p.reason for p in real.refused]
+        == ["its patient Patient/pat-1-again waits for the front desk to match it"]
+    )
     assert PatientProfile.objects.count() == 1
 
 
