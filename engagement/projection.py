@@ -215,6 +215,7 @@ def load_streams(
             linked
             for stream in loaded.values()
             for recorded in stream
+            if isinstance(recorded.event, MERGES)
             for linked in _links(recorded.event)
         }
     return streams
@@ -371,8 +372,7 @@ def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) 
     and tell the agents' desks when that changed the queue (crm.desk, queue_changed)."""
     if not evaluations:
         return
-    before = _queue_before(evaluations)
-    _replace(evaluations, positions)
+    before = _replace(evaluations, positions)
     changed = queue_changes(before, [found for e in evaluations for found in e.suggestions])
     if changed:
         feed.publish(feed.QUEUE_CHANGED, changed)
@@ -417,10 +417,13 @@ def queue_changes(before: dict[str, tuple[str, str]], after: Sequence[Found]) ->
     return changed
 
 
-def _replace(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]) -> None:
+def _replace(
+    evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]
+) -> dict[str, tuple[str, str]]:
+    """Replace the rows; returns the replaced suggestions' status and assignee by id."""
     if connection.vendor == "postgresql":
-        _save_with_copy(evaluations, positions)
-        return
+        return _save_with_copy(evaluations, positions)
+    before = _queue_before(evaluations)
     patients = [e.patient_id for e in evaluations]
     rows = [row(found, e.now) for e in evaluations for found in e.suggestions]
     ids = [r.suggestion_id for r in rows]
@@ -431,12 +434,16 @@ def _replace(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int])
     PatientAgenda.objects.bulk_create(
         [agenda_row(e, positions.get(e.patient_id, 0)) for e in evaluations], batch_size=1000
     )
+    return before
 
 
-def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]) -> None:
-    """`save` on PostgreSQL: two deletes with array parameters and COPY, in the same text
-    the bulk re-evaluation writes: the ORM's delete and bulk_create were 30% of a 0.62 s
-    batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before and after")."""
+def _save_with_copy(
+    evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]
+) -> dict[str, tuple[str, str]]:
+    """`_replace` on PostgreSQL: two deletes with array parameters and COPY, in the same
+    text the bulk re-evaluation writes: the ORM's delete and bulk_create were 30% of a
+    0.62 s batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before and
+    after"). The delete returns what the queue held, so it is not read a second time."""
     suggestions, agenda = io.StringIO(), io.StringIO()
     for evaluation in evaluations:
         emit = copy_writer(suggestions, agenda, evaluation.now)
@@ -446,9 +453,11 @@ def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID
     table, agenda_table = Suggestion._meta.db_table, PatientAgenda._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE patient_id = ANY(%s) OR suggestion_id = ANY(%s)",
+            f"DELETE FROM {table} WHERE patient_id = ANY(%s) OR suggestion_id = ANY(%s) "
+            "RETURNING suggestion_id, status, assignee",
             [patients, ids],
         )
+        before = {sid: (status, assignee) for sid, status, assignee in cursor.fetchall()}
         cursor.execute(f"DELETE FROM {agenda_table} WHERE patient_id = ANY(%s)", [patients])
         for name, columns, text in (
             (table, SUGGESTION_COLUMNS, suggestions),
@@ -456,6 +465,7 @@ def _save_with_copy(evaluations: Sequence[Evaluation], positions: dict[uuid.UUID
         ):
             with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                 copy.write(text.getvalue())
+    return before
 
 
 def agenda_row(evaluation: Evaluation, position: int) -> PatientAgenda:
