@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from tests.roles import role_group
 
@@ -68,28 +67,6 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
         yield opened
     finally:
         context.close()
-
-
-@pytest.fixture
-def _empty_append_only_tables(transactional_db: None) -> Iterator[None]:
-    """Let the end-of-test flush empty the log on SQLite.
-
-    The database refuses DELETE on the event log and the access audit (I1). PostgreSQL's
-    flush uses TRUNCATE, which row triggers do not see; SQLite's flush deletes rows. So
-    on SQLite the guards are lifted for one statement each, and put back as they were.
-    """
-    yield
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
-        triggers = cursor.fetchall()
-        for name, _, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        for table in sorted({table for _, table, _ in triggers}):
-            cursor.execute(f'DELETE FROM "{table}"')
-        for _, _, sql in triggers:
-            cursor.execute(sql)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -21,7 +20,11 @@ from crm.handlers import Actor
 from crm.projections import follower, runner, wakeup
 from engagement.models import Suggestion
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# These tests commit (a wake-up comes only with a commit), so the log is emptied at the end.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_empty_append_only_tables"),
+]
 
 AGENT = Actor(name="agent.avery", channel="api", role="agent")
 
@@ -47,25 +50,6 @@ def call_back_owed(suggestion_id: str) -> bool:
 
 class _Abandoned(Exception):
     pass
-
-
-@pytest.fixture(autouse=True)
-def _empty_append_only_tables(transactional_db: None) -> Iterator[None]:
-    """These tests commit (a wake-up comes only with a commit), so the log is emptied at the
-    end: PostgreSQL truncates it; SQLite deletes rows, which its I1 triggers refuse, so they
-    are lifted for the clean-up and put back as they were (as tests/browser/conftest.py does)."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
-        triggers = cursor.fetchall()
-        for name, _, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        for table in sorted({table for _, table, _ in triggers}):
-            cursor.execute(f'DELETE FROM "{table}"')
-        for _, _, sql in triggers:
-            cursor.execute(sql)
 
 
 def test_a_committed_command_wakes_the_follower(register):

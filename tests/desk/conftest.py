@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from crm.desk.broadcast import BROADCASTER
 from tests.api.conftest import (  # noqa: F401  (fixtures)
@@ -34,24 +33,11 @@ def _broadcaster_stopped() -> Iterator[None]:
 
 
 @pytest.fixture
-def committed(transactional_db: None) -> Iterator[None]:
-    """For tests that commit (the broadcaster reads only what is committed): the log and the
-    audit are emptied at the end. PostgreSQL truncates them; SQLite deletes rows, which its
-    append-only triggers refuse, so those are lifted for the clean-up and put back (as
-    tests/browser/conftest.py does)."""
+def committed(_empty_append_only_tables: None) -> Iterator[None]:
+    """For tests that commit (the broadcaster reads only what is committed): the broadcaster
+    lets go of its connection before the log and the audit are emptied at the end."""
     yield
     BROADCASTER.stop()
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
-        triggers = cursor.fetchall()
-        for name, _, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        for table in sorted({table for _, table, _ in triggers}):
-            cursor.execute(f'DELETE FROM "{table}"')
-        for _, _, sql in triggers:
-            cursor.execute(sql)
 
 
 @dataclass

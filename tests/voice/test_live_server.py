@@ -6,12 +6,10 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 
 from crm.models import LiveCall
 from tests.voice.conftest import logged_calls
@@ -19,24 +17,8 @@ from tests.voice.twilio_voice import Call, Twilio, sign
 
 ROWAN = "+16175550134"
 
-
-@pytest.fixture(autouse=True)
-def _empty_append_only_tables(transactional_db: None) -> Iterator[None]:
-    """The server commits, so the log is emptied at the end: PostgreSQL truncates it; SQLite
-    deletes rows, which its I1 triggers refuse, so they are lifted for the clean-up and put
-    back as they were (as tests/browser/conftest.py does)."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
-        triggers = cursor.fetchall()
-        for name, _, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        for table in sorted({table for _, table, _ in triggers}):
-            cursor.execute(f'DELETE FROM "{table}"')
-        for _, _, sql in triggers:
-            cursor.execute(sql)
+# The server commits, so the log is emptied at the end.
+pytestmark = pytest.mark.usefixtures("_empty_append_only_tables")
 
 
 class OverHttp:
