@@ -164,27 +164,22 @@ def execute(
     replay). `in_callers_transaction=True` runs the command inside the caller's atomic
     block, which commits it (crm.eventstore.command_transaction says who commits).
     """
-    if (decide is None) + (decide_streams is None) + (facts is None) != 2:
-        raise TypeError("execute() takes exactly one of decide, decide_streams and facts")
-    run = _Command(
+    run = _command(
         patient_id=patient_id,
+        actor=actor,
         decide=decide,
         decide_streams=decide_streams,
-        also=tuple(dict.fromkeys(sid for sid in also if sid != patient_id)),
+        also=also,
         facts=facts,
         in_transaction=in_transaction,
         in_callers_transaction=in_callers_transaction,
         occurred_at=occurred_at,
         expected_version=expected_version,
         idempotency_key=idempotency_key,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
         fingerprint=fingerprint,
-        metadata=event_metadata(
-            actor,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            idempotency_key=idempotency_key,
-            provenance=provenance,
-        ),
+        provenance=provenance,
     )
     # A conflict inside the caller's transaction dooms it: only the caller can start over.
     retry = expected_version is None and not in_callers_transaction
@@ -214,7 +209,11 @@ def execute_many(
     (a decision, a conflict, the database) rolls the whole batch back and raises: the
     caller may then run the commands one by one.
     """
-    runs = [_batch_command(**spec) for spec in commands]
+    runs = []
+    for spec in commands:
+        if not _NOT_IN_A_BATCH.isdisjoint(spec):
+            raise TypeError(f"execute_many() commands take none of {sorted(_NOT_IN_A_BATCH)}")
+        runs.append(_command(**spec))
     if not runs:
         return []
     ids = list(dict.fromkeys(run.patient_id for run in runs))
@@ -308,12 +307,20 @@ def _decide_batch(
     return appends, results
 
 
-def _batch_command(
+# What only `execute` takes: a batch decides each command from its own patient's state.
+_NOT_IN_A_BATCH = frozenset({"decide_streams", "also", "facts", "in_callers_transaction"})
+
+
+def _command(
     *,
     patient_id: uuid.UUID,
     actor: Actor,
-    decide: Decide,
+    decide: Decide | None = None,
+    decide_streams: DecideStreams | None = None,
+    also: Sequence[uuid.UUID] = (),
+    facts: Sequence[DomainEvent] | None = None,
     in_transaction: Callable[[], object] | None = None,
+    in_callers_transaction: bool = False,
     occurred_at: dt.datetime | None = None,
     expected_version: int | None = None,
     idempotency_key: str | None = None,
@@ -322,14 +329,16 @@ def _batch_command(
     fingerprint: str | None = None,
     provenance: Mapping[str, str] | None = None,
 ) -> _Command:
+    if (decide is None) + (decide_streams is None) + (facts is None) != 2:
+        raise TypeError("execute() takes exactly one of decide, decide_streams and facts")
     return _Command(
         patient_id=patient_id,
         decide=decide,
-        decide_streams=None,
-        also=(),
-        facts=None,
+        decide_streams=decide_streams,
+        also=tuple(dict.fromkeys(sid for sid in also if sid != patient_id)),
+        facts=facts,
         in_transaction=in_transaction,
-        in_callers_transaction=False,
+        in_callers_transaction=in_callers_transaction,
         occurred_at=occurred_at,
         expected_version=expected_version,
         idempotency_key=idempotency_key,
