@@ -264,6 +264,30 @@ def _insert(
         return postgres.insert(pending, data, inline, commit=commit and outermost)
     if inline is not None:
         inline(pending)
+    rows = _insert_orm(pending, data)
+    return {row.version: row.position for row in rows}
+
+
+def _insert_many_orm(
+    flat: list[RecordedEvent],
+    data: list[dict[str, Any]],
+    claims: list[tuple[str, str, StreamAppend, int]],
+    inline: Callable[[], object] | None,
+    recorded_at: dt.datetime,
+) -> dict[tuple[uuid.UUID, int], int]:
+    """`append_many` through the ORM (SQLite: one writer at a time already)."""
+    for key, fp, item, last in claims:
+        if idempotency.claim((key, fp), item.stream_id, item.expected_version, last) is not None:
+            raise ConcurrencyConflict(item.stream_id, item.expected_version, None)
+    if inline is not None:
+        inline()
+    rows = _insert_orm(flat, data)
+    return {(row.stream_id, row.version): row.position for row in rows}
+
+
+def _insert_orm(pending: list[RecordedEvent], data: list[dict[str, Any]]) -> list[Event]:
+    """Insert the events through the ORM under the append lock; the rows, with positions.
+    A version already taken is a conflict on the first event's stream."""
     take_append_lock()
     rows = [
         Event(
@@ -281,43 +305,9 @@ def _insert(
     try:
         Event.objects.bulk_create(rows)
     except IntegrityError:
-        raise ConcurrencyConflict(pending[0].stream_id, pending[0].version - 1, None) from None
-    return {row.version: row.position for row in rows}
-
-
-def _insert_many_orm(
-    flat: list[RecordedEvent],
-    data: list[dict[str, Any]],
-    claims: list[tuple[str, str, StreamAppend, int]],
-    inline: Callable[[], object] | None,
-    recorded_at: dt.datetime,
-) -> dict[tuple[uuid.UUID, int], int]:
-    """`append_many` through the ORM (SQLite: one writer at a time already)."""
-    for key, fp, item, last in claims:
-        if idempotency.claim((key, fp), item.stream_id, item.expected_version, last) is not None:
-            raise ConcurrencyConflict(item.stream_id, item.expected_version, None)
-    if inline is not None:
-        inline()
-    take_append_lock()
-    rows = [
-        Event(
-            stream_id=e.stream_id,
-            version=e.version,
-            event_type=e.event_type,
-            schema_version=e.event.schema_version,
-            data=values,
-            metadata=e.metadata,
-            occurred_at=e.occurred_at,
-            recorded_at=e.recorded_at,
-        )
-        for e, values in zip(flat, data, strict=True)
-    ]
-    try:
-        Event.objects.bulk_create(rows)
-    except IntegrityError:
-        first = flat[0]
+        first = pending[0]
         raise ConcurrencyConflict(first.stream_id, first.version - 1, None) from None
-    return {(row.stream_id, row.version): row.position for row in rows}
+    return rows
 
 
 def _at_position(pending: RecordedEvent, position: int) -> RecordedEvent:
