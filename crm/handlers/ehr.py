@@ -31,9 +31,7 @@ def patient_import(
 ) -> CommandResult:
     """Register the EHR's patient on `patient_id`'s stream, or bring it up to the EHR's
     details; the identifiers it records are indexed in the same transaction."""
-    spec = _command(patient_id, record, actor, now or timezone.now())
-    spec.pop("decided", None)
-    return execute(**spec, in_callers_transaction=in_callers_transaction, **options)
+    return _import_one(patient_id, record, actor, now, in_callers_transaction, options)
 
 
 def visit_import(
@@ -46,9 +44,7 @@ def visit_import(
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
     """Book, move or close a visit as the EHR's appointment or encounter has it."""
-    spec = _command(patient_id, record, actor, now or timezone.now())
-    spec.pop("decided", None)
-    return execute(**spec, in_callers_transaction=in_callers_transaction, **options)
+    return _import_one(patient_id, record, actor, now, in_callers_transaction, options)
 
 
 def call_import(
@@ -61,6 +57,17 @@ def call_import(
     **options: Unpack[CommandOptions],
 ) -> CommandResult:
     """Log the EHR's finished telephone encounter as a call."""
+    return _import_one(patient_id, record, actor, now, in_callers_transaction, options)
+
+
+def _import_one(
+    patient_id: uuid.UUID,
+    record: PatientRecord | VisitRecord | CallRecord,
+    actor: Actor,
+    now: dt.datetime | None,
+    in_callers_transaction: bool,
+    options: CommandOptions,
+) -> CommandResult:
     spec = _command(patient_id, record, actor, now or timezone.now())
     spec.pop("decided", None)
     return execute(**spec, in_callers_transaction=in_callers_transaction, **options)
