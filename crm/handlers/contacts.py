@@ -12,7 +12,15 @@ from crm import eventstore
 from crm.domain import decisions
 from crm.domain import events as ev
 from crm.domain.state import fold
-from crm.handlers.base import Actor, CommandOptions, CommandResult, Stream, command, execute
+from crm.handlers.base import (
+    Actor,
+    CommandOptions,
+    CommandResult,
+    DecideStreams,
+    Stream,
+    command,
+    execute,
+)
 from crm.models import offered_reasons
 
 
@@ -127,8 +135,6 @@ def call_wrap_up(
 ) -> CommandResult:
     """The agent's wrap-up of a call logged on the patient's record (CallWrappedUp): its
     reason, whether it was resolved on first contact, a note. It completes that call."""
-    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
-    reasons = offered_reasons() if listed else {}
     wrap_up = decisions.WrapUp(
         agent=agent or actor.name,
         reason_code=reason_code,
@@ -137,6 +143,17 @@ def call_wrap_up(
         note=note,
         wrap_up_seconds=wrap_up_seconds,
     )
+    decide = decide_wrap_up(patient_id, call_id, wrap_up)
+    return execute(patient_id=patient_id, decide_streams=decide, actor=actor, **options)
+
+
+def decide_wrap_up(
+    patient_id: uuid.UUID, call_id: uuid.UUID, wrap_up: decisions.WrapUp
+) -> DecideStreams:
+    """The decision of `call_wrap_up` (also the voice desk's, for a wrap-up given before its
+    call ended): from the call's CallLogged and any earlier wrap-up on the patient's stream."""
+    listed = wrap_up.reason_code.strip() not in ("", ev.OTHER_REASON)
+    reasons = offered_reasons() if listed else {}
 
     def decide(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
         stream = streams[patient_id]
@@ -153,7 +170,7 @@ def call_wrap_up(
             )
         }
 
-    return execute(patient_id=patient_id, decide_streams=decide, actor=actor, **options)
+    return decide
 
 
 @command

@@ -18,7 +18,8 @@ from crm.domain import decisions
 from crm.domain import events as ev
 from crm.domain.errors import DomainError, InvalidInput
 from crm.eventstore.fingerprints import fingerprint
-from crm.handlers.base import Actor, Stream, execute
+from crm.handlers.base import Actor, execute
+from crm.handlers.contacts import decide_wrap_up
 from crm.models import LiveCall, PatientProfile, offered_reasons
 from crm.voice import domain
 from crm.voice.forms import VoiceRequest
@@ -381,24 +382,8 @@ def _wrap_up(call: LiveCall, *, strict: bool) -> None:
         note=str(pending.get("note", "")),
         wrap_up_seconds=int(pending.get("wrap_up_seconds", 0)),
     )
-    listed = wrap_up.reason_code.strip() not in ("", ev.OTHER_REASON)
-    reasons = offered_reasons() if listed else {}
-    patient_id, call_id = call.patient_id, call.call_id
-
-    def decide(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
-        stream = streams[patient_id]
-        logged = previous = None
-        for recorded in stream.events:
-            event = recorded.event
-            if isinstance(event, ev.CallLogged) and event.call_id == call_id:
-                logged = event
-            elif isinstance(event, ev.CallWrappedUp) and event.call_id == call_id:
-                previous = event
-        return {
-            patient_id: decisions.wrap_up_call(
-                stream.state, logged=logged, previous=previous, wrap_up=wrap_up, reasons=reasons
-            )
-        }
+    patient_id = call.patient_id
+    decide = decide_wrap_up(patient_id, call.call_id, wrap_up)
 
     try:
         with transaction.atomic():
