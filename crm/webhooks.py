@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from twilio.request_validator import (  # type: ignore[import-untyped]
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -77,3 +77,30 @@ def problem(
         "instance": request.path,
     }
     return JsonResponse(body, status=int(status_code), content_type=PROBLEM_MEDIA_TYPE)
+
+
+Errors = dict[str, list[str]]
+
+
+class Refused(Exception):
+    """The request does not say what Twilio says: `errors` names each field and why."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class FormReader:
+    """Reads a webhook's form field by field, collecting what is wrong with each; `finish`
+    refuses the request whole (Refused) if anything was."""
+
+    def __init__(self, form: QueryDict) -> None:
+        self.form = form
+        self.errors: Errors = {}
+
+    def refuse(self, field: str, reason: str) -> None:
+        self.errors.setdefault(field, []).append(reason)
+
+    def finish(self) -> None:
+        if self.errors:
+            raise Refused(self.errors)

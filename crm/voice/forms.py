@@ -12,8 +12,7 @@ from crm.domain.errors import InvalidInput
 from crm.domain.events.messaging import PHONE
 from crm.domain.phones import normalize_phone
 from crm.voice.domain import CallStatus, QueueResult, caller_number
-
-Errors = dict[str, list[str]]
+from crm.webhooks import FormReader
 
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -22,14 +21,6 @@ _SECONDS = re.compile(r"[0-9]{1,6}")  # at most 11 days: more is no call of ours
 _SEQUENCE = re.compile(r"[0-9]{1,4}")
 DIRECTIONS = ("inbound", "outbound-api", "outbound-dial", "trunking-originating")
 MAX_ADDRESS = 256  # a phone number, client:name or a SIP address
-
-
-class Refused(Exception):
-    """The request does not say what Twilio says: `errors` names each field and why."""
-
-    def __init__(self, errors: Errors) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +66,7 @@ def read(form: QueryDict, *, region: str, account_sid: str) -> VoiceRequest:
     return request
 
 
-class _Reader:
-    def __init__(self, form: QueryDict) -> None:
-        self.form = form
-        self.errors: Errors = {}
-
-    def refuse(self, field: str, reason: str) -> None:
-        self.errors.setdefault(field, []).append(reason)
-
-    def finish(self) -> None:
-        if self.errors:
-            raise Refused(self.errors)
-
+class _Reader(FormReader):
     def text(self, field: str, *, limit: int = 64) -> str:
         values = self.form.getlist(field)
         if len(values) > 1:

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.voice import forms, handlers, twiml
-from crm.webhooks import invalid, public_url, refuse_unsigned
+from crm.webhooks import Refused, invalid, public_url, refuse_unsigned
 
 log = logging.getLogger(__name__)
 TWIML = "text/xml; charset=utf-8"
@@ -33,7 +33,7 @@ def incoming(request: HttpRequest) -> HttpResponse:
         return refused
     try:
         call = _read(request)
-    except forms.Refused as error:
+    except Refused as error:
         return invalid(request, error.errors)
     answer = handlers.call_arrived(call, now=clock())
     log.info("Call %s queued in %s", call.call_sid, answer.routing.queue or "the workflow")
@@ -50,7 +50,7 @@ def status(request: HttpRequest) -> HttpResponse:
         return refused
     try:
         report = _read(request)
-    except forms.Refused as error:
+    except Refused as error:
         return invalid(request, error.errors)
     call = handlers.call_reported(report, now=clock())
     log.info("Call %s: %s", report.call_sid, call.state)

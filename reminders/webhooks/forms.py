@@ -11,9 +11,8 @@ from django.http import QueryDict
 from crm.domain.errors import InvalidInput
 from crm.domain.events.messaging import INBOUND_BODY, PHONE, PROVIDER_SID
 from crm.domain.phones import normalize_phone
+from crm.webhooks import FormReader
 from reminders.domain.status_reports import CallbackStatus
-
-Errors = dict[str, list[str]]
 
 # Every status Twilio gives a Message. We record queued, sent and the outcomes
 # (CallbackStatus); the others say nothing new to us and are acknowledged.
@@ -36,14 +35,6 @@ _TRACKED = {status.value: status for status in CallbackStatus}
 _MESSAGE_SID = re.compile(PROVIDER_SID.pattern)
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _ERROR_CODE = re.compile(r"[0-9]{1,5}")  # Twilio's error codes: 30003, 21610...
-
-
-class Refused(Exception):
-    """The request does not say what Twilio says: `errors` names each field and why."""
-
-    def __init__(self, errors: Errors) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +77,13 @@ def read_status(form: QueryDict, *, account_sid: str) -> StatusReport:
     return StatusReport(sid=sid, status=status, tracked=_TRACKED.get(status), error_code=error_code)
 
 
-class _Reader:
+class _Reader(FormReader):
     """Reads fields off the form, collecting what is wrong with each.
 
     Only the fields we read are checked. The others (To, NumMedia, MediaUrl0, ApiVersion
     and whatever Twilio adds next) are kept nowhere, and Twilio adds parameters without
     notice: refusing them would lose patients' texts.
     """
-
-    def __init__(self, form: QueryDict) -> None:
-        self.form = form
-        self.errors: Errors = {}
-
-    def refuse(self, field: str, reason: str) -> None:
-        self.errors.setdefault(field, []).append(reason)
-
-    def finish(self) -> None:
-        if self.errors:
-            raise Refused(self.errors)
 
     def text(self, field: str, *, required: bool = False) -> str:
         """The field's one value ("" when absent); Twilio never repeats a field."""

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.domain.errors import UnknownEventType
-from crm.webhooks import invalid, problem, refuse_unsigned
+from crm.webhooks import Refused, invalid, problem, refuse_unsigned
 from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.handlers.status_reports import StatusCallback, sms_status_report
 from reminders.webhooks import forms
@@ -42,7 +42,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
             region=settings.PHONE_DEFAULT_REGION,
             account_sid=settings.TWILIO_ACCOUNT_SID,
         )
-    except forms.Refused as error:
+    except Refused as error:
         return invalid(request, error.errors)
     moment = clock()
     try:
@@ -69,7 +69,7 @@ def status(request: HttpRequest) -> HttpResponse:
         return refused
     try:
         report = forms.read_status(request.POST, account_sid=settings.TWILIO_ACCOUNT_SID)
-    except forms.Refused as error:
+    except Refused as error:
         return invalid(request, error.errors)
     if report.tracked is None:  # progress that says nothing new to us
         return _twiml()
