@@ -10,11 +10,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from crm.admin.links import candidate_links
 from crm.api import audit
 from crm.api.audit import AccessNote
 from crm.models import AccessAction, LiveCall, PatientProfile
@@ -107,21 +106,7 @@ class LiveCallAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="Records with this number")
     def candidate_patients(self, obj: LiveCall) -> SafeString:
-        known = {
-            str(p.patient_id): p
-            for p in PatientProfile.objects.filter(patient_id__in=obj.candidates)
-        }
-        rows = [
-            (
-                reverse("admin:crm_patientprofile_change", args=[pid]),
-                str(known[pid]) if pid in known else "(no longer on file)",
-                pid,
-            )
-            for pid in obj.candidates
-        ]
-        return format_html_join(
-            mark_safe("<br>"), '<a href="{}">{}</a> <code>{}</code>', rows
-        ) or format_html("{}", "none (an unknown or withheld number)")
+        return candidate_links(obj.candidates, none="none (an unknown or withheld number)")
 
     def save_model(self, request: HttpRequest, obj: LiveCall, form: Any, change: bool) -> None:
         try:

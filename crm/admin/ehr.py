@@ -9,14 +9,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from crm import roles
+from crm.admin.links import candidate_links
 from crm.api.audit import AccessNote
-from crm.models import EhrMatchReview, MatchDecision, PatientProfile
+from crm.models import EhrMatchReview, MatchDecision
 from crm.roles import Area, may
 
 
@@ -84,23 +83,7 @@ class EhrMatchReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="Candidate patients")
     def candidate_patients(self, obj: EhrMatchReview) -> SafeString:
-        known = {
-            str(p.patient_id): p
-            for p in PatientProfile.objects.filter(patient_id__in=obj.candidates)
-        }
-        rows = [
-            (
-                reverse("admin:crm_patientprofile_change", args=[pid]),
-                str(known[pid]) if pid in known else "(no longer on file)",
-                pid,
-            )
-            for pid in obj.candidates
-        ]
-        return format_html_join(
-            mark_safe("<br>"),
-            '<a href="{}">{}</a> <code>{}</code>',
-            rows,
-        ) or format_html("{}", "none")
+        return candidate_links(obj.candidates, none="none")
 
     def save_model(
         self, request: HttpRequest, obj: EhrMatchReview, form: Any, change: bool
