@@ -8,8 +8,9 @@ import uuid
 import pytest
 from django.test import Client
 
-from crm import eventstore
+from crm import eventstore, handlers
 from crm.domain import events as ev
+from crm.handlers import Actor
 from tests.voice.twilio_voice import ACCOUNT_SID, AUTH_TOKEN, Twilio
 
 
@@ -35,6 +36,17 @@ def logged_calls(patient_id: uuid.UUID) -> list[ev.CallLogged]:
         for recorded in eventstore.read_stream(patient_id)
         if isinstance(recorded.event, ev.CallLogged)
     ]
+
+
+def in_crisis(patient_id: uuid.UUID, actor: Actor) -> None:
+    """A crisis contact that flags the patient: their calls go first."""
+    handlers.crisis_contact_record(
+        patient_id=patient_id,
+        risk_level=ev.RiskLevel.HIGH,
+        handoff=ev.CrisisHandoff.CLINICIAN,
+        safety_plan=ev.SafetyPlan.REVIEWED,
+        actor=actor,
+    )
 
 
 def wrap_ups(patient_id: uuid.UUID) -> list[ev.CallWrappedUp]:

@@ -9,9 +9,9 @@ from django.utils import timezone
 from crm import handlers
 from crm.api.lookup import caller_lookup
 from crm.desk import feed
-from crm.domain import events as ev
 from crm.models import DeskEvent
 from crm.voice import screen_pop
+from tests.voice.conftest import in_crisis
 
 pytestmark = pytest.mark.django_db
 ROWAN = "+16175550134"
@@ -44,13 +44,7 @@ def test_the_pop_is_the_lookups_body_with_the_call(twilio, register, agent, acto
 
 def test_a_crisis_callers_pop_says_so(twilio, register, agent, actor):
     patient = register()
-    handlers.crisis_contact_record(
-        patient_id=patient,
-        risk_level=ev.RiskLevel.HIGH,
-        handoff=ev.CrisisHandoff.CLINICIAN,
-        safety_plan=ev.SafetyPlan.REVIEWED,
-        actor=actor,
-    )
+    in_crisis(patient, actor)
     twilio.call(ROWAN).ring()
 
     body, _ = feed.render(_pop(), agent.user)

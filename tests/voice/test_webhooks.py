@@ -8,12 +8,11 @@ import json
 import pytest
 from django.test import Client
 
-from crm import handlers
 from crm.domain import events as ev
 from crm.models import DeskEvent, LiveCall
 from crm.projections import runner
 from engagement.models import Suggestion
-from tests.voice.conftest import logged_calls
+from tests.voice.conftest import in_crisis, logged_calls
 from tests.voice.twilio_voice import INCOMING, STATUS, Twilio, sign, twiml
 
 pytestmark = pytest.mark.django_db
@@ -195,13 +194,7 @@ def test_retried_and_reordered_callbacks_log_the_call_exactly_once(twilio, regis
 
 def test_a_caller_in_crisis_goes_first_through_the_priority_queue(twilio, register, actor):
     patient = register()
-    handlers.crisis_contact_record(
-        patient_id=patient,
-        risk_level=ev.RiskLevel.HIGH,
-        handoff=ev.CrisisHandoff.CLINICIAN,
-        safety_plan=ev.SafetyPlan.REVIEWED,
-        actor=actor,
-    )
+    in_crisis(patient, actor)
     twilio.call("+16175550199").ring()  # someone else already waiting
 
     response = twilio.call(ROWAN).ring()
@@ -220,13 +213,7 @@ def test_with_a_taskrouter_workflow_a_crisis_caller_is_a_task_of_higher_priority
     settings.TWILIO_VOICE_CRISIS_PRIORITY = 100
     patient = register()
     other = register(first_name="Sky", phone="(617) 555-0142")
-    handlers.crisis_contact_record(
-        patient_id=patient,
-        risk_level=ev.RiskLevel.HIGH,
-        handoff=ev.CrisisHandoff.CLINICIAN,
-        safety_plan=ev.SafetyPlan.REVIEWED,
-        actor=actor,
-    )
+    in_crisis(patient, actor)
 
     (crisis,) = list(twiml(twilio.call(ROWAN).ring()))
     (usual,) = list(twiml(twilio.call("+16175550142").ring()))
