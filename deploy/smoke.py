@@ -307,6 +307,20 @@ def call_back_queued_by_the_follower(stack: Stack, api: Api, patient_id: str) ->
 
     wait_for("the follower to catch up and listen", listening, 45)
     path = f"/api/v1/patients/{patient_id}/suggestions/"
+    committed = log_missed_call(api, patient_id)
+
+    def call_back() -> bool | None:
+        stack.check_alive()
+        rows = api.json("GET", path)["suggestions"]
+        return True if any(row["kind"] == "callback" for row in rows) else None
+
+    # No worker is scheduled to run the catch-up job: only the follower can queue it.
+    wait_for("the missed call's call-back in the queue", call_back, 5)
+    return time.monotonic() - committed
+
+
+def log_missed_call(api: Api, patient_id: str) -> float:
+    """Log a missed inbound call through the API; when the API answered (time.monotonic)."""
     api.json(
         "POST",
         f"/api/v1/patients/{patient_id}/calls/",
@@ -318,16 +332,7 @@ def call_back_queued_by_the_follower(stack: Stack, api: Api, patient_id: str) ->
         },
         expect=201,
     )
-    committed = time.monotonic()
-
-    def call_back() -> bool | None:
-        stack.check_alive()
-        rows = api.json("GET", path)["suggestions"]
-        return True if any(row["kind"] == "callback" for row in rows) else None
-
-    # No worker is scheduled to run the catch-up job: only the follower can queue it.
-    wait_for("the missed call's call-back in the queue", call_back, 5)
-    return time.monotonic() - committed
+    return time.monotonic()
 
 
 def queue_change_pushed_to_a_desk(stack: Stack, api: Api, patient_id: str, port: int) -> float:
@@ -351,18 +356,7 @@ def queue_change_pushed_to_a_desk(stack: Stack, api: Api, patient_id: str, port:
         raise SmokeFailed(f"The desk stream answered {answer.status}: {answer.read(500)!r}")
     if answer.readline() != b"retry: 2000\n":
         raise SmokeFailed("The desk stream did not start with its retry delay.")
-    api.json(
-        "POST",
-        f"/api/v1/patients/{patient_id}/calls/",
-        {
-            "direction": "inbound",
-            "started_at": dt.datetime.now(dt.UTC).isoformat(),
-            "duration_seconds": 0,
-            "disposition": "missed",
-        },
-        expect=201,
-    )
-    committed = time.monotonic()
+    committed = log_missed_call(api, patient_id)
     try:
         while time.monotonic() - committed < 5:
             stack.check_alive()
