@@ -241,8 +241,8 @@ def facts_of(call: LiveCall) -> domain.CallFacts:
     )
 
 
-def _take(call: LiveCall, request: VoiceRequest) -> None:
-    """The request's facts joined to the call's (older or repeated ones change nothing)."""
+def _joined(call: LiveCall, request: VoiceRequest) -> domain.CallFacts:
+    """The call's facts with the request's joined (older or repeated ones change nothing)."""
     facts = facts_of(call)
     if request.queue_result is not None:
         facts = facts.with_queue(request.queue_result, request.queue_seconds)
@@ -250,6 +250,12 @@ def _take(call: LiveCall, request: VoiceRequest) -> None:
         facts = facts.with_status(
             status, sequence=request.sequence, duration_seconds=request.duration_seconds
         )
+    return facts
+
+
+def _take(call: LiveCall, request: VoiceRequest) -> None:
+    """The request's facts joined to the call's (older or repeated ones change nothing)."""
+    facts = _joined(call, request)
     call.call_status = facts.status.value if facts.status else ""
     call.status_sequence = facts.sequence
     call.call_duration = facts.duration_seconds
@@ -303,13 +309,7 @@ def _too_late(call: LiveCall, request: VoiceRequest) -> None:
     held, stands (the record is never rewritten, and a second CallLogged would be a second
     call). When it tells another story than the one the call ended with (the settling job
     stopped waiting for it), the log says so for the operator."""
-    facts = facts_of(call)
-    if request.queue_result is not None:
-        facts = facts.with_queue(request.queue_result, request.queue_seconds)
-    if (status := _reported_status(request)) is not None:
-        facts = facts.with_status(
-            status, sequence=request.sequence, duration_seconds=request.duration_seconds
-        )
+    facts = _joined(call, request)
     told = domain.outcome(facts)
     if told is not None and told.disposition.value != call.disposition:
         log.warning(
