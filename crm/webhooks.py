@@ -4,8 +4,9 @@ the URL Twilio called, and the problem documents a refused request gets."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from typing import TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -16,10 +17,25 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # As crm.api.problems writes them (not imported: that module pulls in DRF's settings).
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/api/problems/"
+
+
+def read_signed(
+    request: HttpRequest, *, kind: str, read: Callable[[QueryDict], T]
+) -> T | HttpResponse:
+    """What `read` makes of a signed request's form; or the 403 problem of a request Twilio
+    did not sign, or the 400 of a form `read` refuses."""
+    refused = refuse_unsigned(request, kind=kind)
+    if refused is not None:
+        return refused
+    try:
+        return read(request.POST)
+    except Refused as error:
+        return invalid(request, error.errors)
 
 
 def refuse_unsigned(request: HttpRequest, *, kind: str) -> HttpResponse | None:

@@ -7,14 +7,14 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.voice import forms, handlers, twiml
-from crm.webhooks import Refused, invalid, public_url, refuse_unsigned
+from crm.webhooks import public_url, read_signed
 
 log = logging.getLogger(__name__)
 TWIML = "text/xml; charset=utf-8"
@@ -28,13 +28,9 @@ def clock() -> dt.datetime:
 @csrf_exempt
 @require_POST
 def incoming(request: HttpRequest) -> HttpResponse:
-    refused = refuse_unsigned(request, kind="Voice")
-    if refused is not None:
-        return refused
-    try:
-        call = _read(request)
-    except Refused as error:
-        return invalid(request, error.errors)
+    call = read_signed(request, kind="Voice", read=_read)
+    if isinstance(call, HttpResponse):
+        return call
     answer = handlers.call_arrived(call, now=clock())
     log.info("Call %s queued in %s", call.call_sid, answer.routing.queue or "the workflow")
     return _twiml(twiml.enqueue(answer.routing, action=_action_url(request), wait_url=_wait()))
@@ -45,13 +41,9 @@ def incoming(request: HttpRequest) -> HttpResponse:
 def status(request: HttpRequest) -> HttpResponse:
     """Status callbacks (CallStatus, CallDuration, SequenceNumber) and the queue's action
     callback (QueueResult, QueueTime): one door, since either may come first."""
-    refused = refuse_unsigned(request, kind="Voice")
-    if refused is not None:
-        return refused
-    try:
-        report = _read(request)
-    except Refused as error:
-        return invalid(request, error.errors)
+    report = read_signed(request, kind="Voice", read=_read)
+    if isinstance(report, HttpResponse):
+        return report
     call = handlers.call_reported(report, now=clock())
     log.info("Call %s: %s", report.call_sid, call.state)
     if report.queue_result is not None:
@@ -59,9 +51,9 @@ def status(request: HttpRequest) -> HttpResponse:
     return _twiml(twiml.empty())
 
 
-def _read(request: HttpRequest) -> forms.VoiceRequest:
+def _read(form: QueryDict) -> forms.VoiceRequest:
     return forms.read(
-        request.POST,
+        form,
         region=settings.PHONE_DEFAULT_REGION,
         account_sid=settings.TWILIO_ACCOUNT_SID,
     )

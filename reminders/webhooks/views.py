@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from http import HTTPStatus
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.domain.errors import UnknownEventType
-from crm.webhooks import Refused, invalid, problem, refuse_unsigned
+from crm.webhooks import problem, read_signed
 from reminders.handlers.inbound import InboundSms, sms_receive
 from reminders.handlers.status_reports import StatusCallback, sms_status_report
 from reminders.webhooks import forms
@@ -33,17 +34,14 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 @csrf_exempt
 @require_POST
 def inbound(request: HttpRequest) -> HttpResponse:
-    refused = refuse_unsigned(request, kind="SMS")
-    if refused is not None:
-        return refused
-    try:
-        text = forms.read_inbound(
-            request.POST,
-            region=settings.PHONE_DEFAULT_REGION,
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-        )
-    except Refused as error:
-        return invalid(request, error.errors)
+    read = partial(
+        forms.read_inbound,
+        region=settings.PHONE_DEFAULT_REGION,
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+    )
+    text = read_signed(request, kind="SMS", read=read)
+    if isinstance(text, HttpResponse):
+        return text
     moment = clock()
     try:
         outcome = sms_receive(
@@ -64,13 +62,10 @@ def inbound(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def status(request: HttpRequest) -> HttpResponse:
-    refused = refuse_unsigned(request, kind="SMS")
-    if refused is not None:
-        return refused
-    try:
-        report = forms.read_status(request.POST, account_sid=settings.TWILIO_ACCOUNT_SID)
-    except Refused as error:
-        return invalid(request, error.errors)
+    read = partial(forms.read_status, account_sid=settings.TWILIO_ACCOUNT_SID)
+    report = read_signed(request, kind="SMS", read=read)
+    if isinstance(report, HttpResponse):
+        return report
     if report.tracked is None:  # progress that says nothing new to us
         return _twiml()
     try:
