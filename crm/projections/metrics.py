@@ -201,14 +201,7 @@ def _apply_wrap_ups(wrapped: Sequence[RecordedEvent]) -> None:
     )
     keys = {(patient, reason) for patient, reason in relink if reason}
     if keys:
-        stored = [
-            call
-            for call in LoggedCall.objects.filter(
-                patient_id__in={patient for patient, _ in keys},
-                disposition=ev.CallDisposition.CONNECTED.value,
-            ).exclude(reason_key="")
-            if (call.patient_id, call.reason_key) in keys
-        ]
+        stored = _stored_chains(keys)
         for call in stored:  # a call that left a chain keeps no gap to it
             call.previous_gap_seconds = call.next_gap_seconds = None
         _link(chains=_group(stored), stored=set())
@@ -223,6 +216,18 @@ def _apply_wrap_ups(wrapped: Sequence[RecordedEvent]) -> None:
         )
 
 
+def _stored_chains(keys: set[tuple[uuid.UUID, str]]) -> list[LoggedCall]:
+    """The stored handled calls of these (patient, reason) pairs: the chains a call links into."""
+    return [
+        call
+        for call in LoggedCall.objects.filter(
+            patient_id__in={patient for patient, _ in keys},
+            disposition=ev.CallDisposition.CONNECTED.value,
+        ).exclude(reason_key="")
+        if (call.patient_id, call.reason_key) in keys
+    ]
+
+
 def _in_chain(call: LoggedCall) -> bool:
     return call.disposition == ev.CallDisposition.CONNECTED.value and bool(call.reason_key)
 
@@ -233,14 +238,7 @@ def _save_logged_calls(new: list[LoggedCall]) -> None:
     chained = [call for call in new if _in_chain(call)]
     if chained:
         keys = {(call.patient_id, call.reason_key) for call in chained}
-        earlier = [
-            call
-            for call in LoggedCall.objects.filter(
-                patient_id__in={patient for patient, _ in keys},
-                disposition=ev.CallDisposition.CONNECTED.value,
-            ).exclude(reason_key="")
-            if (call.patient_id, call.reason_key) in keys
-        ]
+        earlier = _stored_chains(keys)
         changed = _link(chains=_group([*earlier, *chained]), stored={c.pk for c in earlier})
         LoggedCall.objects.bulk_update(
             changed, ["previous_gap_seconds", "next_gap_seconds"], batch_size=500
