@@ -8,7 +8,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import psycopg
 
 from bench import dataset, report
 from bench.database import PROJECT_DIR, conninfo, django_env, tuning
+from bench.processes import free_port, stop
 from bench.report import Report, Table, Target
 
 TARGET_P99_MS = 50.0
@@ -219,7 +219,7 @@ class Gunicorn:
         self.url = url
         self.options = options
         self.log = log  # Django's "Not Found" warnings for unknown callers go here
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -276,20 +276,8 @@ class Gunicorn:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+        if self.process is not None:
+            stop(self.process, timeout=30)
 
 
 @dataclass(frozen=True, slots=True)

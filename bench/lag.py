@@ -27,6 +27,7 @@ from bench.api import ApiOptions, Gunicorn, agent_token
 from bench.database import PROJECT_DIR, conninfo, django_env, prepare
 from bench.engagement import _quantile
 from bench.load import run_load
+from bench.processes import stop
 from bench.report import Report, Table, Target
 
 TARGET_IDLE_P95 = 2.0
@@ -253,7 +254,7 @@ def _window(
         probe.join(timeout=30)
         if probe.is_alive():
             probe.terminate()
-        _stop(process)
+        stop(process, timeout=60)
     # Probes come back in commit order: the later half shows the follower once it has met
     # the load's patients (their folded states kept), the first half includes meeting them.
     later = sorted(lags[len(lags) // 2 :])
@@ -309,20 +310,10 @@ def _start_follower(
     deadline = time.monotonic() + 300
     while b"Caught up" not in log.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
+            stop(process, timeout=60)
             raise RuntimeError(f"the follower did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.1)
     return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _probe(

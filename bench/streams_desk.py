@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import psycopg
 
 from bench.database import PROJECT_DIR, conninfo, database_name, django_env, prepare, setup_django
 from bench.database import sibling_url as _sibling
+from bench.processes import free_port, stop
 from bench.report import Report, Table, Target
 
 STREAM = "/api/v1/desk/stream"
@@ -270,7 +270,7 @@ async def _load(
 
 @contextmanager
 def _server(url: str, name: str, *, workers: int) -> Iterator[tuple[int, int]]:
-    port = _free_port()
+    port = free_port()
     env = django_env(url)
     env.update(
         ALLOWED_HOSTS="127.0.0.1",
@@ -292,12 +292,7 @@ def _server(url: str, name: str, *, workers: int) -> Iterator[tuple[int, int]]:
         _wait_ready(port, process)
         yield port, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -312,12 +307,6 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("the server did not answer /healthz within 60 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _agent_token() -> str:
