@@ -51,16 +51,12 @@ def visit(
     ).events[0]
     appointment_id: uuid.UUID = appointment.event.appointment_id  # type: ignore[attr-defined]
     done = at + dt.timedelta(hours=1)
-    if outcome == "completed":
-        handlers.appointment_complete(
-            patient_id=patient_id,
-            appointment_id=appointment_id,
-            actor=ACTOR,
-            now=done,
-            occurred_at=done,
-        )
-    elif outcome == "no_show":
-        handlers.appointment_no_show(
+    close = {
+        "completed": handlers.appointment_complete,
+        "no_show": handlers.appointment_no_show,
+    }.get(outcome)
+    if close is not None:
+        close(
             patient_id=patient_id,
             appointment_id=appointment_id,
             actor=ACTOR,
