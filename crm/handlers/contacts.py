@@ -91,8 +91,7 @@ def call_log(
     system (crm.voice) gives its `call_sid` and the `queue_seconds` the caller waited."""
     moment = now or timezone.now()
     options.setdefault("occurred_at", started_at)
-    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
-    reasons = offered_reasons() if listed else {}
+    reasons = reasons_for(reason_code)
     return execute(
         patient_id=patient_id,
         decide=lambda state: decisions.log_call(
@@ -147,13 +146,19 @@ def call_wrap_up(
     return execute(patient_id=patient_id, decide_streams=decide, actor=actor, **options)
 
 
+def reasons_for(reason_code: str) -> dict[str, str]:
+    """The clinic's contact reasons a code is checked against: none to read for no code or
+    "other"."""
+    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
+    return offered_reasons() if listed else {}
+
+
 def decide_wrap_up(
     patient_id: uuid.UUID, call_id: uuid.UUID, wrap_up: decisions.WrapUp
 ) -> DecideStreams:
     """The decision of `call_wrap_up` (also the voice desk's, for a wrap-up given before its
     call ended): from the call's CallLogged and any earlier wrap-up on the patient's stream."""
-    listed = wrap_up.reason_code.strip() not in ("", ev.OTHER_REASON)
-    reasons = offered_reasons() if listed else {}
+    reasons = reasons_for(wrap_up.reason_code)
 
     def decide(streams: dict[uuid.UUID, Stream]) -> dict[uuid.UUID, list[ev.DomainEvent]]:
         stream = streams[patient_id]

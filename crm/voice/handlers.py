@@ -19,8 +19,8 @@ from crm.domain import events as ev
 from crm.domain.errors import DomainError, InvalidInput
 from crm.eventstore.fingerprints import fingerprint
 from crm.handlers.base import Actor, execute
-from crm.handlers.contacts import decide_wrap_up
-from crm.models import LiveCall, PatientProfile, offered_reasons
+from crm.handlers.contacts import decide_wrap_up, reasons_for
+from crm.models import LiveCall, PatientProfile
 from crm.voice import domain
 from crm.voice.forms import VoiceRequest
 
@@ -149,8 +149,7 @@ def call_wrap_up(
     }
     # Checked now, whatever comes later: a reason the clinic's list does not have is
     # refused to the agent who gave it, not at the call's end.
-    listed = reason_code.strip() not in ("", ev.OTHER_REASON)
-    decisions.contact_reason(reason_code, reason.strip(), offered_reasons() if listed else {})
+    decisions.contact_reason(reason_code, reason.strip(), reasons_for(reason_code))
     with transaction.atomic():
         call = _existing(call_sid)
         answered = call.disposition in ("", ev.CallDisposition.CONNECTED.value)
