@@ -29,6 +29,7 @@ from bench.database import (
 from bench.report import Report, Table, Target, rate
 
 TARGET_RATE = 2_000  # mapped resources imported per second
+BATCH_SIZE = 2_000  # the import's own default (crm.fhir.importer.BATCH_SIZE)
 SOURCE = "https://ehr.bench.example/fhir"
 SNOMED, CPT = "http://snomed.info/sct", "http://www.ama-assn.org/go/cpt"
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -47,7 +48,7 @@ class FhirOptions:
     url: str
     patients: int = 1_000
     visits: int = 8  # encounters per patient over three years, on average
-    batch_size: int = 200
+    batch_size: int = BATCH_SIZE
     many_files: int = 200  # the second layout: the same export over this many files
 
 
@@ -55,7 +56,7 @@ def add_options(option: Callable[..., None]) -> None:
     """The benchmark's flags (each with its BENCH_ variable), for bench/__main__.py."""
     option("--fhir-patients", 1_000, "fhir: patients in the generated EHR export")
     option("--fhir-visits", 8, "fhir: encounters per patient, on average")
-    option("--fhir-batch-size", 200, "fhir: resources per transaction when batched")
+    option("--fhir-batch-size", BATCH_SIZE, "fhir: resources per transaction when batched")
     option("--fhir-files", 200, "fhir: files of the many-files layout")
 
 

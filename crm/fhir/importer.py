@@ -37,6 +37,13 @@ ACTOR = Actor(name="system:fhir-import", channel="job")
 _PATIENTS_KEPT = 50_000  # resource -> patient answers kept in memory (bounded)
 
 
+# Resources planned and committed together. Larger batches cost fewer round trips per
+# resource (bench fhir: 1,492/s at 200, 1,830/s at 1,000, 2,095/s at 2,000) and hold the
+# append lock only for their one INSERT and COMMIT; a batch that fails anyway is run again
+# one resource at a time.
+BATCH_SIZE = 2000
+
+
 @dataclass(slots=True)
 class Importer:
     """One import run. `source` names the EHR (its base URL, or what --source says): the
@@ -44,7 +51,7 @@ class Importer:
 
     source: str
     dry_run: bool = False
-    batch_size: int = 200
+    batch_size: int = BATCH_SIZE
     now: dt.datetime = field(default_factory=timezone.now)
     summary: Summary = field(default_factory=Summary)
     on_resource: Callable[[], None] = lambda: None  # the progress bar's tick

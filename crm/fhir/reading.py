@@ -35,20 +35,19 @@ class Entry:
     # In a Bundle: its entries' fullUrl -> (type, key), for references by fullUrl (urn:uuid).
     full_urls: dict[str, tuple[str, str]] = field(default_factory=dict)
     full_url: str = ""  # the entry's own fullUrl in a Bundle
+    # Worked out once from the resource (each is asked for many times per resource).
+    resource_type: str = field(init=False, default="")
+    # What names the resource across imports: "Type/id", else its Bundle fullUrl (a
+    # transaction's new resource), else "" (it cannot be recognised when sent again).
+    key: str = field(init=False, default="")
 
-    @property
-    def resource_type(self) -> str:
+    def __post_init__(self) -> None:
         value = (self.resource or {}).get("resourceType")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def key(self) -> str:
-        """What names the resource across imports: "Type/id", else its Bundle fullUrl (a
-        transaction's new resource), else "" (it cannot be recognised when sent again)."""
+        kind = value if isinstance(value, str) else ""
         rid = (self.resource or {}).get("id")
-        if isinstance(rid, str) and rid and self.resource_type:
-            return f"{self.resource_type}/{rid}"
-        return self.full_url
+        key = f"{kind}/{rid}" if isinstance(rid, str) and rid and kind else self.full_url
+        object.__setattr__(self, "resource_type", kind)
+        object.__setattr__(self, "key", key)
 
     @property
     def label(self) -> str:

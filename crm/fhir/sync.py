@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.fhir.client import FhirClient, FhirServerError
-from crm.fhir.importer import Importer
+from crm.fhir.importer import BATCH_SIZE, Importer
 from crm.fhir.report import Summary
 from crm.models import EhrSync
 
@@ -26,7 +26,7 @@ def sync(
     since: dt.datetime | None = None,
     full: bool = False,
     dry_run: bool = False,
-    batch_size: int = 200,
+    batch_size: int = BATCH_SIZE,
     on_resource: Callable[[], None] = lambda: None,
 ) -> Summary:
     """Import from the server at `url` what changed since `since` (default: since the last

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from crm.fhir.client import FhirServerError
-from crm.fhir.importer import Importer
+from crm.fhir.importer import BATCH_SIZE, Importer
 from crm.fhir.report import Summary, table
 from crm.fhir.sync import sync
 
@@ -47,7 +47,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would change; write nothing."
         )
-        parser.add_argument("--batch-size", type=int, default=200, help="Resources per commit.")
+        parser.add_argument(
+            "--batch-size", type=int, default=BATCH_SIZE, help="Resources per commit."
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
