@@ -71,3 +71,28 @@ def test_the_embedded_database_folder_is_created_on_a_fresh_checkout(tmp_path):
     result = _start(DATABASE_URL=f"sqlite:///{folder / 'crm.sqlite3'}")
     assert result.returncode == 0, result.stderr
     assert folder.is_dir()
+
+
+def _twilio_token(**env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TWILIO_AUTH_TOKEN"}}
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(repr(settings.TWILIO_AUTH_TOKEN))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **GOOD, "SMS_BACKEND": "console", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return str(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_published_dev_webhook_token_is_used_only_in_development():
+    # `make run` (DEBUG on, texts printed): `make call` rings it with no token to choose.
+    assert _twilio_token(DEBUG="1") == repr("dev-only-twilio-auth-token")
+    # Production never checks webhooks with it: without a token of its own, none is valid.
+    assert _twilio_token(DEBUG="0") == repr("")
+    # A token given is the token used, in development too.
+    assert _twilio_token(DEBUG="1", TWILIO_AUTH_TOKEN="chosen") == repr("chosen")
