@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
 
 from crm.desk import feed
 from crm.desk.feed import FeedEvent
@@ -175,13 +175,24 @@ class Broadcaster:
                 continue
             try:
                 self._serve()
+            except OperationalError as exc:
+                if _sqlite_busy(exc):
+                    # SQLite's one writer holds the file (or the table): nothing is wrong,
+                    # read again at the next poll.
+                    logger.debug("desk broadcaster: SQLite busy; reading at the next poll")
+                    time.sleep(settings.DESK_POLL_MS / 1000)
+                    continue
+                self._start_over()
             except Exception:
-                # A dropped connection, a restarted database: start over, reading from the
-                # cursor again, so nothing committed meanwhile is lost.
-                logger.exception("desk broadcaster: reading the feed failed; retrying in 1 s")
-                self._release()
-                time.sleep(1.0)
+                self._start_over()
         self._release()
+
+    def _start_over(self) -> None:
+        """A dropped connection, a restarted database: start over, reading from the cursor
+        again, so nothing committed meanwhile is lost."""
+        logger.exception("desk broadcaster: reading the feed failed; retrying in 1 s")
+        self._release()
+        time.sleep(1.0)
 
     def _serve(self) -> None:
         connection = connections[DeskEvent.objects.db]
@@ -253,3 +264,8 @@ class Broadcaster:
 
 
 BROADCASTER = Broadcaster()
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    """SQLite refused for a moment because another connection is writing."""
+    return connections[DeskEvent.objects.db].vendor == "sqlite" and "locked" in str(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import OperationalError, connections
 from django.utils import timezone
 
 from crm.desk import feed
@@ -139,3 +140,33 @@ def _wait_until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-unt
     while not condition():
         assert time.monotonic() < deadline, "the broadcaster did not get ready"
         time.sleep(0.02)
+
+
+def test_sqlite_busy_for_a_moment_delays_an_event_by_a_poll_not_a_second(
+    agent, monkeypatch, caplog
+):
+    if not _on_sqlite():
+        pytest.skip("SQLite's one-writer lock")
+
+    real = BROADCASTER._read_and_fan_out
+    refusals = iter([OperationalError("database table is locked: crm_desk_event")])
+
+    def busy_once() -> None:
+        for refusal in refusals:
+            raise refusal
+        real()
+
+    monkeypatch.setattr(BROADCASTER, "_read_and_fan_out", busy_once)
+    reader, _ = opened(agent)
+    started = time.monotonic()
+
+    event_id = queue_changed("busy.1")
+    [message] = reader.events(1, within=3)
+
+    assert message.id == event_id
+    assert time.monotonic() - started < 0.9  # the retry after a failure waits 1 s
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def _on_sqlite() -> bool:
+    return connections[DeskEvent.objects.db].vendor == "sqlite"

@@ -143,7 +143,7 @@ def test_under_asgi_the_stream_is_served_by_the_event_loop_and_ends_when_the_cli
     assert not [w for w in caught if "synchronous iterators" in str(w.message)]
     assert found["mine"] == found["ids"]
     assert found["theirs"] == found["ids"][1:]
-    assert found["delay"] < 1.0
+    assert found["delay"] < 2.0  # the budget for a pop; ~0.3 s when idle
     assert BROADCASTER.open_streams() == 0
 
 
