@@ -301,30 +301,21 @@ class Importer:
         if self.dry_run:
             self._listed.add(entry.key)
             return
+        listed = {
+            "name": record.display_name,
+            "date_of_birth": record.date_of_birth,
+            "phone": record.phone or "",
+            "identifiers": [[s, v, k] for s, v, k in record.identifiers],
+            "candidates": [str(c) for c in matched.candidates],
+            "reason": matched.reason[:1000],
+            "file": entry.file[:1000],
+            "last_seen_at": self.now,
+        }
         EhrMatchReview.objects.update_or_create(
             source=self.source,
             resource=entry.key,
-            defaults={
-                "name": record.display_name,
-                "date_of_birth": record.date_of_birth,
-                "phone": record.phone or "",
-                "identifiers": [[s, v, k] for s, v, k in record.identifiers],
-                "candidates": [str(c) for c in matched.candidates],
-                "reason": matched.reason[:1000],
-                "file": entry.file[:1000],
-                "last_seen_at": self.now,
-            },
-            create_defaults={
-                "name": record.display_name,
-                "date_of_birth": record.date_of_birth,
-                "phone": record.phone or "",
-                "identifiers": [[s, v, k] for s, v, k in record.identifiers],
-                "candidates": [str(c) for c in matched.candidates],
-                "reason": matched.reason[:1000],
-                "file": entry.file[:1000],
-                "first_seen_at": self.now,
-                "last_seen_at": self.now,
-            },
+            defaults=listed,
+            create_defaults={**listed, "first_seen_at": self.now},
         )
 
     def _refuse(self, entry: Entry, reason: str) -> None:
