@@ -64,6 +64,19 @@ def test_an_mrn_of_a_patient_known_under_another_ehr_record_goes_to_the_front_de
     assert EhrMatchReview.objects.get().resource == "Patient/pat-1-new"
 
 
+def test_an_ambiguous_record_seen_again_keeps_its_first_sighting_and_moves_its_last(ehr, now):
+    ehr(b.patient())
+    ambiguous = b.patient("pat-1-new", identifier=b.patient()["identifier"])
+    ehr(ambiguous)
+    later = now + dt.timedelta(days=1)
+
+    ehr(ambiguous, at=later)
+
+    review = EhrMatchReview.objects.get()
+    assert (review.first_seen_at, review.last_seen_at) == (now, later)
+    assert review.resource == "Patient/pat-1-new" and review.candidates
+
+
 def test_a_dry_run_sees_the_same_ambiguity_as_the_import_within_one_run(ehr):
     # One export holding a patient twice: as Patient/pat-1 (a Bulk Data file) and as a
     # transaction's new resource with the same MRN (a Synthea-style Bundle). The dry run
