@@ -18,7 +18,7 @@ from typing import Any
 from bench import api, commands, dataset, engagement, lag, rebuild
 from bench import reminders as reminders_bench
 from bench.database import bench_url, database_name
-from bench.report import Report
+from bench.report import Report, summary
 
 
 def _fhir(args: argparse.Namespace) -> Report:
@@ -275,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     for result in reports:
         print()
         print(result.render())
+    print()
+    print(summary(reports))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -54,6 +55,24 @@ class Report:
             )
             parts.append(targets.render())
         return "\n\n".join(parts)
+
+
+def summary(reports: Sequence[Report]) -> str:
+    """Every target the run checked, in one table for the end of `make bench`."""
+    table = Table(
+        "All targets",
+        ["benchmark", "target", "goal", "measured", "met"],
+        [
+            [r.name, t.name, t.goal, t.measured, "yes" if t.met else "NO"]
+            for r in reports
+            for t in r.targets
+        ],
+    )
+    met = sum(row[-1] == "yes" for row in table.rows)
+    table.notes.append(f"{met} of {len(table.rows)} targets met")
+    if unchecked := [r.name for r in reports if not r.targets]:
+        table.notes.append(f"no target checked by: {', '.join(unchecked)}")
+    return table.render()
 
 
 def rate(value: float) -> str:
