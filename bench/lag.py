@@ -142,7 +142,6 @@ def _server_options() -> ApiOptions:
         seed_processes=0,
         throttle_rate="1000000/minute",
         conn_max_age=60,
-        paced_rate=0,
     )
 
 

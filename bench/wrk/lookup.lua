@@ -1,6 +1,5 @@
 -- wrk script for bench/api.py: GET <path><phone> with a rotating list of phone numbers.
--- wrk -s lookup.lua <base url> -- <phones file> <path prefix> <token> [pause ms]
--- With a pause, each connection waits that long before each request (a paced load).
+-- wrk -s lookup.lua <base url> -- <phones file> <path prefix> <token>
 -- The phones file holds one URL-encoded number per line, already in varied formats.
 -- done() prints one line "WRK_JSON {...}" with the latency percentiles in microseconds.
 
@@ -24,11 +23,6 @@ function init(args)
   prefix = args[2]
   if args[3] and args[3] ~= "" then
     headers["Authorization"] = "Token " .. args[3]
-  end
-  local pause = tonumber(args[4] or "0") or 0
-  if pause > 0 then
-    -- wrk looks for delay() after init; without it, requests go back to back.
-    delay = function() return pause end
   end
   -- Threads start at different places in the list, so they do not ask in lockstep.
   next_index = (math.floor(#phones / 7) * (thread_id or 0)) % #phones + 1
