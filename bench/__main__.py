@@ -31,6 +31,7 @@ def _fhir(args: argparse.Namespace) -> Report:
             visits=args.fhir_visits,
             batch_size=args.fhir_batch_size,
             many_files=args.fhir_files,
+            one_by_one=bool(args.fhir_one_by_one),
         )
     )
 
@@ -79,8 +80,7 @@ def _api(args: argparse.Namespace) -> Report:
             seed_processes=args.seed_processes,
             throttle_rate=args.api_throttle_rate,
             conn_max_age=args.api_conn_max_age,
-            open_rate=args.api_rate,
-            open_duration=args.api_open_duration,
+            paced_rate=args.api_paced_rate,
         )
     )
 
@@ -230,12 +230,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "api: the server's DATABASE_CONN_MAX_AGE (0: a connection per request)",
     )
     option(
-        "--api-rate",
-        200,
-        "api: the open-loop run's fixed rate of lookups per second (0: no open-loop run)",
+        "--api-paced-rate",
+        0,
+        "api: also measure both views paced at about this many requests/s (0: off)",
         type=float,
     )
-    option("--api-open-duration", 60, "api: the open-loop run's measured seconds", type=float)
     option("--suggestions-processes", 2, "suggestions: processes of the full re-evaluation")
     option(
         "--suggestions-clients",

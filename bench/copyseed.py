@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
     from bench.seed import SeedJob
 
 # Genuine streams each seeding process generates, then stores again and again under fresh
-# patient ids, cut to the planned lengths: generating and serializing a stream costs ~30x
-# storing its rows, so without the pool seeding 10M events would take half an hour.
+# patient ids (and fresh ids for its visits, calls, notes...), cut to the planned lengths:
+# generating and serializing a stream costs ~30x storing its rows.
 POOL = 2000
 # ~7,500 events: a COPY holds the append lock for a fraction of a second, as a large
 # batch of appends would, and one process's generating overlaps the other's COPY.
 STREAMS_PER_COPY = 500
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 COPY_EVENTS_SQL = (
     "COPY crm_event (stream_id, version, event_type, schema_version, data, metadata, "
     "occurred_at, recorded_at) FROM STDIN"
@@ -34,11 +36,32 @@ COPY_EVENTS_SQL = (
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A stream's events as stored (type, schema version, JSON data, occurred_at), and for
+    """A stream's events as stored (type, schema version, JSON data, occurred_at) and, for
     each length it may be cut to, its profile row with patient_id and updated_at left to fill."""
 
     events: list[tuple[str, int, str, dt.datetime]]
     profiles: dict[int, list[Any]]
+
+    def renewed(self, length: int) -> tuple[list[tuple[str, int, str, dt.datetime]], list[Any]]:
+        """The first `length` events and their profile row, each id they carry (visits,
+        calls, crises...) a fresh one, so no two copies share a visit or a suggestion."""
+        fresh: dict[str, str] = {}
+
+        def renew(found: re.Match[str]) -> str:
+            old = found.group()
+            new = fresh.get(old)
+            if new is None:
+                new = fresh[old] = str(uuid.uuid4())
+            return new
+
+        events = [
+            (kind, schema, UUID.sub(renew, data), at)
+            for kind, schema, data, at in self.events[:length]
+        ]
+        row = [
+            UUID.sub(renew, c) if isinstance(c, str) else c for c in self.profiles.get(length, ())
+        ]
+        return events, row
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,22 +114,19 @@ def copy_streams(batch: Sequence[SeedStream]) -> int:
     recorded_at = timezone.now()
     updated_at = 1 + profile._FIELDS.index("updated_at")  # the state's last recorded_at
     stored = 0
+    renewed = [item.template.renewed(item.length) for item in batch]
     with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
         # The inline projection's rows first, as an append writes them before its lock.
         with cursor.copy(profile._COPY_SQL) as copy:
-            for item in batch:
-                row = item.template.profiles.get(item.length)
-                if row is not None:
-                    row = list(row)
+            for item, (_, row) in zip(batch, renewed, strict=True):
+                if row:
                     row[0], row[updated_at] = item.patient_id, recorded_at
                     copy.write_row(row)
         eventstore.take_append_lock()
         with cursor.copy(COPY_EVENTS_SQL) as copy:
-            for item in batch:
+            for item, (events, _) in zip(batch, renewed, strict=True):
                 meta = json.dumps(item.metadata)
-                for version, (event_type, schema, data, at) in enumerate(
-                    item.template.events[: item.length], start=1
-                ):
+                for version, (event_type, schema, data, at) in enumerate(events, start=1):
                     copy.write_row(
                         (item.patient_id, version, event_type, schema, data, meta, at, recorded_at)
                     )

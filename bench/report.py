@@ -20,6 +20,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    left: int = 1  # leading columns of text, left-aligned; figures are right-aligned
 
     def render(self) -> str:
         widths = [
@@ -31,7 +32,7 @@ class Table:
         lines.append("  ".join("-" * w for w in widths))
         for row in self.rows:
             cells = [
-                cell.ljust(w) if i == 0 else cell.rjust(w)
+                cell.ljust(w) if i < self.left else cell.rjust(w)
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             ]
             lines.append("  ".join(cells))
@@ -67,6 +68,7 @@ def summary(reports: Sequence[Report]) -> str:
             for r in reports
             for t in r.targets
         ],
+        left=2,
     )
     met = sum(row[-1] == "yes" for row in table.rows)
     table.notes.append(f"{met} of {len(table.rows)} targets met")
