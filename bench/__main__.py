@@ -80,7 +80,8 @@ def _api(args: argparse.Namespace) -> Report:
             seed_processes=args.seed_processes,
             throttle_rate=args.api_throttle_rate,
             conn_max_age=args.api_conn_max_age,
-            paced_rate=args.api_paced_rate,
+            open_rate=args.api_rate,
+            open_duration=args.api_open_duration,
         )
     )
 
@@ -230,11 +231,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "api: the server's DATABASE_CONN_MAX_AGE (0: a connection per request)",
     )
     option(
-        "--api-paced-rate",
-        0,
-        "api: also measure both views paced at about this many requests/s (0: off)",
+        "--api-rate",
+        200,
+        "api: the open-loop run's fixed rate of lookups per second (0: no open-loop run)",
         type=float,
     )
+    option("--api-open-duration", 60, "api: the open-loop run's measured seconds", type=float)
     option("--suggestions-processes", 2, "suggestions: processes of the full re-evaluation")
     option(
         "--suggestions-clients",
