@@ -3,9 +3,11 @@ evaluated at the projection's clock, rows replaced with the checkpoint (docs/eng
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import io
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -24,7 +26,7 @@ from crm.domain import events as ev
 from crm.domain.kept import Kept, KeptStates, Place, Stored
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore import records
-from crm.models import Event
+from crm.models import Event, PatientProfile
 from crm.projections import parking, runner
 from crm.projections.runner import CatchUpProjection
 from engagement.conf import rule_config
@@ -84,10 +86,17 @@ class SuggestionsProjection(CatchUpProjection):
         by_patient: dict[uuid.UUID, list[RecordedEvent]] = {}
         for recorded in events:
             by_patient.setdefault(recorded.stream_id, []).append(recorded)
+        moved = _moved_on(
+            {
+                pid: own[-1].position
+                for pid, own in by_patient.items()
+                if all(r.event.event_type in UNREAD for r in own)
+            }
+        )
         warm = self._kept(by_patient, upto=upto)
         evaluations: list[Evaluation] = []
         positions: dict[uuid.UUID, int] = {}
-        cold = by_patient.keys() - warm.keys()
+        cold = by_patient.keys() - warm.keys() - moved
         if cold:
             found, positions, own = _refold(cold, upto=upto, now=now, config=config)
             evaluations.extend(found)
@@ -98,6 +107,10 @@ class SuggestionsProjection(CatchUpProjection):
             for pid, kept in own.items():
                 self.cache.keep(pid, kept)
         for pid, (kept, after) in warm.items():
+            if pid in moved:
+                if after:
+                    self.cache.keep(pid, Kept.at(kept.state, after[-1]))
+                continue
             for recorded in after:
                 if recorded.event.event_type not in UNREAD:
                     kept.state.apply(recorded)
@@ -141,6 +154,27 @@ class SuggestionsProjection(CatchUpProjection):
 
     def forget(self) -> None:
         self.cache.clear()
+
+
+def _moved_on(quiet: dict[uuid.UUID, int]) -> set[uuid.UUID]:
+    """Patients whose events in the batch are all of types no rule reads (UNREAD): their
+    suggestions stay as they are, so only their agenda's position moves to the batch's
+    last event of theirs. Left out (evaluated as usual): a patient with no agenda row
+    yet, and any record merged into another, whose events count for the survivor's
+    agenda. The events after a patient's last one in a batch are all later, so a
+    survivor's position is its own last event's."""
+    if not quiet:
+        return set()
+    merged = set(
+        PatientProfile.objects.filter(
+            patient_id__in=list(quiet), merged_into__isnull=False
+        ).values_list("patient_id", flat=True)
+    )
+    rows = list(PatientAgenda.objects.filter(patient_id__in=[p for p in quiet if p not in merged]))
+    for agenda in rows:
+        agenda.position = quiet[agenda.patient_id]
+    PatientAgenda.objects.bulk_update(rows, ["position"], batch_size=1000)
+    return {agenda.patient_id for agenda in rows}
 
 
 @contextmanager
@@ -382,15 +416,6 @@ def save(evaluations: Sequence[Evaluation], *, positions: dict[uuid.UUID, int]) 
 _MAX_NAMED = 200
 
 
-def _queue_before(evaluations: Sequence[Evaluation]) -> dict[str, tuple[str, str]]:
-    patients = [e.patient_id for e in evaluations]
-    ids = [found.suggestion_id for e in evaluations for found in e.suggestions]
-    rows = Suggestion.objects.filter(
-        Q(patient_id__in=patients) | Q(suggestion_id__in=ids)
-    ).values_list("suggestion_id", "status", "assignee")
-    return {sid: (status, assignee) for sid, status, assignee in rows}
-
-
 def queue_changes(before: dict[str, tuple[str, str]], after: Sequence[Found]) -> dict[str, Any]:
     """What a batch did to the queue: suggestions that opened, were claimed or released,
     snoozed or woken, and closed (done, dismissed, expired, or gone). Empty: nothing."""
@@ -420,16 +445,37 @@ def queue_changes(before: dict[str, tuple[str, str]], after: Sequence[Found]) ->
 def _replace(
     evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]
 ) -> dict[str, tuple[str, str]]:
-    """Replace the rows; returns the replaced suggestions' status and assignee by id."""
-    if connection.vendor == "postgresql":
-        return _save_with_copy(evaluations, positions)
-    before = _queue_before(evaluations)
+    """Write the suggestions that changed (and delete those gone) and replace the agenda
+    rows; returns the status and assignee of every suggestion the rows held before.
+
+    A row the evaluation left as it was is not written again, so it keeps the
+    `evaluated_at` of the evaluation that last changed it (docs/engagement.md): rewriting
+    every row of a patient, closed ones included, was a fifth of a loaded batch
+    (docs/benchmarks.md, "Lag")."""
     patients = [e.patient_id for e in evaluations]
-    rows = [row(found, e.now) for e in evaluations for found in e.suggestions]
-    ids = [r.suggestion_id for r in rows]
+    ids = [found.suggestion_id for e in evaluations for found in e.suggestions]
+    stored = {values[0]: values[1:] for values in _held(patients, ids)}
+    before = {sid: (values[3], values[12]) for sid, values in stored.items()}
+    unchanged: set[str] = set()
+    changed: list[Evaluation] = []
+    for evaluation in evaluations:
+        fresh = []
+        for found in evaluation.suggestions:
+            old = stored.get(found.suggestion_id)
+            if old is not None and _same(old, found):
+                unchanged.add(found.suggestion_id)
+            else:
+                fresh.append(found)
+        changed.append(dataclasses.replace(evaluation, suggestions=fresh))
     # A suggestion that moved to the survivor of a merge leaves the merged record's rows.
-    Suggestion.objects.filter(Q(patient_id__in=patients) | Q(suggestion_id__in=ids)).delete()
-    Suggestion.objects.bulk_create(rows, batch_size=1000)
+    stale = [sid for sid in stored if sid not in unchanged]
+    if connection.vendor == "postgresql":
+        _save_with_copy(changed, positions, stale)
+        return before
+    Suggestion.objects.filter(suggestion_id__in=stale).delete()
+    Suggestion.objects.bulk_create(
+        [row(found, e.now) for e in changed for found in e.suggestions], batch_size=1000
+    )
     PatientAgenda.objects.filter(patient_id__in=patients).delete()
     PatientAgenda.objects.bulk_create(
         [agenda_row(e, positions.get(e.patient_id, 0)) for e in evaluations], batch_size=1000
@@ -437,35 +483,102 @@ def _replace(
     return before
 
 
+# What a suggestion row says, `evaluated_at` aside: equal, the row need not be written again.
+_CONTENT = (
+    "patient_id",
+    "kind",
+    "priority",
+    "status",
+    "opened_at",
+    "due_at",
+    "reason",
+    "closed_at",
+    "closed_by",
+    "closed_reason",
+    "paused_reason",
+    "outcome",
+    "assignee",
+    "claimed_until",
+    "snoozed_until",
+    "evidence",
+    "payload",
+)
+
+
+def _held(patients: list[uuid.UUID], ids: list[str]) -> Iterable[tuple[Any, ...]]:
+    """The rows these patients hold, and those of these ids: suggestion_id, then _CONTENT."""
+    if connection.vendor == "postgresql":
+        # Plain SQL, as the writes: the ORM's building and converting was half of it.
+        table = Suggestion._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT suggestion_id, {', '.join(_CONTENT)} FROM {table} "
+                "WHERE patient_id = ANY(%s) OR suggestion_id = ANY(%s)",
+                [patients, ids],
+            )
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+    return (
+        Suggestion.objects.filter(Q(patient_id__in=patients) | Q(suggestion_id__in=ids))
+        .order_by()
+        .values_list("suggestion_id", *_CONTENT)
+    )
+
+
+def _same(stored: tuple[Any, ...], found: Found) -> bool:
+    """Whether the row holds exactly what `found` would write (JSON compared as text with
+    sorted keys, so 1 and true, or 1 and 1.0, never pass for each other)."""
+    return stored[:15] == (
+        found.patient_id,
+        found.kind.value,
+        found.priority,
+        found.status.value,
+        found.opened_at,
+        found.due_at,
+        found.reason,
+        found.closed_at,
+        found.closed_by,
+        found.closed_reason,
+        found.paused_reason,
+        found.outcome,
+        found.assignee,
+        found.claimed_until,
+        found.snoozed_until,
+    ) and (_canonical(stored[15]), _canonical(stored[16])) == (
+        _canonical(evidence_json(found)),
+        _canonical(found.payload),
+    )
+
+
+def _canonical(value: Any) -> str:
+    # Django's PostgreSQL connection hands jsonb over as text; the ORM decodes it.
+    return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+
+
 def _save_with_copy(
-    evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int]
-) -> dict[str, tuple[str, str]]:
-    """`_replace` on PostgreSQL: two deletes with array parameters and COPY, in the same
-    text the bulk re-evaluation writes: the ORM's delete and bulk_create were 30% of a
-    0.62 s batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before and
-    after"). The delete returns what the queue held, so it is not read a second time."""
+    evaluations: Sequence[Evaluation], positions: dict[uuid.UUID, int], stale: list[str]
+) -> None:
+    """`_replace`'s writes on PostgreSQL: deletes with array parameters and COPY, in the
+    same text the bulk re-evaluation writes: the ORM's delete and bulk_create were 30% of
+    a 0.62 s batch of 445 patients (docs/benchmarks-notebook.md, "Catch-up lag, before
+    and after")."""
     suggestions, agenda = io.StringIO(), io.StringIO()
     for evaluation in evaluations:
         emit = copy_writer(suggestions, agenda, evaluation.now)
         emit(evaluation, positions.get(evaluation.patient_id, 0))
     patients = [e.patient_id for e in evaluations]
-    ids = [found.suggestion_id for e in evaluations for found in e.suggestions]
     table, agenda_table = Suggestion._meta.db_table, PatientAgenda._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE patient_id = ANY(%s) OR suggestion_id = ANY(%s) "
-            "RETURNING suggestion_id, status, assignee",
-            [patients, ids],
-        )
-        before = {sid: (status, assignee) for sid, status, assignee in cursor.fetchall()}
+        if stale:
+            cursor.execute(f"DELETE FROM {table} WHERE suggestion_id = ANY(%s)", [stale])
         cursor.execute(f"DELETE FROM {agenda_table} WHERE patient_id = ANY(%s)", [patients])
         for name, columns, text in (
             (table, SUGGESTION_COLUMNS, suggestions),
             (agenda_table, AGENDA_COLUMNS, agenda),
         ):
-            with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-                copy.write(text.getvalue())
-    return before
+            if text.tell():
+                with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    copy.write(text.getvalue())
 
 
 def agenda_row(evaluation: Evaluation, position: int) -> PatientAgenda:

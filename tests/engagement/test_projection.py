@@ -106,6 +106,62 @@ def test_the_clock_brings_a_confirmation_call_due_through_the_re_evaluation_job(
     assert confirm.evaluated_at == now + dt.timedelta(days=3, hours=1)
 
 
+def test_a_batch_writes_only_the_rows_that_changed(register, now, clock, catch_up):
+    """A row the evaluation leaves as it was keeps the moment of the evaluation that last
+    changed it; a changed one is written at the batch's moment."""
+    patient = register()
+    visit = _therapy(patient, now)
+    handlers.appointment_no_show(
+        patient_id=patient,
+        appointment_id=visit,
+        actor=AGENT,
+        now=now - dt.timedelta(days=2),
+        occurred_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
+    )
+    catch_up()
+    first = rows(patient)[f"no_show_follow_up.{visit}"]
+    assert first.evaluated_at == now
+
+    later = now + dt.timedelta(minutes=5)
+    clock.set(later)
+    call = uuid.uuid4()
+    handlers.call_log(
+        patient_id=patient,
+        direction=ev.CallDirection.INBOUND,
+        started_at=later - dt.timedelta(minutes=1),
+        duration_seconds=0,
+        disposition=ev.CallDisposition.MISSED,
+        actor=AGENT,
+        call_id=call,
+        now=later,
+    )
+    catch_up()
+
+    after = rows(patient)
+    assert after[f"no_show_follow_up.{visit}"].evaluated_at == now  # unchanged, not written
+    assert after[f"callback.{call}.{patient}"].evaluated_at == later
+    agenda = PatientAgenda.objects.get(patient_id=patient)
+    assert agenda.evaluated_at == later
+    assert agenda.position == Event.objects.filter(stream_id=patient).latest("position").position
+
+
+def test_a_note_alone_moves_the_agenda_and_evaluates_no_one(register, now, clock, catch_up):
+    patient = register()
+    _therapy(patient, now)
+    catch_up()
+    before = rows(patient)
+    clock.set(now + dt.timedelta(hours=1))
+    handlers.note_add(patient_id=patient, text="Prefers mornings.", actor=AGENT)
+    catch_up()
+
+    agenda = PatientAgenda.objects.get(patient_id=patient)
+    assert agenda.position == Event.objects.filter(stream_id=patient).latest("position").position
+    assert agenda.evaluated_at == now  # no evaluation: a note changes no suggestion
+    assert {sid: r.evaluated_at for sid, r in rows(patient).items()} == {
+        sid: r.evaluated_at for sid, r in before.items()
+    }
+
+
 def test_a_merged_records_suggestions_move_to_the_surviving_record(register, now, catch_up):
     survivor = register(first_name="Rowan")
     duplicate = register(first_name="Ro", phone="(617) 555-0199")
