@@ -101,7 +101,7 @@ def lock_and_read(
         psycopg.Cursor(conn) as record,
         psycopg.Cursor(conn) as stream,
     ):
-        with conn.pipeline():
+        with postgres.first_pipeline(conn):
             postgres.lock_streams([stream_id, *also_lock])
             if command is not None:
                 record.execute(postgres.RECORD_SQL, [command[0]])
@@ -135,7 +135,7 @@ def lock_and_read_many(
             psycopg.Cursor(conn) as record,
             psycopg.Cursor(conn) as stream,
         ):
-            with conn.pipeline():
+            with postgres.first_pipeline(conn):
                 postgres.lock_streams(ids)
                 if keys:
                     record.execute(postgres.RECORDS_SQL, [keys])

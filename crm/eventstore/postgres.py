@@ -16,7 +16,7 @@ import psycopg
 from django.db import IntegrityError, connection
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from psycopg.pq import Format
+from psycopg.pq import Format, TransactionStatus
 
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore.records import (
@@ -90,6 +90,34 @@ class _JsonbLoader(Loader):
         if data[:1] != b"\x01":
             raise psycopg.DataError("unknown jsonb binary format")
         return json.loads(str(data[1:], "utf-8"))
+
+
+@contextlib.contextmanager
+def first_pipeline(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """`conn.pipeline()` for a command's first statements, with its transaction's BEGIN.
+
+    Inside Django's atomic block psycopg sends BEGIN before the first statement, alone: a
+    round trip of its own (in pipeline mode too, as it syncs after it). When this pipeline
+    opens the transaction, psycopg is put in autocommit and BEGIN travels first in the
+    pipeline instead, so the server holds the same transaction from the same statement on.
+    psycopg's commit and rollback go by the server's transaction status, not by
+    autocommit, so Django's atomic block still ends it (COMMIT, ROLLBACK) as it would; it
+    sets autocommit back when it closes."""
+    begin = (
+        connection.in_atomic_block
+        and not conn.autocommit
+        and conn.pgconn.transaction_status == TransactionStatus.IDLE
+        # psycopg's BEGIN would name these; Django leaves them unset unless configured.
+        and conn.isolation_level is None
+        and conn.read_only is None
+        and conn.deferrable is None
+    )
+    if begin:
+        conn.autocommit = True  # allowed: idle, and outside the pipeline (no sync needed)
+    with conn.pipeline():
+        if begin:
+            psycopg.Cursor(conn).execute("BEGIN")
+        yield
 
 
 def take_append_lock() -> None:

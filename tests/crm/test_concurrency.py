@@ -14,10 +14,11 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
+from psycopg.pq import Trace
 
 from crm import eventstore, handlers
 from crm.domain import events as ev
-from crm.eventstore import NewEvent
+from crm.eventstore import NewEvent, postgres
 from crm.handlers.base import kept_states
 from crm.models import Event, PatientProfile
 from tests.threads import together
@@ -233,3 +234,69 @@ def test_an_append_inside_an_enclosing_block_leaves_the_commit_to_that_block():
         raise RuntimeError("the form was abandoned")
 
     assert eventstore.read_stream(stream) == []
+
+
+# --- a command's BEGIN travels with its first statements -------------------------------------
+
+
+def _client_messages(tmp_path, run):  # type: ignore[no-untyped-def]
+    """The protocol messages this connection sent while `run` ran (libpq's trace)."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    trace = tmp_path / "trace.txt"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+    return [line.split("\t") for line in trace.read_text().splitlines() if line.startswith("F")]
+
+
+def test_a_command_sends_its_begin_with_its_first_statements(register, actor, tmp_path):
+    patient = register()
+    handlers.note_add(patient_id=patient, text="Kept state", actor=actor)
+
+    sent = _client_messages(
+        tmp_path, lambda: handlers.note_add(patient_id=patient, text="Called", actor=actor)
+    )
+
+    kinds = [message[2] for message in sent]
+    statements = [m[3] for m in sent if m[2] == "Parse"]
+    # Two round trips: [BEGIN, lock, read] then [profile, append lock, INSERT, NOTIFY, COMMIT].
+    assert kinds.count("Sync") == 2
+    assert statements[0] == ' "" "BEGIN" 0'
+    assert "pg_advisory_xact_lock" in statements[1]
+    assert kinds.index("Sync") > kinds.index("Parse") + 4  # BEGIN did not go alone
+    assert [e.version for e in eventstore.read_stream(patient)][-1] == 3
+    assert PatientProfile.objects.get(patient_id=patient).notes_count == 2
+    assert connection.connection.autocommit and not connection.in_atomic_block
+
+
+def test_a_command_refused_after_its_first_round_trip_rolls_back_and_leaves_it_idle(
+    register, actor
+):
+    from psycopg.pq import TransactionStatus
+
+    from crm.domain.errors import InvalidInput
+
+    patient = register()
+    with pytest.raises(InvalidInput):
+        handlers.note_add(patient_id=patient, text="   ", actor=actor)
+
+    status = connection.connection.pgconn.transaction_status
+    assert status == TransactionStatus.IDLE and connection.connection.autocommit
+    # The stream's lock went with the rollback: another connection takes it at once.
+    key = int.from_bytes(patient.bytes[:4], "big", signed=True)
+
+    def try_the_stream_lock(i: int) -> bool:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [postgres.PATIENT_LOCK_CLASS, key]
+            )
+            return bool(cursor.fetchone()[0])
+
+    assert together(1, try_the_stream_lock) == [True]
+    handlers.note_add(patient_id=patient, text="Called", actor=actor)
+    assert [e.version for e in eventstore.read_stream(patient)] == [1, 2]
