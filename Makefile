@@ -55,6 +55,7 @@ lint: install
 
 # Benchmarks run against PostgreSQL (BENCH_DATABASE_URL), never inside `make test`.
 bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m bench
 
 clean:

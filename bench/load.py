@@ -25,7 +25,7 @@ SETUP_TIMEOUT = 120.0  # seconds a client may take to start, set Django up and c
 
 @dataclass(frozen=True, slots=True)
 class LoadJob:
-    kind: str  # "commands" or "raw_insert"
+    kind: str  # "commands", "peer" (bench.peer) or "raw_insert"
     url: str
     client: int
     warmup: float
@@ -151,7 +151,7 @@ def _percentile(values: list[float], q: float) -> float:
 def _client(job: LoadJob, barrier: Any, results: Any) -> None:
     result = ClientResult(client=job.client)
     try:
-        operation, expected = _raw_insert(job) if job.kind == "raw_insert" else _command_mix(job)
+        operation, expected = _operation(job)
         operation()  # connect and warm the caches before the clock starts
         barrier.wait(timeout=SETUP_TIMEOUT)
         start = time.monotonic()
@@ -182,6 +182,18 @@ def _client(job: LoadJob, barrier: Any, results: Any) -> None:
 
 
 Operation = Callable[[], str]
+
+
+def _operation(job: LoadJob) -> tuple[Operation, type[Exception]]:
+    if job.kind == "raw_insert":
+        return _raw_insert(job)
+    if job.kind == "peer":
+        from bench import peer
+
+        return peer.command_mix(
+            job.url, job.client, job.own_patients, job.all_patients, job.overlap
+        )
+    return _command_mix(job)
 
 
 def _raw_insert(job: LoadJob) -> tuple[Operation, type[Exception]]:
