@@ -1,12 +1,15 @@
-"""Model instances from a hand-written WHERE clause, for the hottest reads (the screen pop)."""
+"""Model instances from a hand-written WHERE clause, or from a QuerySet compiled once, for the
+hottest reads (the screen pop)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.db import connection, models
+from django.db.models import QuerySet
 
 M = TypeVar("M", bound=models.Model)
 
@@ -41,6 +44,43 @@ def fetch(model: type[M], clause: str, params: Sequence[Any]) -> list[M]:
             values[index] = value
         found.append(model.from_db(alias, attnames, values))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Template(Generic[M]):
+    """A QuerySet's WHERE and ORDER BY as SQL, with the parameters that vary left as slots."""
+
+    model: type[M]
+    clause: str
+    params: tuple[tuple[str | None, Any], ...]  # (slot, None) or (None, constant)
+    fields: Mapping[str, str]  # slot -> the field whose database form its value takes
+
+    def fetch(self, values: Mapping[str, Any]) -> list[M]:
+        prepped = {
+            slot: prep(self.model, field, values[slot]) for slot, field in self.fields.items()
+        }
+        return fetch(self.model, self.clause, [prepped[s] if s else c for s, c in self.params])
+
+
+def template(queryset: QuerySet[M], slots: Mapping[str, tuple[str, Any]]) -> Template[M]:
+    """`queryset` compiled once, to be run many times with other values in its slots.
+
+    `slots` names each value that varies: slot -> (field name, a stand-in value used only to
+    build `queryset`, each one distinct). The rule stays written once, as a QuerySet; what the
+    hot path saves is building and compiling it, which costs several times what PostgreSQL
+    spends on the indexed read (docs/benchmarks-notebook.md).
+    """
+    model = queryset.model
+    sql, compiled = queryset.query.sql_with_params()
+    select = _select(model, "")[0]
+    assert sql.startswith(select), f"{model.__name__}: not a plain SELECT of every column"
+    stand_ins = {slot: prep(model, field, value) for slot, (field, value) in slots.items()}
+    params: list[tuple[str | None, Any]] = []
+    for value in compiled:
+        slot = next((s for s, stand_in in stand_ins.items() if stand_in == value), None)
+        params.append((slot, None) if slot else (None, value))
+    fields = {slot: field for slot, (field, _) in slots.items()}
+    return Template(model, sql[len(select) :].strip(), tuple(params), fields)
 
 
 def prep(model: type[models.Model], field_name: str, value: Any) -> Any:
