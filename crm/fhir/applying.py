@@ -27,7 +27,12 @@ from crm.handlers.ehr import call_import, import_many, patient_import, visit_imp
 from crm.models import CommandRecord
 
 Record = mapping.PatientRecord | mapping.VisitRecord | mapping.CallRecord
-_STATES_KEPT = 20_000  # patients' folded states kept between batches (a dry run keeps all)
+# Patients' folded states kept between batches, the most recently planned. A state holds the
+# patient's whole history (about 9 kB with eight visits, bench fhir), so this bounds the
+# import's memory in the export's size; a patient met again later (the next pass, a file
+# further on) is read again from its stream, with the rest of its batch. A dry run keeps all:
+# its states are the only record of what it would have written.
+_STATES_KEPT = 4_000
 
 
 @dataclass(slots=True)

@@ -331,3 +331,65 @@ def test_a_command_that_fails_in_a_batch_sends_the_batch_round_again_one_by_one(
     ids = [e.metadata["resource_id"] for e in Event.objects.order_by("position")[before:]]
     assert ids == ["enc-1", "enc-1", "enc-3", "enc-3"]
     assert not CommandRecord.objects.filter(key__contains="Encounter/enc-2").exists()
+
+
+def test_what_the_import_keeps_per_patient_stays_under_its_caps_and_later_files_still_resolve(
+    tmp_path, now, monkeypatch
+):
+    """Memory bounded in the export's size: past the caps, a patient's state and record id
+    are read again from the database, so appointments and the encounters that complete them,
+    in a later file, land on the right patient once, and a second import appends nothing."""
+    from crm.fhir import applying, importer
+
+    monkeypatch.setattr(applying, "_STATES_KEPT", 2)
+    monkeypatch.setattr(importer, "_PATIENTS_KEPT", 2)
+    ids = [f"pat-{n}" for n in range(1, 7)]
+    patients = b.write_ndjson(
+        tmp_path / "patients.ndjson",
+        *[
+            b.patient(
+                pid,
+                name=[{"use": "official", "family": f"Capped{pid[-1]}", "given": ["Avery"]}],
+                telecom=[{"system": "phone", "value": f"(617) 555-01{n:02d}", "use": "mobile"}],
+            )
+            for n, pid in enumerate(ids)
+        ],
+    )
+    visits = b.write_ndjson(
+        tmp_path / "visits.ndjson",
+        *[
+            resource
+            for pid in ids
+            for resource in (
+                b.appointment(
+                    f"{pid}-a",
+                    f"Patient/{pid}",
+                    start="2026-10-01T15:00:00Z",
+                    end="2026-10-01T15:30:00Z",
+                ),
+                b.encounter(
+                    f"{pid}-e",
+                    f"Patient/{pid}",
+                    appointment=[{"reference": f"Appointment/{pid}-a"}],
+                    period={"start": "2026-10-01T15:02:00Z", "end": "2026-10-01T15:31:00Z"},
+                ),
+            )
+        ],
+    )
+
+    run = importer.Importer(source=SOURCE, now=now, batch_size=2)
+    run.import_files([patients])
+    summary = run.import_files([visits])
+
+    assert len(run._planner.states) <= 2
+    assert len(run._patients) <= 2
+    assert not summary.refused
+    assert summary.imported == {"Patient": 6, "Appointment": 6, "Encounter": 6}
+    for pid in ids:
+        patient_id = new_patient_id(SOURCE, f"Patient/{pid}")
+        booked = fold(patient_id, eventstore.read_stream(patient_id)).appointments.values()
+        assert [a.status for a in booked] == [AppointmentStatus.COMPLETED]
+    before = Event.objects.count()
+    again = importer.Importer(source=SOURCE, now=now, batch_size=2).import_files([patients, visits])
+    assert Event.objects.count() == before
+    assert again.unchanged == {"Patient": 6, "Appointment": 6, "Encounter": 6}
