@@ -4,6 +4,7 @@ due during it, as a contact center's callers would feel it, not against one requ
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from bench.openloop import Plan, measure
+from bench.openloop import OpenLoopResult, Plan, measure
 
 STALL_AFTER = 0.5  # seconds into the run
 STALL = 1.0
@@ -63,6 +64,13 @@ def stalling_server() -> Iterator[_OneAtATime]:
         thread.join()
 
 
+def _measured(plan: Plan) -> OpenLoopResult:
+    # On a thread of its own, as the generator runs in a process of its own: a test run
+    # earlier in this process (Playwright's sync API) may leave an event loop on this thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, measure(plan)).result()
+
+
 def test_every_request_due_during_a_one_second_stall_is_reported_slow(
     stalling_server: _OneAtATime,
 ) -> None:
@@ -75,7 +83,7 @@ def test_every_request_due_during_a_one_second_stall_is_reported_slow(
         timeout=5.0,
     )
 
-    result = asyncio.run(measure(plan))
+    result = _measured(plan)
 
     assert stalling_server.stalled
     assert result.scheduled == result.completed == 200
@@ -101,7 +109,7 @@ def test_an_answer_other_than_the_expected_status_is_an_error(
         duration=0.2,
     )
 
-    result = asyncio.run(measure(plan))
+    result = _measured(plan)
 
     assert result.unexpected_status == result.errors == 10
     assert result.timeouts == result.connection_errors == 0
