@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from django.db import connection
@@ -97,18 +97,29 @@ def _empty_append_only_tables(transactional_db: None) -> Iterator[None]:
     """For tests that commit: let the end-of-test flush empty the log on SQLite.
 
     The database refuses DELETE on the event log and the access audit (I1). PostgreSQL's
-    flush uses TRUNCATE, which row triggers do not see; SQLite's flush deletes rows. So
-    on SQLite the guards are lifted for one statement each, and put back as they were.
+    flush uses TRUNCATE, which row triggers do not see; SQLite's flush deletes rows. So on
+    SQLite the guards are lifted here, before the flush, and put back by the flush itself
+    once it has run: a row a live server's thread writes after the test is flushed with
+    the rest instead of refusing the flush.
     """
     yield
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
         triggers = cursor.fetchall()
-        for name, _, _ in triggers:
+        for name, _ in triggers:
             cursor.execute(f'DROP TRIGGER "{name}"')
-        for table in sorted({table for _, table, _ in triggers}):
-            cursor.execute(f'DELETE FROM "{table}"')
-        for _, _, sql in triggers:
-            cursor.execute(sql)
+    ops = connection.ops
+    flush = ops.execute_sql_flush
+
+    def flush_then_guard(sql_list: Iterable[str]) -> None:
+        try:
+            flush(sql_list)
+        finally:
+            del ops.execute_sql_flush  # the class's own again
+            with connection.cursor() as cursor:
+                for _, sql in triggers:
+                    cursor.execute(sql)
+
+    ops.execute_sql_flush = flush_then_guard  # type: ignore[method-assign]
