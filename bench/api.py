@@ -189,12 +189,12 @@ def ensure_suggestions(url: str) -> None:
     )
 
 
-def agent_token(url: str) -> str:
+def agent_token(url: str, username: str = USERNAME) -> str:
     """A user in the agent group and a fresh API token for it (create_api_token --rotate)."""
     env = django_env(url)
     code = (
         "from django.contrib.auth.models import Group, User\n"
-        f"user, _ = User.objects.get_or_create(username={USERNAME!r})\n"
+        f"user, _ = User.objects.get_or_create(username={username!r})\n"
         "user.groups.set([Group.objects.get_or_create(name='agent')[0]])\n"
     )
     subprocess.run(
@@ -204,7 +204,7 @@ def agent_token(url: str) -> str:
         check=True,
     )
     done = subprocess.run(
-        [sys.executable, "manage.py", "create_api_token", USERNAME, "--rotate"],
+        [sys.executable, "manage.py", "create_api_token", username, "--rotate"],
         cwd=PROJECT_DIR,
         env=env,
         check=True,

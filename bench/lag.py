@@ -23,7 +23,7 @@ import psutil
 import psycopg
 
 from bench import dataset
-from bench.api import ApiOptions, Gunicorn
+from bench.api import ApiOptions, Gunicorn, agent_token
 from bench.database import PROJECT_DIR, conninfo, django_env, prepare
 from bench.engagement import _quantile
 from bench.load import run_load
@@ -92,7 +92,7 @@ def run(options: LagOptions) -> Report:
     )
     prepare(url)
     caught_up = _catch_up_everything(url)
-    token = _agent_token(url)
+    token = agent_token(url, USERNAME)
     probes, load_patients = _patients(url)
     flag = SPLIT_FLAGS[options.split]
     woken = Follower(
@@ -202,31 +202,6 @@ _NAMES = (
 # The probe's own agent: another benchmark on the same dataset rotating bench/api.py's
 # token (create_api_token --rotate) must not turn the probe's GETs into 401s mid-window.
 USERNAME = "bench.lag"
-
-
-def _agent_token(url: str) -> str:
-    """A user in the agent group and a fresh API token for it."""
-    env = django_env(url)
-    code = (
-        "from django.contrib.auth.models import Group, User\n"
-        f"user, _ = User.objects.get_or_create(username={USERNAME!r})\n"
-        "user.groups.set([Group.objects.get_or_create(name='agent')[0]])\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-    )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "create_api_token", USERNAME, "--rotate"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
 
 
 def _patients(url: str) -> tuple[list[str], list[str]]:

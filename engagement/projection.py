@@ -484,25 +484,7 @@ def _replace(
 
 
 # What a suggestion row says, `evaluated_at` aside: equal, the row need not be written again.
-_CONTENT = (
-    "patient_id",
-    "kind",
-    "priority",
-    "status",
-    "opened_at",
-    "due_at",
-    "reason",
-    "closed_at",
-    "closed_by",
-    "closed_reason",
-    "paused_reason",
-    "outcome",
-    "assignee",
-    "claimed_until",
-    "snoozed_until",
-    "evidence",
-    "payload",
-)
+_CONTENT = tuple(c for c in SUGGESTION_COLUMNS if c not in ("suggestion_id", "evaluated_at"))
 
 
 def _held(patients: list[uuid.UUID], ids: list[str]) -> Iterable[tuple[Any, ...]]:
