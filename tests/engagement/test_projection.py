@@ -51,18 +51,23 @@ def _therapy(patient_id, now, *, starts_in=dt.timedelta(days=-2), booked_ago=dt.
     )
 
 
+def _no_show(patient_id, appointment_id, now):
+    """The therapy visit of two days ago marked a no-show an hour after it began."""
+    handlers.appointment_no_show(
+        patient_id=patient_id,
+        appointment_id=appointment_id,
+        actor=AGENT,
+        now=now - dt.timedelta(days=2),
+        occurred_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
+    )
+
+
 def test_a_no_show_reaches_the_queue_and_leaves_it_when_the_patient_calls_back(
     register, now, catch_up
 ):
     patient = register()
     visit = _therapy(patient, now)
-    handlers.appointment_no_show(
-        patient_id=patient,
-        appointment_id=visit,
-        actor=AGENT,
-        now=now - dt.timedelta(days=2),
-        occurred_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
-    )
+    _no_show(patient, visit, now)
     catch_up()
 
     follow_up = rows(patient)[f"no_show_follow_up.{visit}"]
@@ -111,13 +116,7 @@ def test_a_batch_writes_only_the_rows_that_changed(register, now, clock, catch_u
     changed it; a changed one is written at the batch's moment."""
     patient = register()
     visit = _therapy(patient, now)
-    handlers.appointment_no_show(
-        patient_id=patient,
-        appointment_id=visit,
-        actor=AGENT,
-        now=now - dt.timedelta(days=2),
-        occurred_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
-    )
+    _no_show(patient, visit, now)
     catch_up()
     first = rows(patient)[f"no_show_follow_up.{visit}"]
     assert first.evaluated_at == now
