@@ -73,8 +73,20 @@ LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
 # delivers it at COMMIT and drops it on ROLLBACK; the notifications of one transaction with
 # the same payload fold into one, so a merge's two appends wake a listener once.
 EVENTS_CHANNEL = "crm_events"
-NOTIFY_SQL = f"NOTIFY {EVENTS_CHANNEL}"
 APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+APPEND_LOCK = f"pg_advisory_xact_lock({APPEND_LOCK_KEY})"
+# A command's INSERT takes the append lock and queues the wake-up itself: the CTE is
+# materialized (and volatile), and every row the INSERT writes comes out of a join with
+# its one row, so the lock is held before the first row draws its position. One statement
+# where three went, on the path every command takes while others wait on the lock.
+_APPENDING = (
+    "WITH appending AS MATERIALIZED (SELECT {lock} AS locked, "
+    f"pg_notify('{EVENTS_CHANNEL}', '') AS woken) "
+)
+_ROW_TYPES = ("uuid", "int", "text", "int", "jsonb", "jsonb", "timestamptz", "timestamptz")
+_EVENT_COLUMNS = (
+    "stream_id, version, event_type, schema_version, data, metadata, occurred_at, recorded_at"
+)
 
 
 _JSONB_OID = 3802
@@ -196,11 +208,12 @@ def iter_by_stream(
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_sql(rows: int) -> str:
-    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"] * rows)
+def _insert_sql(rows: int, lock: str) -> str:
+    row = "(" + ", ".join(f"%s::{kind}" for kind in _ROW_TYPES) + ")"
     return (
-        "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, "
-        f"metadata, occurred_at, recorded_at) VALUES {values} RETURNING version, position"
+        f"{_APPENDING.format(lock=lock)}INSERT INTO crm_event ({_EVENT_COLUMNS}) "
+        f"SELECT v.* FROM appending, (VALUES {', '.join([row] * rows)}) "
+        f"AS v({_EVENT_COLUMNS}) RETURNING version, position"
     )
 
 
@@ -211,9 +224,10 @@ def insert(
     *,
     commit: bool,
 ) -> dict[int, int]:
-    """The inline projection, the append lock, one multi-row INSERT, the followers'
-    wake-up (`NOTIFY`, delivered only if the transaction commits) and, with `commit`,
-    COMMIT: sent together, in one round trip. Returns each version's position.
+    """The inline projection, one multi-row INSERT that takes the append lock and queues
+    the followers' wake-up (`pg_notify`, delivered only if the transaction commits) and,
+    with `commit`, COMMIT: sent together, in one round trip. Returns each version's
+    position.
     """
     params: list[Any] = []
     meta = json.dumps(pending[0].metadata)
@@ -226,10 +240,8 @@ def insert(
             with conn.pipeline():
                 if inline is not None:
                     inline(pending)
-                # From here to COMMIT every append in the database waits on us: keep it short.
-                take_append_lock()
-                cursor.execute(_insert_sql(len(pending)), params)
-                psycopg.Cursor(conn).execute(NOTIFY_SQL)
+                # From the INSERT to COMMIT every append in the database waits on us.
+                cursor.execute(_insert_sql(len(pending), APPEND_LOCK), params)
                 if commit:
                     psycopg.Cursor(conn).execute("COMMIT")
             rows = cursor.fetchall()
@@ -243,12 +255,16 @@ def insert(
 # A batch's rows as arrays, one per column, sent binary (%b: text arrays would be escaped
 # element by element): one statement (and one prepared plan) whatever the batch's size;
 # `unnest` yields them in order, so positions follow the appends' order.
-_INSERT_MANY_SQL = (
-    "INSERT INTO crm_event (stream_id, version, event_type, schema_version, data, metadata, "
-    "occurred_at, recorded_at) SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], "
-    "%b::int[], %b::jsonb[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[]) "
-    "RETURNING stream_id, version, position"
-)
+@functools.lru_cache(maxsize=2)
+def _insert_many_sql(lock: str) -> str:
+    arrays = ", ".join(f"%b::{kind}[]" for kind in _ROW_TYPES)
+    return (
+        f"{_APPENDING.format(lock=lock)}INSERT INTO crm_event ({_EVENT_COLUMNS}) "
+        f"SELECT u.* FROM appending, unnest({arrays}) AS u({_EVENT_COLUMNS}) "
+        "RETURNING stream_id, version, position"
+    )
+
+
 # No ON CONFLICT: the batch looked its keys up under its locks, so a key taken since is
 # another writer's, and the unique violation rolls the batch back (ConcurrencyConflict).
 _CLAIM_MANY_SQL = (
@@ -272,8 +288,8 @@ def insert_many(
     commit: bool,
 ) -> dict[tuple[uuid.UUID, int], int]:
     """A batch of commands' appends (`CommandTransaction.append_many`): their keys claimed,
-    the inline projection, the append lock, one INSERT of every event in order, NOTIFY
-    and, with `commit`, COMMIT, in one round trip. Returns each (stream, version)'s position."""
+    the inline projection, one INSERT of every event in order (taking the append lock and
+    queueing the wake-up) and, with `commit`, COMMIT, in one round trip. Returns each (stream, version)'s position."""
     conn = pg_connection()
     columns: list[list[Any]] = [[] for _ in range(8)]
     metadata: dict[int, str] = {}
@@ -294,10 +310,8 @@ def insert_many(
                 if inline is not None:
                     inline()
                 if pending:
-                    # From here to COMMIT every append in the database waits on us.
-                    take_append_lock()
-                    cursor.execute(_INSERT_MANY_SQL, columns, binary=True)
-                    psycopg.Cursor(conn).execute(NOTIFY_SQL)
+                    # From the INSERT to COMMIT every append in the database waits on us.
+                    cursor.execute(_insert_many_sql(APPEND_LOCK), columns, binary=True)
                 if commit:
                     psycopg.Cursor(conn).execute("COMMIT")
             rows = cursor.fetchall() if pending else []

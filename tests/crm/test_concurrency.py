@@ -139,6 +139,7 @@ def test_a_subscriber_sees_every_committed_event_exactly_once_in_order():
 def test_without_the_append_lock_the_same_subscriber_loses_events(monkeypatch):
     """The control: proves the test above would catch the bigserial trap."""
     monkeypatch.setattr(eventstore.postgres, "take_append_lock", lambda: None)
+    monkeypatch.setattr(eventstore.postgres, "APPEND_LOCK", "NULL")  # the INSERT's own lock
     for _ in range(5):
         seen, stored = _tail_while_writing(writers=8, appends_each=40)
         if set(seen) != set(stored):
@@ -264,10 +265,13 @@ def test_a_command_sends_its_begin_with_its_first_statements(register, actor, tm
 
     kinds = [message[2] for message in sent]
     statements = [m[3] for m in sent if m[2] == "Parse"]
-    # Two round trips: [BEGIN, lock, read] then [profile, append lock, INSERT, NOTIFY, COMMIT].
+    # Two round trips: [BEGIN, lock, read] then [profile, INSERT (append lock, wake-up),
+    # COMMIT]: six statements.
     assert kinds.count("Sync") == 2
+    assert len(statements) == 6
     assert statements[0] == ' "" "BEGIN" 0'
     assert "pg_advisory_xact_lock" in statements[1]
+    assert "pg_advisory_xact_lock" in statements[4] and "pg_notify" in statements[4]
     assert kinds.index("Sync") > kinds.index("Parse") + 4  # BEGIN did not go alone
     assert [e.version for e in eventstore.read_stream(patient)][-1] == 3
     assert PatientProfile.objects.get(patient_id=patient).notes_count == 2
