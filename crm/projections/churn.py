@@ -54,7 +54,8 @@ class _Batch:
     def __init__(self, events: Sequence[RecordedEvent]) -> None:
         self.events = events
         streams = {r.stream_id for r in events}
-        self.patients = {p.patient_id: p for p in ChurnPatient.objects.filter(pk__in=streams)}
+        self.patients: dict[uuid.UUID, ChurnPatient | None] = {p: None for p in streams}
+        self.patients.update((p.patient_id, p) for p in ChurnPatient.objects.filter(pk__in=streams))
         named = {r.event.appointment_id for r in events if hasattr(r.event, "appointment_id")}
         self.appointments = {
             a.appointment_id: a for a in ChurnAppointment.objects.filter(pk__in=named)
@@ -82,11 +83,10 @@ class _Batch:
         return patient_id
 
     def _patient(self, patient_id: uuid.UUID) -> ChurnPatient | None:
+        # The batch's own patients were all looked up at once (None: no row, so nothing
+        # to count until a registration in the batch makes one); others, as merges name them.
         if patient_id not in self.patients:
-            found = ChurnPatient.objects.filter(pk=patient_id).first()
-            if found is None:
-                return None
-            self.patients[patient_id] = found
+            self.patients[patient_id] = ChurnPatient.objects.filter(pk=patient_id).first()
         return self.patients[patient_id]
 
     def _apply(self, recorded: RecordedEvent) -> None:
@@ -165,12 +165,14 @@ class _Batch:
                 contact.patient_id = survivor
         self.moves.append((duplicate, survivor))
 
+    def _rows(self, patients: set[uuid.UUID]) -> list[ChurnPatient]:
+        """The rows of these patients (each created or changed here, so each has one)."""
+        return [row for p in sorted(patients) if (row := self.patients[p]) is not None]
+
     def _save(self) -> None:
-        ChurnPatient.objects.bulk_create(
-            [self.patients[p] for p in sorted(self.created_patients)], batch_size=500
-        )
+        ChurnPatient.objects.bulk_create(self._rows(self.created_patients), batch_size=500)
         ChurnPatient.objects.bulk_update(
-            [self.patients[p] for p in sorted(self.changed_patients - self.created_patients)],
+            self._rows(self.changed_patients - self.created_patients),
             ["language", "deceased_at", "merged_at", "merged_into", "consents", "opted_out"],
             batch_size=500,
         )

@@ -171,20 +171,29 @@ def catch_up(
 
 
 def catch_up_all(projections: Sequence[CatchUpProjection] | None = None) -> dict[str, int]:
-    """Catch up every projection (or those given); one that fails (the database went away
-    under it) is logged and the others still run, whatever their order."""
-    handled: dict[str, int] = {}
+    """Catch up every projection (or those given), a batch of each in turn until none has
+    anything left: while clients append, a projection slower than their rate would never
+    finish catching up, and one after another the rest (the queue of suggestions among
+    them) would wait behind it for good. One that fails (the database went away under it)
+    is logged and left out; the others still run, whatever their order."""
+    chosen = list(_REGISTRY.values() if projections is None else projections)
+    handled = {projection.name: 0 for projection in chosen}
     failed: list[str] = []
-    chosen = _REGISTRY.values() if projections is None else projections
-    for projection in chosen:
-        name = projection.name
-        try:
-            handled[name] = catch_up(projection)
-        except Exception:
-            logger.exception("projection %s could not catch up", name)
-            failed.append(name)
+    while chosen:
+        behind = []
+        for projection in chosen:
+            try:
+                count = run_once(projection)
+            except Exception:
+                logger.exception("projection %s could not catch up", projection.name)
+                failed.append(projection.name)
+                continue
+            handled[projection.name] += count
+            if count:
+                behind.append(projection)
+        chosen = behind
     if failed:
-        raise ProjectionsFailed(failed, handled)
+        raise ProjectionsFailed(failed, {k: v for k, v in handled.items() if k not in failed})
     return handled
 
 

@@ -248,3 +248,30 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+class _Recording(runner.CatchUpProjection):
+    read_models = ()
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name  # type: ignore[misc]  # one instance per name, in this test only
+        self.log = log
+
+    def handle(self, events: Sequence[RecordedEvent]) -> None:
+        self.log.append(self.name)
+
+
+@pytest.mark.django_db
+def test_catching_up_takes_a_batch_of_each_projection_in_turn(register, actor, settings):
+    """A projection that cannot keep up with the appends must not hold the ones after it
+    (the queue of suggestions) back until it is done: each gets a batch in turn."""
+    patient = register()
+    for n in range(5):
+        handlers.note_add(patient_id=patient, text=f"note {n}", actor=actor)
+    settings.PROJECTION_BATCH_SIZE = 2
+    log: list[str] = []
+
+    handled = runner.catch_up_all([_Recording("slow_one", log), _Recording("queue", log)])
+
+    assert handled == {"slow_one": 6, "queue": 6}  # the registration and five notes
+    assert log == ["slow_one", "queue"] * 3
