@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 # How often a waiting follower looks at its stop flag (and, on PostgreSQL, at whether its
 # listening connection is still alive when nothing woke it).
 STOP_CHECK_SECONDS = 1.0
+# The least time from one round's start to the next one's. A wake-up after a quiet spell
+# starts a round at once; under a stream of commits, those of the gap are taken in one round
+# instead of a round each, whose fixed cost (a transaction, the checkpoint, each
+# projection's look-ups) would otherwise outgrow the work (docs/benchmarks.md, "Lag").
+ROUND_GAP_SECONDS = 0.2
 
 
 @dataclass
@@ -32,7 +37,7 @@ class Follower:
     A wake-up is only a hint: each round re-reads the log from every checkpoint, so a lost
     notification costs at most `interval` seconds, and a storm of them costs one round.
     A round that fails (the database went away) is logged by the runner and tried again
-    after `interval`, on a fresh connection.
+    after `interval`, on a fresh connection. Rounds start at least `gap` seconds apart.
     """
 
     interval: float
@@ -40,14 +45,18 @@ class Follower:
     wake: Callable[[], wakeup.Wakeup] = wakeup.for_this_database
     stop: threading.Event = field(default_factory=threading.Event)
     on_round: Callable[[dict[str, int]], object] | None = None
+    gap: float = ROUND_GAP_SECONDS
 
     def run(self) -> None:
         watch = self.wake()
         try:
             watch.start()
             while not self.stop.is_set():
+                started = time.monotonic()
                 self.round()
                 self._wait(watch)
+                # Woken within the gap: the commits of the rest of it join this round.
+                self.stop.wait(max(0.0, started + self.gap - time.monotonic()))
         finally:
             watch.close()
             connection.close()
@@ -81,6 +90,7 @@ def follow_in_threads(
     wake: Callable[[], wakeup.Wakeup] = wakeup.for_this_database,
     on_round: Callable[[dict[str, int]], object] | None = None,
     projections: Sequence[runner.CatchUpProjection] = (),
+    gap: float = ROUND_GAP_SECONDS,
 ) -> None:
     """One follower per projection (of `projections`, or every registered one), each in
     its own thread with its own wake-up and its own connection: a slow projection (the
@@ -91,7 +101,12 @@ def follow_in_threads(
     def follow(projection: runner.CatchUpProjection) -> None:
         try:
             Follower(
-                interval=interval, projections=[projection], wake=wake, stop=stop, on_round=on_round
+                interval=interval,
+                projections=[projection],
+                wake=wake,
+                stop=stop,
+                on_round=on_round,
+                gap=gap,
             ).run()
         finally:
             ended.append(projection.name)

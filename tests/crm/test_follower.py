@@ -138,6 +138,54 @@ def test_the_follower_projects_a_missed_call_within_a_second_of_its_commit(regis
     assert call_back_owed(owed[0])
 
 
+class _FlatOut:
+    """A wake-up that always says events were committed: a desk appending without pause."""
+
+    def start(self) -> None:
+        pass
+
+    def wait(self, timeout: float) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _rounds_in_a_second(gap: float) -> int:
+    rounds: list[dict[str, int]] = []
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    follower.Follower(
+        interval=30.0, wake=_FlatOut, stop=stop, on_round=rounds.append, gap=gap
+    ).run()
+    return len(rounds)
+
+
+def test_woken_without_pause_rounds_start_a_gap_apart(register):
+    assert _rounds_in_a_second(gap=0.25) <= 5  # at 0, 0.25, 0.5, 0.75 (and 1.0) s
+    assert _rounds_in_a_second(gap=0) > 10  # the control: a round per wake-up
+
+
+def test_the_commits_made_during_the_gap_are_taken_in_one_round(register):
+    patient = register()
+    handled: list[dict[str, int]] = []
+    stop = threading.Event()
+
+    def seen(round_handled: dict[str, int]) -> None:
+        handled.append(round_handled)
+        if len(handled) == 1:
+            for n in range(10):  # committed while the follower waits out its gap
+                handlers.note_add(patient_id=patient, text=f"note {n}", actor=AGENT)
+        elif sum(h.get("metrics", 0) for h in handled) >= 10:
+            stop.set()
+
+    follower.Follower(
+        interval=30.0, wake=wakeup.for_this_database, stop=stop, on_round=seen, gap=1.0
+    ).run()
+
+    assert [h.get("metrics", 0) for h in handled[1:]] == [10]
+
+
 def test_a_lost_wake_up_is_made_good_by_the_polling_fallback(register):
     patient = register()
     owed: list[str] = []

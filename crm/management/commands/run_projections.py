@@ -33,6 +33,14 @@ class Command(BaseCommand):
             "for a lost notification; default 5)",
         )
         parser.add_argument(
+            "--gap",
+            type=float,
+            default=follower.ROUND_GAP_SECONDS,
+            help="least seconds from one catch-up's start to the next: the commits of a busy "
+            f"spell are taken together (default {follower.ROUND_GAP_SECONDS:g}; 0: a round "
+            "per wake-up)",
+        )
+        parser.add_argument(
             "--no-wakeup",
             action="store_true",
             help="poll every --interval seconds only, never woken by commits",
@@ -59,6 +67,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["interval"] <= 0:
             raise CommandError("--interval must be a positive number of seconds")
+        if not 0 <= options["gap"] < options["interval"]:
+            raise CommandError("--gap must be 0 or more seconds, and less than --interval")
         chosen = _chosen(options["projection"])
         if not options["follow"]:
             try:
@@ -83,7 +93,7 @@ class Command(BaseCommand):
             f"{', '.join(p.name for p in chosen)}."
         )
         if options["processes"]:
-            passed = ["--interval", f"{options['interval']}"]
+            passed = ["--interval", f"{options['interval']}", "--gap", f"{options['gap']}"]
             passed += ["--no-wakeup"] if options["no_wakeup"] else []
             status = follower.follow_in_processes(
                 [p.name for p in chosen], options=passed, stop=stop, announce=line
@@ -99,6 +109,7 @@ class Command(BaseCommand):
                 wake=wake,
                 on_round=announce,
                 projections=chosen,
+                gap=options["gap"],
             )
         else:
             follower.Follower(
@@ -107,6 +118,7 @@ class Command(BaseCommand):
                 wake=wake,
                 stop=stop,
                 on_round=announce,
+                gap=options["gap"],
             ).run()
 
     def _announcer(self, line: str, count: int) -> Callable[[dict[str, int]], None]:
