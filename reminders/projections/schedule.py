@@ -19,6 +19,11 @@ from reminders.models import Reminder
 from reminders.projections.numbers import blocked_reasons
 
 NAME = "reminders"
+# Event types no reminder reads: the fold counts them (calls, notes, the last contact) and
+# the text history passes them by. A patient whose events in a batch are all of these keeps
+# the schedule it had, so the batch neither reads nor derives it again (tests/reminders/
+# test_schedule.py derives every patient of a random history with and without them).
+UNREAD = frozenset({"CallLogged", "CallWrappedUp", "NoteAdded"})
 
 
 def schedule_config() -> ScheduleConfig:
@@ -54,7 +59,7 @@ class ReminderProjection(CatchUpProjection):
     read_models = (Reminder,)
 
     def handle(self, events: Sequence[RecordedEvent]) -> None:
-        patients = {event.stream_id for event in events}
+        patients = {event.stream_id for event in events if event.event_type not in UNREAD}
         # A number's own stream (an opt-out or opt-in by keyword) concerns every patient
         # who has that number today.
         numbers = {
@@ -63,6 +68,8 @@ class ReminderProjection(CatchUpProjection):
             if event.event_type.startswith("SmsNumber")
         }
         numbers.discard(None)
+        if not patients and not numbers:
+            return
         if numbers:
             patients.update(
                 PatientProfile.objects.filter(phone__in=numbers).values_list(

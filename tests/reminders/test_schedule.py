@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 
-from crm import handlers
+from crm import eventstore, handlers
 from crm.domain import events as ev
+from crm.models import PatientProfile
 from crm.projections import runner
 from reminders.models import Reminder
+from reminders.projections import schedule
+from tests.crm.history import random_history
 from tests.reminders.conftest import local
 
 pytestmark = pytest.mark.django_db
@@ -286,3 +290,30 @@ def test_rebuilding_the_schedule_gives_the_same_rows(clinic, actor, now):
 
     assert dump() == live
     assert len(live) == 4
+
+
+def test_the_events_the_schedule_passes_by_change_no_reminder():
+    """The projection skips a patient whose batch holds only UNREAD events: derived with
+    or without them, every patient of a random history gets the same reminders."""
+    random_history(seed=11, patients=25, commands=700)
+    streams = eventstore.read_streams(set(PatientProfile.objects.values_list("pk", flat=True)))
+    without = {
+        pid: [r for r in recorded if r.event_type not in schedule.UNREAD]
+        for pid, recorded in streams.items()
+    }
+    passed_by = Counter(
+        r.event_type for s in streams.values() for r in s if r.event_type in schedule.UNREAD
+    )
+
+    rows = schedule.derive_rows(streams, schedule.schedule_config())
+
+    assert passed_by["CallLogged"] > 50 and passed_by["NoteAdded"] > 10
+    assert len({row.patient_id for row in rows}) > 5
+    assert _comparable(rows) == _comparable(
+        schedule.derive_rows(without, schedule.schedule_config())
+    )
+
+
+def _comparable(rows: list[Reminder]) -> list[tuple[object, ...]]:
+    fields = [f.attname for f in Reminder._meta.concrete_fields]
+    return sorted(tuple(str(getattr(row, f)) for f in fields) for row in rows)
