@@ -289,7 +289,8 @@ def insert_many(
 ) -> dict[tuple[uuid.UUID, int], int]:
     """A batch of commands' appends (`CommandTransaction.append_many`): their keys claimed,
     the inline projection, one INSERT of every event in order (taking the append lock and
-    queueing the wake-up) and, with `commit`, COMMIT, in one round trip. Returns each (stream, version)'s position."""
+    queueing the wake-up) and, with `commit`, COMMIT, in one round trip. Returns each
+    (stream, version)'s position."""
     conn = pg_connection()
     columns: list[list[Any]] = [[] for _ in range(8)]
     metadata: dict[int, str] = {}
