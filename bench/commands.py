@@ -150,7 +150,8 @@ def _report(options: CommandsOptions, measured: dict[int, list[Measured]]) -> Re
     )
     table.notes.append(
         "per command, ours: [BEGIN, lock the stream, read the events after the kept state], "
-        "decide, [profile upsert, append lock, INSERT, NOTIFY, COMMIT]: 2 round trips; "
+        "decide, [profile upsert, INSERT (taking the append lock, queueing the wake-up), "
+        "COMMIT]: 2 round trips, 6 statements; "
         "eventsourcing: [SELECT the events after the cached aggregate's version], decide, "
         "save: [BEGIN], [SET lock_timeout, LOCK TABLE, NOTIFY, INSERT], [COMMIT] and 2 "
         "empty syncs: 6 round trips (docs/benchmarks.md)"

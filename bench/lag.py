@@ -4,6 +4,7 @@ clients append, woken follower against a polling one (docs/benchmarks.md, Lag)."
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -36,6 +37,9 @@ PROBE_PATIENTS = 50
 LOAD_PATIENTS = 4000
 # How long a probe waits for its suggestion after the last call is appended.
 PROBE_TIMEOUT = 60.0
+# The followers' scheduling group's nice value: a service weighted about 3 times the
+# clients' group (systemd's CPUWeight=300 against 100; deploy/README.md).
+FOLLOWER_NICE = -5
 # How the woken follower runs: one loop, a thread per projection, a process per projection.
 SPLIT_FLAGS = {"none": "", "threads": "--parallel", "processes": "--processes"}
 
@@ -48,10 +52,10 @@ class LagOptions:
     warmup: float = 5.0
     duration: float = 30.0
     baseline_interval: float = 0.5
-    split: str = "processes"  # "none", "threads" or "processes": how the woken follower runs
+    split: str = "none"  # "none", "threads" or "processes": how the woken follower runs
     # Scheduling priority of both followers (negative: ahead of the clients, as if the
     # follower had cores of its own, which one machine cannot give it otherwise).
-    follower_nice: int = 0
+    follower_nice: int = FOLLOWER_NICE
     seed_processes: int = 2
 
 
@@ -59,6 +63,11 @@ class LagOptions:
 class Follower:
     label: str
     args: tuple[str, ...]
+    # A session of its own puts the follower in a scheduling group of its own (the kernel's
+    # autogroup), as a service of its own gets (systemd gives each a cgroup of equal weight)
+    # and as a job host of its own would; shared, it is one process among the clients'.
+    own_session: bool = True
+    nice: int | None = None  # None: the run's --lag-follower-nice
 
 
 def add_options(option: Callable[..., None]) -> None:
@@ -74,15 +83,16 @@ def add_options(option: Callable[..., None]) -> None:
     )
     option(
         "--lag-split",
-        "processes",
+        "none",
         "lag: the woken follower as one loop, a thread or a process per projection",
         type=str,
         choices=list(SPLIT_FLAGS),
     )
     option(
         "--lag-follower-nice",
-        0,
-        "lag: nice value of both followers (-10: ahead of the clients, as on a host of its own)",
+        FOLLOWER_NICE,
+        "lag: nice value of the followers' scheduling group (a service's CPU weight: -5 "
+        "weighs about 3 times the clients' group)",
     )
 
 
@@ -103,13 +113,19 @@ def run(options: LagOptions) -> Report:
         f"polling every {options.baseline_interval:g} s (no wake-up)",
         ("--no-wakeup", "--interval", f"{options.baseline_interval:g}"),
     )
+    # References under load: the woken follower with the clients' weight, in a group of
+    # its own and then as one more process among them.
+    equal = dataclasses.replace(woken, label=f"{woken.label}, nice 0", nice=0)
+    shared = dataclasses.replace(
+        woken, label=f"{woken.label}, nice 0, in the clients' session", own_session=False, nice=0
+    )
     results: dict[tuple[str, int], dict[str, Any]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-lag-") as tmp,
         Gunicorn(url, _server_options(), log=Path(tmp) / "gunicorn.log") as server,
     ):
         for clients in (0, options.clients):
-            for follower in (polling, woken):
+            for follower in (polling, woken, *((equal, shared) if clients else ())):
                 print(f"  lag: {follower.label}, {clients} clients ...", flush=True)
                 results[follower.label, clients] = _window(
                     url,
@@ -122,7 +138,7 @@ def run(options: LagOptions) -> Report:
                     options=options,
                     log=Path(tmp) / "follower.log",
                 )
-    return _report(options, results, polling, woken, caught_up)
+    return _report(options, results, polling, woken, shared, caught_up)
 
 
 def _server_options() -> ApiOptions:
@@ -205,10 +221,13 @@ USERNAME = "bench.lag"
 
 
 def _patients(url: str) -> tuple[list[str], list[str]]:
+    """The probes' patients and the load's, drawn at random for each run: the same ones
+    run after run grew from the dataset's 22 events a patient to 78 in one afternoon, and a
+    patient the follower meets cold costs in proportion to its stream."""
     with psycopg.connect(conninfo(url)) as conn:
         rows = conn.execute(
             "SELECT patient_id FROM crm_patient_profile WHERE NOT deceased AND merged_into IS "
-            "NULL ORDER BY patient_id LIMIT %s",
+            "NULL ORDER BY random() LIMIT %s",
             [LOAD_PATIENTS + PROBE_PATIENTS],
         ).fetchall()
     ids = [str(row[0]) for row in rows]
@@ -228,7 +247,8 @@ def _window(
     log: Path,
 ) -> dict[str, Any]:
     """One follower process, one probe process, and `clients` appending flat out."""
-    process = _start_follower(url, follower, log, nice=options.follower_nice)
+    nice = options.follower_nice if follower.nice is None else follower.nice
+    process = _start_follower(url, follower, log, nice=nice)
     ctx = mp.get_context("spawn")
     results: Any = ctx.Queue()
     probe = ctx.Process(
@@ -309,7 +329,8 @@ def _start_follower(
             env=django_env(url),
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+            preexec_fn=(lambda: _set_nice(nice, follower.own_session)) if nice else None,
+            start_new_session=follower.own_session,
         )
     deadline = time.monotonic() + 300
     while b"Caught up" not in log.read_bytes():
@@ -371,6 +392,25 @@ def _probe(
     results.put((lags, len(waiting)))
 
 
+def _set_nice(nice: int, own_session: bool) -> None:
+    """In the follower's process before it starts: its nice value, and in a session of its
+    own its scheduling group's too (the group is what the kernel weighs against the
+    clients' group, as systemd's CPUWeight= weighs one service against another)."""
+    os.nice(nice)
+    if own_session:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(f"{nice}\n")
+
+
+def _autogroups() -> str:
+    """Whether the kernel groups processes by session for scheduling (Linux autogroups)."""
+    try:
+        flag = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+    except OSError:
+        return "unknown"
+    return "on" if flag == "1" else "off"
+
+
 def _listed(base: str, token: str, patient: str) -> set[str]:
     request = urllib.request.Request(f"{base}/api/v1/patients/{patient}/suggestions/")
     request.add_header("Authorization", f"Token {token}")
@@ -384,6 +424,7 @@ def _report(
     results: dict[tuple[str, int], dict[str, Any]],
     polling: Follower,
     woken: Follower,
+    shared: Follower,
     caught_up: float,
 ) -> Report:
     report = Report("lag")
@@ -445,14 +486,21 @@ def _report(
                 "/api/v1/patients/<id>/suggestions/ (gunicorn, 2 sync workers) until the "
                 "call-back is listed",
                 f"{options.warmup:g} s warm-up, then {options.duration:g} s of probes per "
-                f"window; every projection caught up first ({caught_up:.0f} s); followers' "
-                f"nice value {options.follower_nice}",
+                f"window; every projection caught up first ({caught_up:.0f} s)",
                 "p95 later half: the probes of the window's second half (the follower has met "
                 "the load's patients by then)",
                 "events/s in / projected: appended to the log, and passed by the suggestions' "
                 "checkpoint, while the clients ran; follower CPU: CPU seconds of the follower's "
                 "processes per second of that time (100% = one core)",
                 "load: 1-minute load average when the window started",
+                "each follower runs in a session of its own, so the kernel schedules it as a "
+                "group of its own (autogroup) beside the clients' group and PostgreSQL's, as "
+                "systemd schedules a service of its own (deploy/README.md); the group's nice "
+                f"value is {options.follower_nice} (about "
+                f"{1.25**-options.follower_nice:.1f} times the clients' weight, as "
+                "CPUWeight= gives a service) unless the row says nice 0; "
+                f"'{shared.label}' is the same follower as one more process among the "
+                f"{options.clients} clients (autogroups on this machine: {_autogroups()})",
             ],
         )
     )
