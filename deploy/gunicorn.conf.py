@@ -17,9 +17,29 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 # A fresh process now and then bounds any slow leak, staggered so workers never restart
-# together.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+# together. Each restart stalls the lookups queued at that worker: at 2,000 the screen pop's
+# p99 at 200 lookups/s was 2 s (six restarts a minute), at 20,000 15.5 ms
+# (docs/benchmarks.md, "API lookup").
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10
+# Workers are forked from a master that has loaded Django, so a restarted worker serves at
+# once instead of spending 1.8 s of CPU importing it while the others queue. New code then
+# takes a restart of the service (or USR2, then QUIT to the old master), not a HUP.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
+
+
+def pre_fork(server: object, worker: object) -> None:
+    """No database connection crosses a fork: a child sharing the master's socket would
+    interleave its queries with another process's. Django opens none at import; this keeps
+    it so whatever a later import does. Without preloading the master never loads Django."""
+    from django.conf import settings
+
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
+
+
 # The proxies whose X-Forwarded-* gunicorn believes (Django reads the scheme from
 # SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
