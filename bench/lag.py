@@ -53,8 +53,8 @@ class LagOptions:
     duration: float = 30.0
     baseline_interval: float = 0.5
     split: str = "none"  # "none", "threads" or "processes": how the woken follower runs
-    # Scheduling priority of both followers (negative: ahead of the clients, as if the
-    # follower had cores of its own, which one machine cannot give it otherwise).
+    # The followers' nice value, and in a session of their own their scheduling group's:
+    # negative weighs the follower's service above the clients' (FOLLOWER_NICE).
     follower_nice: int = FOLLOWER_NICE
     seed_processes: int = 2
 

@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 STOP_CHECK_SECONDS = 1.0
 # The least time from one round's start to the next one's. A wake-up after a quiet spell
 # starts a round at once; under a stream of commits, those of the gap are taken in one round
-# instead of a round each, whose fixed cost (a transaction, the checkpoint, each
-# projection's look-ups) would otherwise outgrow the work (docs/benchmarks.md, "Lag").
+# instead of a round each, each with its fixed cost (a transaction, the checkpoint, each
+# projection's look-ups). Under load it is the batches' size, not the gap, that sets the
+# lag (docs/benchmarks.md, "Lag").
 ROUND_GAP_SECONDS = 0.2
 
 
