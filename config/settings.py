@@ -189,7 +189,7 @@ STORAGES = {
 # Patients' folded states each process keeps between commands (crm.handlers.states), so a
 # command reads only the events since; 0 reads every stream whole. About 12 kB each; a
 # contact center works a record in bursts (lookup, call, booking): the recent ones pay.
-COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 1000, minimum=0)
+COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 10_000, minimum=0)
 
 # How far ahead an appointment may be booked or a test fall due (crm.domain.times): a booking
 # further out is almost always a typo in the year.

@@ -9,7 +9,12 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import logging
+
         from crm import checks  # noqa: F401  (registers the deployment checks)
+        from crm.eventstore.postgres import PipelineAbortedEcho
+
+        logging.getLogger("psycopg").addFilter(PipelineAbortedEcho())
         from crm.projections import runner
         from crm.projections.churn import ChurnProjection
         from crm.projections.metrics import MetricsProjection

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import queue
 import threading
 import uuid
@@ -130,6 +131,20 @@ def first_pipeline(conn: psycopg.Connection[Any]) -> Iterator[None]:
         if begin:
             psycopg.Cursor(conn).execute("BEGIN")
         yield
+
+
+class PipelineAbortedEcho(logging.Filter):
+    """Drops psycopg's warning that leaving a pipeline failed with "pipeline aborted" while
+    an error raised inside it was already on its way out. That error (a conflict, say) is
+    raised and handled; the aborted pipeline is only its echo, logged once per conflict."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            record.msg == "error ignored terminating %r: %s"
+            and len(args) == 2
+            and isinstance(args[1], psycopg.errors.PipelineAborted)
+        )
 
 
 def take_append_lock() -> None:

@@ -7,11 +7,13 @@ interleave and commit in an order of their own.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 from psycopg.pq import Trace
@@ -304,3 +306,23 @@ def test_a_command_refused_after_its_first_round_trip_rolls_back_and_leaves_it_i
     assert together(1, try_the_stream_lock) == [True]
     handlers.note_add(patient_id=patient, text="Called", actor=actor)
     assert [e.version for e in eventstore.read_stream(patient)] == [1, 2]
+
+
+def test_an_error_inside_a_pipeline_is_raised_and_its_echo_not_logged(caplog):
+    """A statement that fails while the pipeline is still being filled (an INSERT whose
+    version another writer has already committed fails at once): the error is raised to
+    the caller, and psycopg's "pipeline aborted" on leaving the block, its echo, is not
+    logged as a warning of its own."""
+    conn = postgres.pg_connection()
+    caplog.set_level(logging.WARNING, logger="psycopg")
+    for _ in range(3):  # psycopg reads the error early once it knows the statement
+        with pytest.raises(psycopg.errors.DivisionByZero), conn.pipeline():
+            psycopg.Cursor(conn).execute("BEGIN")
+            psycopg.Cursor(conn).execute("SELECT 1 / 0")
+            time.sleep(0.1)  # its error is back before the next statement is queued
+            psycopg.Cursor(conn).execute("COMMIT")
+        conn.rollback()
+
+    assert [r for r in caplog.records if r.name == "psycopg"] == []
+    logging.getLogger("psycopg").warning("error ignored terminating %r: %s", conn, "other")
+    assert [r.getMessage() for r in caplog.records if r.name == "psycopg"] != []
