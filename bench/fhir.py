@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from bench.database import (
     setup_django,
     sibling_url,
 )
+from bench.probe import peak_rss_mb
 from bench.report import Report, Table, Target, rate
 
 TARGET_RATE = 2_000  # mapped resources imported per second
@@ -226,10 +226,6 @@ def write(directory: Path, options: FhirOptions, files: int) -> int:
 # --- child processes -------------------------------------------------------------------------
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _import_child(url: str, directory: str, batch_size: int) -> None:
     setup_django(url)
     from crm.fhir.importer import Importer
@@ -248,7 +244,7 @@ def _import_child(url: str, directory: str, batch_size: int) -> None:
                 "unchanged": sum(summary.unchanged.values()),
                 "refused": refused,
                 "events": sum(summary.events.values()),
-                "peak_mb": _peak_mb(),
+                "peak_mb": peak_rss_mb(),
             }
         )
     )
@@ -278,7 +274,7 @@ def _parse_child(url: str, directory: str) -> None:
                 mapped += 1
     print(
         json.dumps(
-            {"seconds": time.perf_counter() - began, "mapped": mapped, "peak_mb": _peak_mb()}
+            {"seconds": time.perf_counter() - began, "mapped": mapped, "peak_mb": peak_rss_mb()}
         )
     )
 

@@ -19,6 +19,17 @@ SCAN_CHUNK = 5000  # the chunk size iter_by_stream fetches with
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak resident memory: the high-water mark of its address space
+    (VmHWM). Not `ru_maxrss`: on Linux exec keeps the forking parent's peak in it, so a
+    child of a large parent (the benchmark's, after seeding) reports at least the
+    parent's size. `ru_maxrss` only where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -143,7 +143,8 @@ def _report(
             ]
         )
     table.notes.append(
-        "peak RSS: ru_maxrss of a fresh process doing only that work (Django set up included)"
+        "peak RSS: the high-water mark (VmHWM) of a fresh process doing only that work "
+        "(Django set up included)"
     )
     largest, smallest = max(runs), min(runs)
     result = Report("rebuild", [table])
