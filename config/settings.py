@@ -187,7 +187,8 @@ STORAGES = {
 }
 
 # Patients' folded states each process keeps between commands (crm.handlers.states), so a
-# command reads only the events since; 0 reads every stream whole. About 12 kB each; a
+# command reads only the events since; 0 reads every stream whole. About 3 kB each for a
+# 20-event stream (docs/benchmarks.md, "Commands against eventsourcing"); a
 # contact center works a record in bursts (lookup, call, booking): the recent ones pay.
 COMMAND_STATE_CACHE_SIZE = env_int("COMMAND_STATE_CACHE_SIZE", 10_000, minimum=0)
 
