@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bench.probe import peak_rss_mb
 
 PARENT_MB = 200
+
+pytestmark = pytest.mark.processes
 
 
 def test_a_child_of_a_large_parent_reports_its_own_peak_not_the_parents() -> None:
@@ -24,4 +28,3 @@ def test_a_child_of_a_large_parent_reports_its_own_peak_not_the_parents() -> Non
 
     # ru_maxrss would say at least PARENT_MB here: exec keeps the parent's peak in it.
     assert float(child.stdout) < PARENT_MB / 2
-    del ballast
