@@ -314,6 +314,20 @@ def test_the_events_the_schedule_passes_by_change_no_reminder():
     )
 
 
+def test_a_batch_of_only_calls_and_notes_reads_no_stream(register, actor, monkeypatch):
+    """What the UNREAD set buys: such a batch neither reads nor derives a schedule."""
+    patient = register()
+    handlers.note_add(patient_id=patient, text="Asked about parking", actor=actor)
+    note = eventstore.read_stream(patient)[-1]
+    read: list[object] = []
+    monkeypatch.setattr(eventstore, "read_streams", lambda *a, **k: read.append(a) or {})
+
+    schedule.ReminderProjection().handle([note])
+    assert read == []
+    schedule.ReminderProjection().handle(eventstore.read_stream(patient))  # the control
+    assert len(read) == 1
+
+
 def _comparable(rows: list[Reminder]) -> list[tuple[object, ...]]:
     fields = [f.attname for f in Reminder._meta.concrete_fields]
     return sorted(tuple(str(getattr(row, f)) for f in fields) for row in rows)
