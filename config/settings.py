@@ -112,12 +112,16 @@ DATABASES = {
 # starts a thread per request and would leave a connection behind for each.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 # Django turns psycopg's prepared statements off so connection poolers keep working; with
-# PostgreSQL reached directly they spare it re-planning the hot statements (README).
+# PostgreSQL reached directly they spare it re-planning the hot statements (README). Only a
+# statement bound on the server can be prepared: Django's default cursor binds parameters in
+# the client and sends one-off text, so the setting also turns on server-side binding
+# (the screen pop's PostgreSQL time per lookup halves, docs/benchmarks.md).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get(
     "DATABASE_PREPARE_THRESHOLD"
 ):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = env_int(
-        "DATABASE_PREPARE_THRESHOLD", 5, minimum=0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 5, minimum=0),
+        server_side_binding=True,
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

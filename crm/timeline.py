@@ -26,6 +26,7 @@ __all__ = [
     "describe",
     "described_types",
     "references_for",
+    "references_from",
     "unreadable",
 ]
 
@@ -116,6 +117,17 @@ def references_for(stream_id: uuid.UUID, page: Iterable[tuple[int, ev.DomainEven
             )
         except DomainError:  # a newer release's event: named as "an appointment"
             continue
+    return references
+
+
+def references_from(referenced: Iterable[tuple[int, ev.DomainEvent | None]]) -> References:
+    """`references_for` from a stream's REFERENCED events already read, in version order
+    (the screen pop reads them with its recent history); None is one this release cannot
+    read, and its visit or test is named as "an appointment" or "a test"."""
+    references = References()
+    for version, event in referenced:
+        if event is not None:
+            references.add(version, event)
     return references
 
 

@@ -92,13 +92,20 @@ def _recorded(row: Event) -> RecordedEvent:
 
 
 def recorded_timeline_entries(
-    recorded: Sequence[RecordedEvent], *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
+    recorded: Sequence[RecordedEvent],
+    *,
+    zone: zoneinfo.ZoneInfo,
+    restricted_visible: bool,
+    references: timeline.References | None = None,
 ) -> list[dict[str, Any]]:
+    """Entries for events of one stream; `references` when the caller has read what they
+    name already, otherwise looked up here (a query when some event names a visit)."""
     if not recorded:
         return []
-    references = timeline.references_for(
-        recorded[0].stream_id, [(r.version, r.event) for r in recorded]
-    )
+    if references is None:
+        references = timeline.references_for(
+            recorded[0].stream_id, [(r.version, r.event) for r in recorded]
+        )
     return [
         recorded_timeline_entry(
             r, zone=zone, restricted_visible=restricted_visible, references=references

@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from crm import eventstore
+from crm import eventstore, timeline
 from crm.api import entries, profiles
 from crm.api.audit import AccessNote, query_digest
 from crm.api.rendering import Convert, compile_output
 from crm.api.roles import may_read_restricted_notes
 from crm.api.serializers import LookupSerializer
+from crm.domain.recorded import RecordedEvent
 from crm.extensions import screen_pop_sections
 from crm.models import PatientProfile
 from crm.selectors import rows
@@ -88,13 +89,22 @@ def _matches(e164: str, picked: uuid.UUID | None) -> list[PatientProfile]:
 
 
 def _recent_timeline(user: Any, profile: PatientProfile) -> list[dict[str, Any]]:
-    # Capped at the profile's version, so the timeline never runs ahead of the profile.
-    recent = eventstore.read_latest(
-        profile.patient_id, up_to_version=profile.version, limit=LOOKUP_TIMELINE_ENTRIES
+    # Capped at the profile's version, so the timeline never runs ahead of the profile. The
+    # visits and tests the entries name come in the same round trip (docs/benchmarks.md).
+    recent, referenced = eventstore.read_latest_and_types(
+        profile.patient_id,
+        up_to_version=profile.version,
+        limit=LOOKUP_TIMELINE_ENTRIES,
+        types=timeline.REFERENCED,
+    )
+    references = timeline.references_from(
+        (r.version, r.event if isinstance(r, RecordedEvent) else None) for r in referenced
     )
     zone = entries.zone_of(profile.timezone)
     visible = may_read_restricted_notes(user)
-    return entries.recorded_timeline_entries(recent, zone=zone, restricted_visible=visible)
+    return entries.recorded_timeline_entries(
+        recent, zone=zone, restricted_visible=visible, references=references
+    )
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import psycopg
 from django.db import connection
+from django.db.models import Q
 
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore import idempotency, postgres
@@ -59,7 +60,7 @@ __all__ = [
     "pg_connection",
     "read_all",
     "read_for_followers",
-    "read_latest",
+    "read_latest_and_types",
     "read_stream",
     "read_stream_for_followers",
     "read_streams",
@@ -196,12 +197,29 @@ def read_stream(
     return [recorded(row) for row in rows.order_by("version").values_list(*COLUMNS)]
 
 
-def read_latest(stream_id: uuid.UUID, *, up_to_version: int, limit: int) -> list[RecordedEvent]:
-    """The last `limit` events of a stream up to `up_to_version`, newest first."""
+def read_latest_and_types(
+    stream_id: uuid.UUID, *, up_to_version: int, limit: int, types: Sequence[str]
+) -> tuple[list[RecordedEvent], list[RecordedEvent | UnreadableEvent]]:
+    """The last `limit` events of a stream up to `up_to_version`, newest first, and every
+    event up to it whose type is one of `types`, oldest first, in one query: the screen pop's
+    recent history and the visits and tests it names. One of the latest that this code cannot
+    read raises (UnknownEventType...); one only of `types` comes back as an `UnreadableEvent`.
+
+    A stream's versions run 1, 2, 3... with no gap (I2), so the latest `limit` are those
+    above `up_to_version - limit`."""
+    since = up_to_version - limit
     if connection.vendor == "postgresql":
-        return postgres.select(postgres.LATEST_SQL, [stream_id, up_to_version, limit])
-    rows = Event.objects.filter(stream_id=stream_id, version__lte=up_to_version)
-    return [recorded(row) for row in rows.order_by("-version").values_list(*COLUMNS)[:limit]]
+        rows = postgres.select_rows(
+            postgres.LATEST_AND_TYPES_SQL, [stream_id, up_to_version, since, list(types)]
+        )
+    else:
+        stored = Event.objects.filter(stream_id=stream_id, version__lte=up_to_version).filter(
+            Q(version__gt=since) | Q(event_type__in=types)
+        )
+        rows = list(stored.order_by("version").values_list(*COLUMNS))
+    latest = {row[2]: recorded(row) for row in rows if row[2] > since}
+    typed = [latest.get(row[2]) or recorded_or_unreadable(row) for row in rows if row[3] in types]
+    return [latest[version] for version in sorted(latest, reverse=True)], typed
 
 
 def read_all(after_position: int, limit: int) -> list[RecordedEvent]:

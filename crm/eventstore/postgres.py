@@ -58,7 +58,11 @@ STREAMS_FROM_SQL = (
     "ON stream_id = wanted.sid AND version >= wanted.v ORDER BY stream_id, version"
 )
 STREAM_UNTIL_SQL = f"{SELECT} WHERE stream_id = %s AND recorded_at <= %s ORDER BY version"
-LATEST_SQL = f"{SELECT} WHERE stream_id = %s AND version <= %s ORDER BY version DESC LIMIT %s"
+# The events above a version, and below it those of some types (`read_latest_and_types`).
+LATEST_AND_TYPES_SQL = (
+    f"{SELECT} WHERE stream_id = %s AND version <= %s AND (version > %s OR event_type = ANY(%s)) "
+    "ORDER BY version"
+)
 ALL_SQL = f"{SELECT} WHERE position > %s ORDER BY position LIMIT %s"
 STREAM_BETWEEN_SQL = (
     f"{SELECT} WHERE stream_id = %s AND position >= %s AND position <= %s ORDER BY position"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from crm import handlers
+from crm import handlers, timeline
 from crm.domain import events as ev
 from crm.extensions import screen_pop_sections
 from crm.models import AccessLogEntry
@@ -236,3 +236,21 @@ def test_every_lookup_is_audited_without_the_number_itself(agent, register):
     assert rows[0].query_digest == rows[2].query_digest != rows[3].query_digest
     for row in rows:
         assert "555" not in row.query_digest and "0134" not in row.query_digest
+
+
+def test_the_visit_an_entry_names_is_read_with_the_recent_history(
+    agent, patient, booked, desk, monkeypatch
+):
+    for n in range(12):  # the booking itself falls out of the last 10 entries
+        handlers.note_add(patient_id=patient, text=f"note {n}", actor=desk)
+    handlers.appointment_confirm(patient_id=patient, appointment_id=booked, actor=desk)
+
+    def separate_query(*args: object) -> None:
+        raise AssertionError("the screen pop looked the visit up in a query of its own")
+
+    monkeypatch.setattr(timeline, "references_for", separate_query)
+    body = agent.get(LOOKUP, {"phone": "6175550134"}).json()
+
+    confirmed = body["recent_timeline"][0]
+    assert confirmed["type"] == "AppointmentConfirmed"
+    assert "Dr. Lee" in confirmed["summary"]

@@ -258,3 +258,35 @@ def test_the_number_of_proxies_is_read_from_the_environment(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+SHOW_DATABASE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+
+print(json.dumps(s.DATABASES["default"]["OPTIONS"]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("threshold", "options"),
+    [
+        ("", {}),  # Django's own: parameters bound in the client, nothing prepared
+        ("5", {"prepare_threshold": 5, "server_side_binding": True}),
+    ],
+)
+def test_prepared_statements_bind_every_query_on_the_server(tmp_path, threshold, options):
+    # Django's client-side binding sends each query as one-off text, which PostgreSQL cannot
+    # prepare: without server_side_binding the threshold would reach only raw psycopg cursors.
+    result = _run(
+        tmp_path,
+        "-c",
+        SHOW_DATABASE,
+        DATABASE_URL="postgres://crm@127.0.0.1:5432/crm",
+        DATABASE_PREPARE_THRESHOLD=threshold,
+        DEBUG="1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == options

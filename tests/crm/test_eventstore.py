@@ -9,14 +9,16 @@ import uuid
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from crm import eventstore, handlers
 from crm.domain import events as ev
 from crm.domain.errors import UnknownEventType
 from crm.domain.state import fold
-from crm.eventstore import ConcurrencyConflict, NewEvent
+from crm.eventstore import ConcurrencyConflict, NewEvent, UnreadableEvent, postgres
 from crm.models import Event, PatientProfile
 from crm.projections.profile import save_profile
+from tests.crm.parking import insert_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +363,66 @@ def test_a_reader_that_stops_early_leaves_the_connection_usable(register):
         first = next(reader)
         reader.close()
         assert eventstore.read_stream(first.stream_id)[0].version == 1
+
+
+# --- the screen pop's read: the latest events and those of some types, in one query -------
+
+
+def test_the_latest_and_the_named_types_come_back_in_one_query(monkeypatch):
+    stream = uuid.uuid4()
+    _append(stream, *[f"note {n}" for n in range(1, 13)], expected=0)
+    # On PostgreSQL the read goes past Django's cursor (binary rows): count both ways in.
+    direct: list[str] = []
+    select_rows = postgres.select_rows
+    monkeypatch.setattr(
+        postgres, "select_rows", lambda sql, params: direct.append(sql) or select_rows(sql, params)
+    )
+    with CaptureQueriesContext(connection) as through_django:
+        latest, typed = eventstore.read_latest_and_types(
+            stream, up_to_version=10, limit=4, types=["NoteAdded"]
+        )
+
+    assert len(direct) + len(through_django) == 1
+    assert [e.version for e in latest] == [10, 9, 8, 7]  # newest first, capped at 10
+    assert [e.version for e in typed] == list(range(1, 11))  # oldest first, none above 10
+    assert latest[0] is typed[-1]  # an event in both is decoded once
+
+
+def test_only_the_named_types_come_back_from_before_the_latest(register, actor):
+    patient = register()
+    handlers.appointment_schedule(
+        patient_id=patient,
+        appointment_type=ev.AppointmentType.ANNUAL_WELLNESS,
+        provider="Dr. Vega",
+        location="Main St clinic",
+        starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7),
+        actor=actor,
+    )
+    for n in range(5):
+        handlers.note_add(patient_id=patient, text=f"note {n}", actor=actor)
+    version = len(eventstore.read_stream(patient))
+
+    latest, typed = eventstore.read_latest_and_types(
+        patient, up_to_version=version, limit=3, types=["AppointmentScheduled", "TestOrdered"]
+    )
+
+    assert [e.event.event_type for e in latest] == ["NoteAdded"] * 3
+    assert [e.event.event_type for e in typed] == ["AppointmentScheduled"]  # type: ignore[union-attr]
+
+
+def test_a_named_event_this_release_cannot_read_is_handed_back_not_raised(register):
+    patient = register()
+    insert_raw(patient, event_type="AppointmentScheduled", schema_version=9)
+    for _ in range(3):
+        insert_raw(patient, event_type="NoteAdded", data=_note("later").event.to_data())
+
+    latest, typed = eventstore.read_latest_and_types(
+        patient, up_to_version=5, limit=3, types=["AppointmentScheduled"]
+    )
+
+    assert [e.version for e in latest] == [5, 4, 3]
+    assert isinstance(typed[0], UnreadableEvent) and typed[0].version == 2
+    with pytest.raises(UnknownEventType):  # one among the latest: as every reader does
+        eventstore.read_latest_and_types(
+            patient, up_to_version=5, limit=4, types=["AppointmentScheduled"]
+        )
