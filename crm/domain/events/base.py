@@ -60,6 +60,7 @@ class DomainEvent:
     _upcasters: ClassVar[Mapping[int, Upcaster]]
     _converters: ClassVar[dict[str, Converter]]
     _loaders: ClassVar[dict[str, Converter]]  # stored data: conversions only (load_stored)
+    _field_names: ClassVar[tuple[str, ...]]  # the dataclass's fields, in order (serialize)
     _readers: ClassVar[dict[str, Converter]]  # upcast stored data: types, not the door's bounds
     _required: ClassVar[frozenset[str]]
 
@@ -122,6 +123,7 @@ def registered(
         cls._converters = converters
         cls._loaders = loaders
         cls._readers = readers
+        cls._field_names = tuple(field.name for field in dataclasses.fields(cls))
         cls._required = frozenset(required)
         _REGISTRY[name] = cls
         return cls
@@ -192,14 +194,25 @@ def load_stored(event_type: str, schema_version: int, data: dict[str, Any]) -> D
     )
 
 
+# Values stored as they are: most of an event's fields (serialize runs on every append and
+# every timeline entry shown, the screen pop's ten included).
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def serialize(event: DomainEvent) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for field in dataclasses.fields(event):  # type: ignore[arg-type]
-        value = getattr(event, field.name)
+    names = type(event).__dict__.get("_field_names")  # its own, not a registered parent's
+    if names is None:  # a dataclass never registered (registered() sets the names)
+        names = tuple(field.name for field in dataclasses.fields(event))  # type: ignore[arg-type]
+    for name in names:
+        value = getattr(event, name)
+        if type(value) in _AS_IS:
+            data[name] = value
+            continue
         # A naive time would silently take the server's zone in astimezone(); refuse it.
         if isinstance(value, dt.datetime) and value.utcoffset() is None:
-            raise EventDataInvalid(field.name, "must include a UTC offset, e.g. -05:00 or Z.")
-        data[field.name] = _to_json(value)
+            raise EventDataInvalid(name, "must include a UTC offset, e.g. -05:00 or Z.")
+        data[name] = _to_json(value)
     return data
 
 
