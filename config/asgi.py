@@ -7,6 +7,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 
-from crm.desk.asgi import ClinicASGIHandler  # noqa: E402  (after setup)
+from config.warmup import warm_up  # noqa: E402  (after setup)
+from crm.desk.asgi import ClinicASGIHandler  # noqa: E402
 
 application = ClinicASGIHandler()
+warm_up()

@@ -53,10 +53,10 @@ def caller_lookup(e164: str, *, picked: uuid.UUID | None, user: Any, now: dt.dat
         **{section.key: [] for section in screen_pop_sections()},
     }
     if not shown:
-        return Lookup(_render_lookup()(body), [AccessNote(None, "no_match", digest)], 0)
+        return Lookup(render_lookup()(body), [AccessNote(None, "no_match", digest)], 0)
     if len(shown) > 1:
         notes = [AccessNote(p.patient_id, "several_matches", digest) for p in shown]
-        return Lookup(_render_lookup()(body), notes, count)
+        return Lookup(render_lookup()(body), notes, count)
     profile = shown[0]
     body["patient"] = profiles.current(profile, now=now)
     body["recent_timeline"] = _recent_timeline(user, profile)
@@ -65,7 +65,7 @@ def caller_lookup(e164: str, *, picked: uuid.UUID | None, user: Any, now: dt.dat
         body[section.key] = loaded.get(profile.patient_id, [])
     outcome = "selected" if picked else "one_match"
     notes = [AccessNote(profile.patient_id, outcome, digest)]
-    return Lookup(_render_lookup()(body), notes, count, version=profile.version)
+    return Lookup(render_lookup()(body), notes, count, version=profile.version)
 
 
 # Plain SQL (crm.selectors.rows) for the screen pop's hottest query: p99 568-600 ms -> 185-311 ms
@@ -108,6 +108,6 @@ def _recent_timeline(user: Any, profile: PatientProfile) -> list[dict[str, Any]]
 
 
 @functools.cache
-def _render_lookup() -> Convert:
+def render_lookup() -> Convert:
     # LookupSerializer's output (its schema is the contract), made once, not per response.
     return compile_output(LookupSerializer())

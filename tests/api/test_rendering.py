@@ -28,13 +28,13 @@ LOOKUP = "/api/v1/patients/lookup"
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every screen-pop body the view renders, as the view handed it over."""
     bodies: list[dict[str, Any]] = []
-    render = patient_views._render_lookup()
+    render = patient_views.render_lookup()
 
     def keep(body: dict[str, Any]) -> Any:
         bodies.append(body)
         return render(body)
 
-    monkeypatch.setattr(patient_views, "_render_lookup", lambda: keep)
+    monkeypatch.setattr(patient_views, "render_lookup", lambda: keep)
     return bodies
 
 
