@@ -3,8 +3,10 @@ without opening a database connection (deploy/gunicorn.conf.py forks workers fro
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +66,13 @@ def test_without_the_warm_up_the_first_request_would_import_them(tmp_path):
 
     assert started["views"] is False
     assert started["renderer"] == 0
+
+
+def test_gunicorn_sets_the_masters_objects_aside_from_the_collector_before_each_fork():
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0  # a worker's full collections skip them
+    finally:
+        gc.unfreeze()
