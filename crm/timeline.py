@@ -107,17 +107,11 @@ class References:
 def references_for(stream_id: uuid.UUID, page: Iterable[tuple[int, ev.DomainEvent]]) -> References:
     """What the events of `page` refer to: one query for the stream's appointments and
     tests when some event of the page names one, none otherwise."""
-    references = References()
     if not any(event.event_type in _REFERRING for _, event in page):
-        return references
-    for row in _referenced().fetch({"stream": stream_id}):
-        try:
-            references.add(
-                row.version, ev.load_stored(row.event_type, row.schema_version, row.data)
-            )
-        except DomainError:  # a newer release's event: named as "an appointment"
-            continue
-    return references
+        return References()
+    return references_from(
+        (row.version, _readable(row)) for row in _referenced().fetch({"stream": stream_id})
+    )
 
 
 def references_from(referenced: Iterable[tuple[int, ev.DomainEvent | None]]) -> References:
@@ -129,6 +123,13 @@ def references_from(referenced: Iterable[tuple[int, ev.DomainEvent | None]]) -> 
         if event is not None:
             references.add(version, event)
     return references
+
+
+def _readable(row: Event) -> ev.DomainEvent | None:
+    try:
+        return ev.load_stored(row.event_type, row.schema_version, row.data)
+    except DomainError:  # a newer release's event: named as "an appointment"
+        return None
 
 
 @functools.cache

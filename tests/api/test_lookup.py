@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
 from crm import handlers, timeline
 from crm.domain import events as ev
 from crm.extensions import screen_pop_sections
-from crm.models import AccessLogEntry
+from crm.models import AccessLogEntry, Event, PatientProfile
 from tests.api.conftest import problem
+from tests.crm.parking import insert_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +256,29 @@ def test_the_visit_an_entry_names_is_read_with_the_recent_history(
     confirmed = body["recent_timeline"][0]
     assert confirmed["type"] == "AppointmentConfirmed"
     assert "Dr. Lee" in confirmed["summary"]
+
+
+def test_a_visit_booked_by_a_newer_release_is_named_as_an_appointment(agent, patient):
+    booking = uuid.uuid4()
+    # Written past the store (its commands would refuse a stream they cannot read), with the
+    # metadata every command records.
+    recorded = {"actor": "agent.one", "role": "agent", "channel": "api"}
+    insert_raw(patient, event_type="AppointmentScheduled", schema_version=9)  # unreadable
+    for n in range(12):  # the booking falls out of the last 10 entries
+        note = ev.NoteAdded(note_id=uuid.uuid4(), text=f"note {n}", author="agent.one")
+        insert_raw(patient, event_type="NoteAdded", data=note.to_data(), metadata=recorded)
+    insert_raw(
+        patient,
+        event_type="AppointmentConfirmed",
+        data={"appointment_id": str(booking), "via": "voice"},
+        metadata=recorded,
+    )
+    # The newer release that wrote both would have projected them: its profile's version.
+    latest = Event.objects.filter(stream_id=patient).order_by("-version").first()
+    PatientProfile.objects.filter(patient_id=patient).update(version=latest.version)
+
+    response = agent.get(LOOKUP, {"phone": "6175550134"})
+
+    assert response.status_code == 200
+    confirmed = response.json()["recent_timeline"][0]
+    assert confirmed["summary"] == "Visit confirmed by phone: an appointment"

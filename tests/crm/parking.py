@@ -24,6 +24,7 @@ def insert_raw(
     event_type: str = FUTURE_TYPE,
     data: dict[str, object] | None = None,
     schema_version: int = 1,
+    metadata: dict[str, object] | None = None,
 ) -> int:
     """Append a row by plain SQL, skipping every check of the store; returns its position."""
     version = (
@@ -47,7 +48,7 @@ def insert_raw(
                 event_type,
                 schema_version,
                 json.dumps(data or {"sent_to": "home address"}),
-                "{}",
+                json.dumps(metadata or {}),
                 now,
                 now,
             ],
