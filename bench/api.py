@@ -189,8 +189,10 @@ def ensure_suggestions(url: str) -> None:
         stdout=subprocess.DEVNULL,
     )
     # Settle what the evaluation wrote (some 195,000 suggestions, and the events it appends)
-    # before any window, as the dataset's seeding does: otherwise autovacuum, and the
-    # checkpoint flushing those pages, share the two cores with the first windows measured.
+    # before any window, as the dataset's seeding does: planner statistics for the tables the
+    # lookup reads, and the written pages flushed rather than left to a checkpoint (and, where
+    # it runs, autovacuum) during the windows. It did not explain why the lookup window runs
+    # slower inside `make bench` than alone (docs/benchmarks-notebook.md, 2026-12-07).
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) engagement_suggestion, crm_event, crm_patient_profile")
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):  # no pg_checkpoint
