@@ -13,8 +13,9 @@ from django.conf import settings
 from crm import timeline
 from crm.domain import events as ev
 from crm.domain import moments
-from crm.domain.events import load_stored
+from crm.api.serializers import RECORDED_CHANNELS
 from crm.domain.recorded import RecordedEvent
+from crm.eventstore.records import COLUMNS, UnreadableEvent, recorded_or_unreadable
 from crm.models import Event
 
 
@@ -42,13 +43,21 @@ def recorded_entry(
         "type": event.event_type,
         "occurred_at": occurred_at,
         "recorded_at": recorded_at,
-        "recorded_by": {
-            "name": str(metadata.get("actor") or ""),
-            "role": str(metadata.get("role") or ""),
-            "channel": str(metadata.get("channel") or ""),
-        },
+        "recorded_by": recorded_by(metadata),
         "redacted": redacted,
         "data": data,
+    }
+
+
+def recorded_by(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Who recorded an event and by which door: the channel is null when the record does not
+    name one this API knows (a row written before channels were recorded, or by a newer
+    release), so a client checking the schema's enum never meets a value outside it."""
+    channel = metadata.get("channel")
+    return {
+        "name": str(metadata.get("actor") or ""),
+        "role": str(metadata.get("role") or ""),
+        "channel": channel if channel in RECORDED_CHANNELS else None,
     }
 
 
@@ -79,37 +88,33 @@ def timeline_entry(
     return timeline_entries([row], zone=zone, restricted_visible=restricted_visible)[0]
 
 
-def _recorded(row: Event) -> RecordedEvent:
-    return RecordedEvent(
-        position=row.position,
-        stream_id=row.stream_id,
-        version=row.version,
-        event=load_stored(row.event_type, row.schema_version, row.data),
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
-        metadata=row.metadata or {},
-    )
+def _recorded(row: Event) -> RecordedEvent | UnreadableEvent:
+    return recorded_or_unreadable(tuple(getattr(row, column) for column in COLUMNS))
 
 
 def recorded_timeline_entries(
-    recorded: Sequence[RecordedEvent],
+    recorded: Sequence[RecordedEvent | UnreadableEvent],
     *,
     zone: zoneinfo.ZoneInfo,
     restricted_visible: bool,
     references: timeline.References | None = None,
 ) -> list[dict[str, Any]]:
     """Entries for events of one stream; `references` when the caller has read what they
-    name already, otherwise looked up here (a query when some event names a visit)."""
+    name already, otherwise looked up here (a query when some event names a visit). An
+    event this release cannot read shows as an entry that says so (`unreadable_entry`)."""
     if not recorded:
         return []
     if references is None:
         references = timeline.references_for(
-            recorded[0].stream_id, [(r.version, r.event) for r in recorded]
+            recorded[0].stream_id,
+            [(r.version, r.event) for r in recorded if isinstance(r, RecordedEvent)],
         )
     return [
         recorded_timeline_entry(
             r, zone=zone, restricted_visible=restricted_visible, references=references
         )
+        if isinstance(r, RecordedEvent)
+        else unreadable_entry(r)
         for r in recorded
     ]
 
@@ -130,4 +135,22 @@ def recorded_timeline_entry(
         references=references,
         restricted_visible=restricted_visible,
     ).sentence
+    entry["readable"] = True
     return entry
+
+
+def unreadable_entry(unreadable: UnreadableEvent) -> dict[str, Any]:
+    """A timeline entry for an event a newer release wrote (or this one cannot decode): that
+    it is there, when and by whom, and none of its data, which this release cannot vouch for
+    (a restricted note's text among it)."""
+    return {
+        "version": unreadable.version,
+        "type": unreadable.event_type,
+        "occurred_at": unreadable.occurred_at,
+        "recorded_at": unreadable.recorded_at,
+        "recorded_by": recorded_by(unreadable.metadata),
+        "redacted": False,
+        "readable": False,
+        "data": {},
+        "summary": timeline.unreadable(unreadable.event_type, unreadable.schema_version).sentence,
+    }

@@ -149,8 +149,9 @@ class RecordedBySerializer(serializers.Serializer[Any]):
     role = serializers.CharField()
     channel = serializers.ChoiceField(
         choices=RECORDED_CHANNELS,
+        allow_null=True,
         help_text="The door it came in by: api, admin, sms (a patient's text), job, fixture "
-        "(demo data) or system.",
+        "(demo data) or system; null when the record does not say.",
     )
 
 
@@ -172,6 +173,11 @@ class RecordedEventSerializer(serializers.Serializer[Any]):
 class TimelineEntrySerializer(RecordedEventSerializer):
     summary = serializers.CharField(
         help_text="One line for the agent, times in the patient's zone."
+    )
+    readable = serializers.BooleanField(
+        help_text="False for an event this release cannot read (a newer release wrote it "
+        "during an upgrade): the entry says that it is there, when and by whom; its data "
+        "is empty until the release that reads it is deployed."
     )
 
 

@@ -199,11 +199,11 @@ def read_stream(
 
 def read_latest_and_types(
     stream_id: uuid.UUID, *, up_to_version: int, limit: int, types: Sequence[str]
-) -> tuple[list[RecordedEvent], list[RecordedEvent | UnreadableEvent]]:
+) -> tuple[list[RecordedEvent | UnreadableEvent], list[RecordedEvent | UnreadableEvent]]:
     """The last `limit` events of a stream up to `up_to_version`, newest first, and every
     event up to it whose type is one of `types`, oldest first, in one query: the screen pop's
-    recent history and the visits and tests it names. One of the latest that this code cannot
-    read raises (UnknownEventType...); one only of `types` comes back as an `UnreadableEvent`.
+    recent history and the visits and tests it names. A row this code cannot read (a newer
+    release's event) comes back as an `UnreadableEvent` in its place: the pop still shows.
 
     A stream's versions run 1, 2, 3... with no gap (I2), so the latest `limit` are those
     above `up_to_version - limit`."""
@@ -217,7 +217,7 @@ def read_latest_and_types(
             Q(version__gt=since) | Q(event_type__in=types)
         )
         rows = list(stored.order_by("version").values_list(*COLUMNS))
-    latest = {row[2]: recorded(row) for row in rows if row[2] > since}
+    latest = {row[2]: recorded_or_unreadable(row) for row in rows if row[2] > since}
     typed = [latest.get(row[2]) or recorded_or_unreadable(row) for row in rows if row[3] in types]
     return [latest[version] for version in sorted(latest, reverse=True)], typed
 

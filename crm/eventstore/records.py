@@ -80,13 +80,19 @@ class AppendResult:
 @dataclass(frozen=True, slots=True)
 class UnreadableEvent:
     """A stored row this code cannot turn into an event (unknown type or schema version,
-    data the event class refuses): a follower parks its stream instead of stopping."""
+    data the event class refuses): a follower parks its stream instead of stopping, and a
+    timeline shows that an entry is there without what it says."""
 
     position: int
     stream_id: uuid.UUID
     version: int
     event_type: str
     error: str
+    # What the row says around its data, for a reader that shows that something is there.
+    schema_version: int
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    metadata: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +120,18 @@ def recorded_or_unreadable(row: tuple[Any, ...]) -> RecordedEvent | UnreadableEv
     try:
         return recorded(row)
     except Exception as exc:  # any decoding failure is this row's, not the reader's
-        position, stream_id, version, event_type = row[:4]
-        return UnreadableEvent(position, stream_id, version, event_type, describe(exc))
+        position, stream_id, version, event_type, schema_version, _, meta, occurred, at = row
+        return UnreadableEvent(
+            position,
+            stream_id,
+            version,
+            event_type,
+            describe(exc),
+            schema_version,
+            occurred,
+            at,
+            meta if isinstance(meta, dict) else {},
+        )
 
 
 def describe(exc: BaseException) -> str:

@@ -282,3 +282,39 @@ def test_a_visit_booked_by_a_newer_release_is_named_as_an_appointment(agent, pat
     assert response.status_code == 200
     confirmed = response.json()["recent_timeline"][0]
     assert confirmed["summary"] == "Visit confirmed by phone: an appointment"
+
+
+def test_an_event_a_newer_release_wrote_among_the_latest_still_pops_the_record(agent, patient):
+    # A rolling upgrade: the new release has written an event this one cannot read, and the
+    # projected profile. The agent still gets the caller and the rest of the history.
+    insert_raw(patient, metadata={"actor": "agent.one", "role": "agent", "channel": "api"})
+    latest = Event.objects.filter(stream_id=patient).order_by("-version").first()
+    PatientProfile.objects.filter(patient_id=patient).update(version=latest.version)
+
+    response = agent.get(LOOKUP, {"phone": "6175550134"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["patient"]["patient_id"] == str(patient)
+    unreadable, *earlier = body["recent_timeline"]
+    assert unreadable["version"] == latest.version and unreadable["readable"] is False
+    assert unreadable["type"] == "LetterMailed" and unreadable["data"] == {}
+    assert unreadable["summary"] == "LetterMailed (not readable by this version)"
+    assert earlier and all(entry["readable"] for entry in earlier)
+
+
+def test_an_event_recorded_without_its_channel_shows_a_null_channel(agent, patient):
+    # Written past the store, without the metadata every command records: the schema's enum
+    # of channels (which every answer here is checked against) still holds.
+    note = ev.NoteAdded(note_id=uuid.uuid4(), text="Left a message.", author="agent.one")
+    insert_raw(patient, event_type="NoteAdded", data=note.to_data(), metadata={"channel": "fax"})
+    insert_raw(patient, event_type="NoteAdded", data=note.to_data())
+    latest = Event.objects.filter(stream_id=patient).order_by("-version").first()
+    PatientProfile.objects.filter(patient_id=patient).update(version=latest.version)
+
+    response = agent.get(LOOKUP, {"phone": "6175550134"})
+
+    assert response.status_code == 200
+    bare, unknown = response.json()["recent_timeline"][:2]
+    assert bare["recorded_by"] == {"name": "", "role": "", "channel": None}
+    assert unknown["recorded_by"]["channel"] is None

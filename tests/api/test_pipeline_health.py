@@ -101,17 +101,36 @@ def test_readyz_is_503_when_a_projection_stood_still_while_events_wait(client, r
         assert client.get("/readyz").status_code == 200
 
 
-def test_a_record_this_release_cannot_read_is_a_503_problem_and_nothing_is_written(agent, register):
+def test_a_command_on_a_record_this_release_cannot_read_is_a_503_problem_and_nothing_is_written(
+    agent, register
+):
     stuck = register()
     insert_raw(stuck)
     before = Event.objects.filter(stream_id=stuck).count()
 
-    timeline = agent.get(f"/api/v1/patients/{stuck}/timeline/")
     note = agent.post(f"/api/v1/patients/{stuck}/notes/", {"text": "Called back."}, format="json")
 
-    for response in (timeline, note):
-        assert response.status_code == 503
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["type"] == "/api/problems/record-unreadable"
-        assert "Unknown event type 'LetterMailed'" in response.json()["detail"]
+    assert note.status_code == 503
+    assert note["Content-Type"] == "application/problem+json"
+    assert note.json()["type"] == "/api/problems/record-unreadable"
+    assert "Unknown event type 'LetterMailed'" in note.json()["detail"]
     assert Event.objects.filter(stream_id=stuck).count() == before
+
+
+def test_the_timeline_shows_an_event_this_release_cannot_read_as_there_without_its_data(
+    agent, register
+):
+    stuck = register()
+    insert_raw(stuck, metadata={"actor": "agent.newer", "role": "agent", "channel": "api"})
+
+    page = agent.get(f"/api/v1/patients/{stuck}/timeline/")
+    one = agent.get(f"/api/v1/patients/{stuck}/timeline/2/")
+
+    assert page.status_code == 200 and one.status_code == 200
+    newest, registered = page.json()["results"]
+    assert newest == one.json()
+    assert newest["version"] == 2 and newest["type"] == "LetterMailed"
+    assert newest["readable"] is False and newest["data"] == {}
+    assert newest["summary"] == "LetterMailed (not readable by this version)"
+    assert newest["recorded_by"] == {"name": "agent.newer", "role": "agent", "channel": "api"}
+    assert registered["type"] == "PatientRegistered" and registered["readable"] is True
