@@ -11,9 +11,9 @@ from typing import Any
 from django.conf import settings
 
 from crm import timeline
+from crm.api.serializers import RECORDED_CHANNELS
 from crm.domain import events as ev
 from crm.domain import moments
-from crm.api.serializers import RECORDED_CHANNELS
 from crm.domain.recorded import RecordedEvent
 from crm.eventstore.records import COLUMNS, UnreadableEvent, recorded_or_unreadable
 from crm.models import Event
