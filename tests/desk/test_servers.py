@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import OperationalError, connection
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
@@ -171,13 +171,25 @@ async def _user_id(key: str) -> int:
 
 
 async def db(work: Any, *args: Any, **kwargs: Any) -> Any:
-    """`work` in asgiref's thread, whose connection is closed after: a test leaves none."""
+    """`work` in asgiref's thread, whose connection is closed after: a test leaves none.
+
+    SQLite's test database is in memory with a shared cache, where a table another thread is
+    reading (the broadcaster) is locked for writing and the busy timeout does not apply (the
+    product's file database runs in WAL mode, where readers never block the writer): a
+    refusal of that kind is tried again, as the broadcaster does for its reads."""
 
     def once() -> Any:
-        try:
-            return work(*args, **kwargs)
-        finally:
-            connection.close()
+        for attempt in range(50):
+            try:
+                return work(*args, **kwargs)
+            except OperationalError as exc:
+                if connection.vendor != "sqlite" or "table is locked" not in str(exc):
+                    raise
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+            finally:
+                connection.close()
 
     return await sync_to_async(once)()
 
