@@ -81,6 +81,35 @@ def test_a_client_that_only_accepts_html_still_gets_a_problem_document(agent, pa
     problem(response, 406)
 
 
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "application/json", "application/*", "application/json; indent=4", ""]
+)
+def test_the_answer_s_media_type_is_what_drf_s_negotiation_gives(agent, patient, accept):
+    # The API answers the usual Accept headers without DRF's negotiation: the same answer.
+    from rest_framework.exceptions import NotAcceptable
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    asked = Request(APIRequestFactory().get("/", **headers))
+    try:
+        _, expected = DefaultContentNegotiation().select_renderer(asked, [JSONRenderer()])
+    except NotAcceptable:
+        expected = None
+
+    response = agent.get(url(patient), **headers)
+
+    if expected is None:
+        problem(response, 406)
+    else:
+        assert response.status_code == 200
+        assert response.accepted_media_type == expected
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["patient_id"] == str(patient)
+
+
 def test_a_method_the_endpoint_does_not_have_is_a_405_with_allow(agent, patient):
     response = agent.delete(url(patient, "notes/"))
 
