@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.serializers import Serializer
 
 from crm.api.problems import PROBLEM_MEDIA_TYPE, Problem
-from crm.api.serializers import ProblemSerializer
+from crm.api.serializers import ProblemSerializer, StrictInputSerializer
 
 _ALWAYS = {
     401: "No credentials, or bad ones: send Authorization: Token <key> (or a session).",
@@ -74,6 +74,16 @@ class ApiSchema(AutoSchema):
         described: str = super().get_description()
         own = type(self.view).__dict__.get("__doc__")
         return described if own else ""
+
+    def _map_serializer(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        # The server refuses a field it does not know (StrictInputSerializer): say so, so a
+        # generated client or a validator refuses it too instead of the server's 400.
+        if direction == "request" and isinstance(serializer, StrictInputSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
     def get_serializer_name(self, serializer: Serializer[Any], direction: Any) -> str:
         # Nested InputSerializer / OutputSerializer are named after their view.

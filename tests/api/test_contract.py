@@ -168,3 +168,23 @@ def test_the_reminders_list_says_it_is_soonest_first_and_upcoming_by_default(sch
     assert "upcoming" in operation["description"]
     when = next(p for p in operation["parameters"] if p["name"] == "when")
     assert when["schema"]["enum"] == ["all", "past", "upcoming"]
+
+
+def test_every_request_body_declares_that_it_takes_no_other_fields(schema, agent, register):
+    # The server refuses a field it does not know (a misspelling must not be dropped): the
+    # schema says so, so a generated client or a validator refuses it before sending.
+    bodies = [
+        (path, _resolved(schema, content["schema"]))
+        for path, method, operation in _operations(schema)
+        if "requestBody" in operation
+        for content in operation["requestBody"]["content"].values()
+    ]
+    assert len(bodies) >= 15
+    assert all(body["additionalProperties"] is False for _, body in bodies), [
+        path for path, body in bodies if body.get("additionalProperties") is not False
+    ]
+    patient = register()
+    refused = agent.post(
+        f"/api/v1/patients/{patient}/notes/", {"text": "hi", "txet": "hi"}, format="json"
+    )
+    assert refused.status_code == 400 and "txet" in refused.json()["errors"]
