@@ -78,7 +78,9 @@ class ApiSchema(AutoSchema):
     def _map_serializer(
         self, serializer: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any]:
-        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        schema: dict[str, Any] = super()._map_serializer(  # type: ignore[no-untyped-call]
+            serializer, direction, bypass_extensions
+        )
         # The server refuses a field it does not know (StrictInputSerializer): say so, so a
         # generated client or a validator refuses it too instead of the server's 400.
         if direction == "request" and isinstance(serializer, StrictInputSerializer):
