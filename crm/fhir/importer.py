@@ -28,7 +28,14 @@ from crm.fhir.client import FhirClient
 from crm.fhir.matching import Lookup, Match, Overlay, by_identifiers, match, prefetch
 from crm.fhir.reading import PASSES, Entry, files, read
 from crm.fhir.report import Problem, Summary
-from crm.fhir.resources import MODELS, Refused, Skipped, validate, version_of
+from crm.fhir.resources import (
+    MODELS,
+    Refused,
+    Skipped,
+    logical_identifier,
+    validate,
+    version_of,
+)
 from crm.handlers.base import Actor
 from crm.models import EhrMatchReview, MatchDecision
 
@@ -217,7 +224,9 @@ class Importer:
         known = self._patients.get(key)
         if known is not None:
             return known
-        owners = by_identifiers([(self.source, key)], self._overlay)
+        # The EHR's own record id; or, for a logical reference, the identifier it gives
+        # (an MRN), as the patient's import recorded it.
+        owners = by_identifiers([logical_identifier(key) or (self.source, key)], self._overlay)
         if len(owners) != 1:
             waiting = (
                 key in self._listed
@@ -227,6 +236,13 @@ class Importer:
             )
             if waiting:
                 raise Refused(f"its patient {key} waits for the front desk to match it")
+            logical = logical_identifier(key)
+            if logical is not None:
+                many = "several CRM patients have" if owners else "no CRM patient has"
+                raise Refused(
+                    f"its patient is named by identifier {logical[1]!r} ({logical[0]}), "
+                    f"which {many}"
+                )
             raise Refused(f"its patient {key} is not in the CRM (not imported, or refused)")
         patient_id = owners.pop()
         self._remember(key, patient_id)

@@ -21,6 +21,7 @@ from crm.fhir.resources import (
     label,
     local_reference,
     moment,
+    patient_reference,
     words,
 )
 from crm.fhir.zones import zone_for_address
@@ -418,7 +419,7 @@ def _updated(resource: Any) -> dt.datetime | None:
 
 
 def _subject(reference: Any, context: Context) -> str:
-    patient = local_reference(reference, context.full_urls, "Patient")
+    patient = patient_reference(reference, context.full_urls, typed=False)
     if patient is None:
         raise Refused("names no Patient (subject)")
     return patient
@@ -471,7 +472,11 @@ _APPOINTMENT_STATUS = {
 def appointment(resource: Any, key: str, context: Context) -> VisitRecord:
     actors = [p.actor for p in resource.participant or [] if p.actor is not None]
     patient = next(
-        (ref for ref in (local_reference(a, context.full_urls, "Patient") for a in actors) if ref),
+        (
+            ref
+            for ref in (patient_reference(a, context.full_urls, typed=True) for a in actors)
+            if ref
+        ),
         None,
     )
     if patient is None:

@@ -160,6 +160,38 @@ def local_reference(reference: Any, full_urls: dict[str, tuple[str, str]], kind:
     return None
 
 
+# The key of a patient named by a logical reference (Reference.identifier, no literal
+# reference): the importer finds the patient by that identifier (crm.fhir.importer).
+LOGICAL_PREFIX = "identifier|"
+
+
+def patient_reference(
+    reference: Any, full_urls: dict[str, tuple[str, str]], *, typed: bool
+) -> str | None:
+    """The patient a Reference names: its literal reference (`local_reference`), else its
+    logical one (`identifier` with system and value) as LOGICAL_PREFIX + "system|value".
+    With `typed`, a logical reference counts only when it says `type: "Patient"` (a
+    participant may be anyone); without, when it does not say another type (a subject)."""
+    literal = local_reference(reference, full_urls, "Patient")
+    if literal is not None or reference is None or getattr(reference, "reference", None):
+        return literal
+    identifier = getattr(reference, "identifier", None)
+    system = getattr(identifier, "system", None) if identifier is not None else None
+    value = getattr(identifier, "value", None) if identifier is not None else None
+    kind = getattr(reference, "type", None)
+    if not system or not value or (kind != "Patient" if typed else kind not in (None, "Patient")):
+        return None
+    return f"{LOGICAL_PREFIX}{system}|{value}"
+
+
+def logical_identifier(key: str) -> tuple[str, str] | None:
+    """(system, value) of a key `patient_reference` made from a logical reference."""
+    if not key.startswith(LOGICAL_PREFIX):
+        return None
+    system, _, value = key.removeprefix(LOGICAL_PREFIX).rpartition("|")
+    return system, value
+
+
 def label(text: str | None, limit: int) -> str:
     """A display name for a label field: one line, at most `limit` characters."""
     flat = " ".join((text or "").split())

@@ -393,3 +393,35 @@ def test_what_the_import_keeps_per_patient_stays_under_its_caps_and_later_files_
     again = importer.Importer(source=SOURCE, now=now, batch_size=2).import_files([patients, visits])
     assert Event.objects.count() == before
     assert again.unchanged == {"Patient": 6, "Appointment": 6, "Encounter": 6}
+
+
+def test_a_visit_naming_its_patient_by_identifier_lands_on_the_patient_with_that_mrn(ehr):
+    # A logical reference (Reference.identifier, FHIR R4 3.1.3.4): the MRN, no literal one.
+    mrn = {"system": b.MRN_SYSTEM, "value": "MRN-pat-1"}
+    ehr(b.patient())
+
+    summary = ehr(
+        b.encounter("enc-by-mrn", subject={"identifier": mrn, "display": "Avery Testpatient"}),
+        b.encounter("enc-typed", subject={"type": "Patient", "identifier": mrn}),
+        b.appointment(
+            "apt-by-mrn",
+            start="2026-11-25T15:00:00Z",
+            end="2026-11-25T15:30:00Z",
+            participant=[
+                {"actor": {"type": "Patient", "identifier": mrn}, "status": "accepted"},
+                {"actor": {"reference": "Practitioner/pr-1"}, "status": "accepted"},
+            ],
+        ),
+        b.encounter("enc-stranger", subject={"identifier": {**mrn, "value": "MRN-nobody"}}),
+        b.encounter("enc-group", subject={"type": "Group", "identifier": mrn}),
+    )
+
+    assert summary.imported == {"Encounter": 2, "Appointment": 1}
+    assert _types().count("AppointmentCompleted") == 2
+    assert "AppointmentScheduled" in _types()
+    refused = {p.resource: p.reason for p in summary.refused}
+    assert refused == {
+        "Encounter/enc-stranger": f"its patient is named by identifier 'MRN-nobody' "
+        f"({b.MRN_SYSTEM}), which no CRM patient has",
+        "Encounter/enc-group": "names no Patient (subject)",
+    }
