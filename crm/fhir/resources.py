@@ -169,7 +169,8 @@ def patient_reference(
     reference: Any, full_urls: dict[str, tuple[str, str]], *, typed: bool
 ) -> str | None:
     """The patient a Reference names: its literal reference (`local_reference`), else its
-    logical one (`identifier` with system and value) as LOGICAL_PREFIX + "system|value".
+    logical one (`identifier` with system and value) as LOGICAL_PREFIX + ["system", "value"]
+    in JSON (either may hold any character, "|" included).
     With `typed`, a logical reference counts only when it says `type: "Patient"` (a
     participant may be anyone); without, when it does not say another type (a subject)."""
     literal = local_reference(reference, full_urls, "Patient")
@@ -181,15 +182,15 @@ def patient_reference(
     kind = getattr(reference, "type", None)
     if not system or not value or (kind != "Patient" if typed else kind not in (None, "Patient")):
         return None
-    return f"{LOGICAL_PREFIX}{system}|{value}"
+    return LOGICAL_PREFIX + json.dumps([str(system), str(value)])
 
 
 def logical_identifier(key: str) -> tuple[str, str] | None:
     """(system, value) of a key `patient_reference` made from a logical reference."""
     if not key.startswith(LOGICAL_PREFIX):
         return None
-    system, _, value = key.removeprefix(LOGICAL_PREFIX).rpartition("|")
-    return system, value
+    system, value = json.loads(key.removeprefix(LOGICAL_PREFIX))
+    return str(system), str(value)
 
 
 def label(text: str | None, limit: int) -> str:

@@ -412,7 +412,7 @@ def test_a_visit_naming_its_patient_by_identifier_lands_on_the_patient_with_that
                 {"actor": {"reference": "Practitioner/pr-1"}, "status": "accepted"},
             ],
         ),
-        b.encounter("enc-stranger", subject={"identifier": {**mrn, "value": "MRN-nobody"}}),
+        b.encounter("enc-stranger", subject={"identifier": {**mrn, "value": "MRN|pat-1"}}),
         b.encounter("enc-group", subject={"type": "Group", "identifier": mrn}),
     )
 
@@ -421,7 +421,7 @@ def test_a_visit_naming_its_patient_by_identifier_lands_on_the_patient_with_that
     assert "AppointmentScheduled" in _types()
     refused = {p.resource: p.reason for p in summary.refused}
     assert refused == {
-        "Encounter/enc-stranger": f"its patient is named by identifier 'MRN-nobody' "
+        "Encounter/enc-stranger": f"its patient is named by identifier 'MRN|pat-1' "
         f"({b.MRN_SYSTEM}), which no CRM patient has",
         "Encounter/enc-group": "names no Patient (subject)",
     }
