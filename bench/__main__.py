@@ -103,8 +103,6 @@ def _suggestions(args: argparse.Namespace) -> Report:
             patients=args.large_patients,
             events=args.large_events,
             processes=args.suggestions_processes,
-            clients=args.suggestions_clients,
-            duration=args.suggestions_duration,
             rounds=args.rounds,
             seed_processes=args.seed_processes,
         )
@@ -238,12 +236,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     option("--api-open-duration", 60, "api: the open-loop run's measured seconds", type=float)
     option("--suggestions-processes", 2, "suggestions: processes of the full re-evaluation")
-    option(
-        "--suggestions-clients",
-        8,
-        "suggestions: client processes appending while the lag is measured",
-    )
-    option("--suggestions-duration", 30, "suggestions: seconds the lag is measured for", type=float)
     option("--reminders", 10_000, "reminders: reminders due at once")
     option("--reminder-workers", 2, "reminders: dispatcher processes")
     option("--reminder-batch-size", 100, "reminders: texts claimed per transaction")
