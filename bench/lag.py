@@ -26,7 +26,6 @@ import psycopg
 from bench import dataset
 from bench.api import ApiOptions, Gunicorn, agent_token
 from bench.database import PROJECT_DIR, conninfo, django_env, prepare
-from bench.engagement import _quantile
 from bench.load import run_load
 from bench.processes import stop
 from bench.report import Report, Table, Target
@@ -522,3 +521,9 @@ def _report(
         )
     )
     return report
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
