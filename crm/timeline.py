@@ -12,9 +12,10 @@ from typing import Any
 
 from crm.domain import events as ev
 from crm.domain import moments
-from crm.domain.errors import DomainError
 from crm.domain.languages import language_name
+from crm.domain.recorded import RecordedEvent
 from crm.domain.vocabulary import duration, label, phone
+from crm.eventstore.records import stored_or_unreadable
 from crm.models import Event
 from crm.selectors import rows
 
@@ -126,10 +127,9 @@ def references_from(referenced: Iterable[tuple[int, ev.DomainEvent | None]]) -> 
 
 
 def _readable(row: Event) -> ev.DomainEvent | None:
-    try:
-        return ev.load_stored(row.event_type, row.schema_version, row.data)
-    except DomainError:  # a newer release's event: named as "an appointment"
-        return None
+    # By the store's rule (any row it cannot decode is that row's): named "an appointment".
+    stored = stored_or_unreadable(row)
+    return stored.event if isinstance(stored, RecordedEvent) else None
 
 
 @functools.cache

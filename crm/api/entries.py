@@ -15,7 +15,7 @@ from crm.api.serializers import RECORDED_CHANNELS
 from crm.domain import events as ev
 from crm.domain import moments
 from crm.domain.recorded import RecordedEvent
-from crm.eventstore.records import COLUMNS, UnreadableEvent, recorded_or_unreadable
+from crm.eventstore.records import UnreadableEvent, stored_or_unreadable
 from crm.models import Event
 
 
@@ -78,7 +78,9 @@ def timeline_entries(
     """A page of stored rows as timeline entries (one more query at most, to name the
     visits and tests the page refers to)."""
     return recorded_timeline_entries(
-        [_recorded(row) for row in rows], zone=zone, restricted_visible=restricted_visible
+        [stored_or_unreadable(row) for row in rows],
+        zone=zone,
+        restricted_visible=restricted_visible,
     )
 
 
@@ -86,10 +88,6 @@ def timeline_entry(
     row: Event, *, zone: zoneinfo.ZoneInfo, restricted_visible: bool
 ) -> dict[str, Any]:
     return timeline_entries([row], zone=zone, restricted_visible=restricted_visible)[0]
-
-
-def _recorded(row: Event) -> RecordedEvent | UnreadableEvent:
-    return recorded_or_unreadable(tuple(getattr(row, column) for column in COLUMNS))
 
 
 def recorded_timeline_entries(

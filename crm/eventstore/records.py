@@ -134,6 +134,12 @@ def recorded_or_unreadable(row: tuple[Any, ...]) -> RecordedEvent | UnreadableEv
         )
 
 
+def stored_or_unreadable(stored: Any) -> RecordedEvent | UnreadableEvent:
+    """`recorded_or_unreadable` for a stored row as a model instance (the ORM's `Event`, or
+    anything with the COLUMNS as attributes)."""
+    return recorded_or_unreadable(tuple(getattr(stored, column) for column in COLUMNS))
+
+
 def describe(exc: BaseException) -> str:
     """An exception as an operator reads it: its type and its message, bounded."""
     # No NUL or lone surrogate: the text is stored (a parked stream's reason).

@@ -4,6 +4,7 @@ their reason, lag in events and seconds, /healthz and /readyz for the load balan
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.test import override_settings
@@ -134,3 +135,33 @@ def test_the_timeline_shows_an_event_this_release_cannot_read_as_there_without_i
     assert newest["summary"] == "LetterMailed (not readable by this version)"
     assert newest["recorded_by"] == {"name": "agent.newer", "role": "agent", "channel": "api"}
     assert registered["type"] == "PatientRegistered" and registered["readable"] is True
+
+
+def test_a_visit_written_past_the_store_in_a_shape_no_release_reads_is_named_not_a_500(
+    agent, register
+):
+    # The entries and the visits they name are decoded by one rule: a row that cannot be
+    # read (here a field its class does not have, at today's schema version) is the row's
+    # problem, shown as unreadable and named "an appointment", never the page's.
+    stuck = register()
+    booking = uuid.uuid4()
+    recorded = {"actor": "agent.one", "role": "agent", "channel": "api"}
+    insert_raw(
+        stuck,
+        event_type="AppointmentScheduled",
+        data={"appointment_id": str(booking), "not_a_field": 1},
+        metadata=recorded,
+    )
+    insert_raw(
+        stuck,
+        event_type="AppointmentConfirmed",
+        data={"appointment_id": str(booking), "via": "voice"},
+        metadata=recorded,
+    )
+
+    page = agent.get(f"/api/v1/patients/{stuck}/timeline/")
+
+    assert page.status_code == 200
+    confirmed, scheduled, _ = page.json()["results"]
+    assert confirmed["summary"] == "Visit confirmed by phone: an appointment"
+    assert scheduled["readable"] is False
