@@ -14,7 +14,6 @@ from crm import timeline
 from crm.admin import formatting as fmt
 from crm.domain import events as ev
 from crm.domain import moments
-from crm.domain.errors import DomainError
 from crm.models import Event
 
 PAGE_SIZE = 50
@@ -71,9 +70,11 @@ def timeline_page(
         try:
             # As stored: what append validated is not judged again by today's bounds.
             events[version] = ev.load_stored(event_type, schema_version, data)
-        except DomainError:
-            # A newer deployment wrote it; show that something is there rather than break
-            # the page the front desk needs while the patient is on the phone.
+        except Exception:
+            # A newer deployment wrote it, or a row written past the store that no release
+            # reads: any decoding failure is the row's (the store's rule,
+            # records.recorded_or_unreadable). Show that something is there rather
+            # than break the page the front desk needs while the patient is on the phone.
             log.exception("timeline: cannot read event %s v%s", event_type, schema_version)
             events[version] = None
     references = timeline.references_for(

@@ -248,3 +248,25 @@ def test_a_deceased_patients_page_says_so_and_a_booking_is_refused(desk, patient
 
     assert "Recorded as deceased" in page and "No reminders or outreach" in page
     assert "the patient is recorded as deceased" in refused
+
+
+def test_a_booking_written_past_the_store_in_a_shape_no_release_reads_leaves_the_page_up(
+    desk, patient
+):
+    # Decoded by the store's rule, as the API's timeline is: a row that cannot be read (a
+    # field its class lacks, at today's schema version) is shown as such, the page stays up.
+    from tests.crm.parking import insert_raw
+
+    rowan = patient()
+    booking = "8b1e5a5e-0000-4000-8000-0000000000aa"
+    insert_raw(rowan, event_type="AppointmentScheduled", data={"appointment_id": booking, "x": 1})
+    insert_raw(
+        rowan, event_type="AppointmentConfirmed", data={"appointment_id": booking, "via": "voice"}
+    )
+
+    response = desk.get(patient_url(rowan))
+
+    assert response.status_code == 200
+    timeline = text_of(response)[text_of(response).index("Timeline (newest first)") :]
+    assert "AppointmentScheduled (not readable by this version)" in timeline
+    assert "Visit confirmed by phone an appointment" in timeline
