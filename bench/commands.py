@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench import peer, report
+from bench import floor, peer, report
 from bench.database import prepare, tuning
 from bench.load import LoadResult, ensure_raw_table, run_load
 from bench.report import Report, Table, Target
@@ -32,6 +32,7 @@ class CommandsOptions:
 @dataclass(frozen=True, slots=True)
 class Measured:
     raw: LoadResult
+    floor: LoadResult
     ours: LoadResult
     peer: LoadResult
 
@@ -57,6 +58,7 @@ def run(options: CommandsOptions) -> Report:
             options.url, patients=options.patients, min_length=5, max_length=15, rng_seed=clients
         )
 
+    floor.prepare(options.url, [p for ids in patients.values() for p in ids])
     measured: dict[int, list[Measured]] = {c: [] for c in options.clients}
     for round_no in range(1, options.rounds + 1):
         for clients in options.clients:
@@ -68,6 +70,15 @@ def run(options: CommandsOptions) -> Report:
                 clients=clients,
                 warmup=options.warmup,
                 duration=options.duration,
+            )
+            print(f"  commands: {tag}: our statements alone ...", flush=True)
+            least = run_load(
+                "floor",
+                options.url,
+                clients=clients,
+                warmup=options.warmup,
+                duration=options.duration,
+                patients=patients[clients],
             )
             # Ours and eventsourcing's take turns going first, round after round.
             results: dict[str, LoadResult] = {}
@@ -85,10 +96,12 @@ def run(options: CommandsOptions) -> Report:
             ours, theirs = results["commands"], results["peer"]
             print(
                 f"  commands: {tag}: raw {raw.rate:,.0f}/s, ours {ours.rate:,.0f}/s, "
-                f"eventsourcing {theirs.rate:,.0f}/s ({_ratio(ours, theirs):.2f}x)",
+                f"eventsourcing {theirs.rate:,.0f}/s ({_ratio(ours, theirs):.2f}x), "
+                f"statements alone {least.rate:,.0f}/s ({_ratio(least, theirs):.2f}x)",
                 flush=True,
             )
-            measured[clients].append(Measured(raw, ours, theirs))
+            measured[clients].append(Measured(raw, least, ours, theirs))
+    floor.drop(options.url)
     return _report(options, measured)
 
 
@@ -111,6 +124,8 @@ def _report(options: CommandsOptions, measured: dict[int, list[Measured]]) -> Re
             "commands/s",
             "eventsourcing/s",
             "ours / es",
+            "floor/s",
+            "floor / es",
             "commands / raw",
             "cmd p50 ms",
             "cmd p99 ms",
@@ -133,6 +148,8 @@ def _report(options: CommandsOptions, measured: dict[int, list[Measured]]) -> Re
                 report.rate(cmd_rate),
                 report.rate(statistics.median(m.peer.rate for m in runs)),
                 f"{ratio:.2f}x",
+                report.rate(statistics.median(m.floor.rate for m in runs)),
+                f"{statistics.median(_ratio(m.floor, m.peer) for m in runs):.2f}x",
                 report.ratio(statistics.median(m.ours.rate / m.raw.rate for m in runs)),
                 f"{middle.ours.p50_ms:.1f}",
                 f"{middle.ours.p99_ms:.1f}",
@@ -155,6 +172,12 @@ def _report(options: CommandsOptions, measured: dict[int, list[Measured]]) -> Re
         "eventsourcing: [SELECT the events after the cached aggregate's version], decide, "
         "save: [BEGIN], [SET lock_timeout, LOCK TABLE, NOTIFY, INSERT], [COMMIT] and 2 "
         "empty syncs: 6 round trips (docs/benchmarks.md)"
+    )
+    table.notes.append(
+        "floor: our statements alone, the two round trips above through psycopg with "
+        "their parameters made ahead (nothing read back, decided or folded), each client "
+        "on its own patients, on scratch copies of the log and the profiles: what any "
+        "Python client sending them could do (bench/floor.py)"
     )
     table.notes.append(tuning())
     result = Report("commands", [table])

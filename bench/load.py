@@ -25,7 +25,7 @@ SETUP_TIMEOUT = 120.0  # seconds a client may take to start, set Django up and c
 
 @dataclass(frozen=True, slots=True)
 class LoadJob:
-    kind: str  # "commands", "peer" (bench.peer) or "raw_insert"
+    kind: str  # "commands", "peer" (bench.peer), "floor" (bench.floor) or "raw_insert"
     url: str
     client: int
     warmup: float
@@ -187,6 +187,11 @@ Operation = Callable[[], str]
 def _operation(job: LoadJob) -> tuple[Operation, type[Exception]]:
     if job.kind == "raw_insert":
         return _raw_insert(job)
+    if job.kind == "floor":
+        from bench import floor
+
+        setup_django(job.url)
+        return floor.statements(job.url, job.own_patients), _NeverRaised
     if job.kind == "peer":
         from bench import peer
 
