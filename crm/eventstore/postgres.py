@@ -74,6 +74,12 @@ RECORD_SQL = (
     "FROM crm_command_record WHERE key = %s"
 )
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"
+# Several streams' locks in one statement, taken in the array's order: PostgreSQL evaluates
+# a volatile target list after ORDER BY, so row by row in that order.
+LOCKS_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, u.key) FROM unnest(%s::int[]) WITH ORDINALITY "
+    "AS u(key, n) ORDER BY u.n"
+)
 # The channel a committed append wakes the followers on (crm.projections.wakeup). PostgreSQL
 # delivers it at COMMIT and drops it on ROLLBACK; the notifications of one transaction with
 # the same payload fold into one, so a merge's two appends wake a listener once.
@@ -163,9 +169,13 @@ def execute(query: str, params: Sequence[Any]) -> None:
 
 
 def lock_streams(stream_ids: Sequence[uuid.UUID]) -> None:
-    for stream_id in sorted(set(stream_ids)):
-        key = int.from_bytes(stream_id.bytes[:4], "big", signed=True)
-        execute(LOCK_SQL, [PATIENT_LOCK_CLASS, key])
+    """Each stream's lock, in the streams' order (so two commands locking several of the
+    same streams cannot deadlock): one statement, whatever their number."""
+    keys = [int.from_bytes(sid.bytes[:4], "big", signed=True) for sid in sorted(set(stream_ids))]
+    if len(keys) == 1:
+        execute(LOCK_SQL, [PATIENT_LOCK_CLASS, keys[0]])
+    elif keys:
+        execute(LOCKS_SQL, [PATIENT_LOCK_CLASS, keys])
 
 
 def select(query: str, params: Sequence[Any]) -> list[RecordedEvent]:

@@ -328,3 +328,27 @@ def test_an_error_inside_a_pipeline_is_raised_and_its_echo_not_logged(caplog):
     logging.getLogger("psycopg").warning("error ignored terminating %r: %s", conn, "other")
     logged = [r.getMessage() for r in caplog.records if r.name == "psycopg"]
     assert logged == [f"error ignored terminating {conn!r}: other"]
+
+
+def test_several_streams_are_locked_by_one_statement_until_the_transaction_ends():
+    streams = [uuid.uuid4() for _ in range(5)]
+    keys = [int.from_bytes(s.bytes[:4], "big", signed=True) for s in streams]
+
+    def try_the_locks(i: int) -> list[bool]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            taken = []
+            for key in keys:
+                cursor.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)", [postgres.PATIENT_LOCK_CLASS, key]
+                )
+                taken.append(bool(cursor.fetchone()[0]))
+            return taken
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        eventstore.lock_streams(*streams, streams[0])
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] == 5
+        assert together(1, try_the_locks) == [[False] * 5]
+    assert together(1, try_the_locks) == [[True] * 5]

@@ -46,7 +46,7 @@ class Bounded:
             return f"must be at most {self.max_length} characters."
         if self.pattern and re.fullmatch(self.pattern, text, re.ASCII) is None:
             return f"must be {self.shape or 'of the form ' + self.pattern}."
-        if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
+        if _UNSTORABLE.search(text):
             # Neither can be stored (PostgreSQL's jsonb, UTF-8): refused, never altered.
             return "must not hold NUL or unpaired surrogate characters."
         return None
