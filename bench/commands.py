@@ -59,30 +59,32 @@ def run(options: CommandsOptions) -> Report:
         )
 
     floor.prepare(options.url, [p for ids in patients.values() for p in ids])
+    try:
+        measured = _measure(options, patients, peer_patients)
+    finally:
+        floor.drop(options.url)
+    return _report(options, measured)
+
+
+_LABEL = {
+    "raw_insert": "raw INSERT",
+    "floor": "our statements alone",
+    "commands": "our command mix",
+    "peer": "eventsourcing's command mix",
+}
+
+
+def _measure(
+    options: CommandsOptions, patients: dict[int, list[str]], peer_patients: dict[int, list[str]]
+) -> dict[int, list[Measured]]:
     measured: dict[int, list[Measured]] = {c: [] for c in options.clients}
     for round_no in range(1, options.rounds + 1):
         for clients in options.clients:
             tag = f"round {round_no}/{options.rounds}, {clients} client(s)"
-            print(f"  commands: {tag}: raw INSERT ...", flush=True)
-            raw = run_load(
-                "raw_insert",
-                options.url,
-                clients=clients,
-                warmup=options.warmup,
-                duration=options.duration,
-            )
-            print(f"  commands: {tag}: our statements alone ...", flush=True)
-            least = run_load(
-                "floor",
-                options.url,
-                clients=clients,
-                warmup=options.warmup,
-                duration=options.duration,
-                patients=patients[clients],
-            )
-            # Ours and eventsourcing's take turns going first, round after round.
+            # The baselines first; ours and eventsourcing's take turns going first.
+            pair = ("commands", "peer") if round_no % 2 else ("peer", "commands")
             results: dict[str, LoadResult] = {}
-            for kind in ("commands", "peer") if round_no % 2 else ("peer", "commands"):
+            for kind in ("raw_insert", "floor", *pair):
                 print(f"  commands: {tag}: {_LABEL[kind]} ...", flush=True)
                 results[kind] = run_load(
                     kind,
@@ -90,22 +92,20 @@ def run(options: CommandsOptions) -> Report:
                     clients=clients,
                     warmup=options.warmup,
                     duration=options.duration,
-                    patients=(peer_patients if kind == "peer" else patients)[clients],
-                    overlap=options.overlap,
+                    patients=None
+                    if kind == "raw_insert"
+                    else (peer_patients if kind == "peer" else patients)[clients],
+                    overlap=options.overlap if kind in pair else 0.0,
                 )
-            ours, theirs = results["commands"], results["peer"]
+            m = Measured(*(results[k] for k in ("raw_insert", "floor", "commands", "peer")))
             print(
-                f"  commands: {tag}: raw {raw.rate:,.0f}/s, ours {ours.rate:,.0f}/s, "
-                f"eventsourcing {theirs.rate:,.0f}/s ({_ratio(ours, theirs):.2f}x), "
-                f"statements alone {least.rate:,.0f}/s ({_ratio(least, theirs):.2f}x)",
+                f"  commands: {tag}: raw {m.raw.rate:,.0f}/s, ours {m.ours.rate:,.0f}/s, "
+                f"eventsourcing {m.peer.rate:,.0f}/s ({_ratio(m.ours, m.peer):.2f}x), "
+                f"statements alone {m.floor.rate:,.0f}/s ({_ratio(m.floor, m.peer):.2f}x)",
                 flush=True,
             )
-            measured[clients].append(Measured(raw, least, ours, theirs))
-    floor.drop(options.url)
-    return _report(options, measured)
-
-
-_LABEL = {"commands": "our command mix", "peer": "eventsourcing's command mix"}
+            measured[clients].append(m)
+    return measured
 
 
 def _ratio(ours: LoadResult, theirs: LoadResult) -> float:
