@@ -14,20 +14,13 @@ from crm import timeline
 from crm.admin import formatting as fmt
 from crm.domain import events as ev
 from crm.domain import moments
+from crm.domain.recorded import RecordedEvent
+from crm.eventstore.records import UnreadableEvent, stored_or_unreadable
 from crm.models import Event
 
 PAGE_SIZE = 50
 log = logging.getLogger(__name__)
 
-_COLUMNS = (
-    "version",
-    "event_type",
-    "schema_version",
-    "data",
-    "metadata",
-    "occurred_at",
-    "recorded_at",
-)
 # Entered this much later than it happened: say so, a late entry can matter clinically.
 _LATE_ENTRY = dt.timedelta(minutes=15)
 
@@ -63,42 +56,42 @@ def timeline_page(
     rows = Event.objects.filter(stream_id=patient_id)
     if older_than is not None:
         rows = rows.filter(version__lt=older_than)
-    found = list(rows.order_by("-version").values_list(*_COLUMNS)[: size + 1])
-    page, more = found[:size], len(found) > size
-    events: dict[int, ev.DomainEvent | None] = {}
-    for version, event_type, schema_version, data, *_ in page:
-        try:
-            # As stored: what append validated is not judged again by today's bounds.
-            events[version] = ev.load_stored(event_type, schema_version, data)
-        except Exception:
-            # A newer deployment wrote it, or a row written past the store that no release
-            # reads: any decoding failure is the row's (the store's rule,
-            # records.recorded_or_unreadable). Show that something is there rather
-            # than break the page the front desk needs while the patient is on the phone.
-            log.exception("timeline: cannot read event %s v%s", event_type, schema_version)
-            events[version] = None
+    found = list(rows.order_by("-version")[: size + 1])
+    # Decoded by the store's rule (as the API's timeline is): as stored, what append
+    # validated not judged again by today's bounds, and any row this release cannot read
+    # (a newer deployment's, or one written past the store) shown as there rather than
+    # breaking the page the front desk needs while the patient is on the phone.
+    page = [stored_or_unreadable(row) for row in found[:size]]
+    more = len(found) > size
+    for stored in page:
+        if isinstance(stored, UnreadableEvent):
+            log.error(
+                "timeline: cannot read event %s v%s: %s",
+                stored.event_type,
+                stored.schema_version,
+                stored.error,
+            )
     references = timeline.references_for(
-        patient_id, [(version, event) for version, event in events.items() if event is not None]
+        patient_id, [(s.version, s.event) for s in page if isinstance(s, RecordedEvent)]
     )
     zone = fmt.zone(zone_name)
-    entries = [_entry(row, events[row[0]], references, zone, include_restricted) for row in page]
-    return TimelinePage(entries=entries, older_than=page[-1][0] if more else None)
+    entries = [_entry(stored, references, zone, include_restricted) for stored in page]
+    return TimelinePage(entries=entries, older_than=page[-1].version if more else None)
 
 
 def _entry(
-    row: tuple[Any, ...],
-    event: ev.DomainEvent | None,
+    stored: RecordedEvent | UnreadableEvent,
     references: timeline.References,
     zone: dt.tzinfo,
     include_restricted: bool,
 ) -> Entry:
-    version, event_type, schema_version, _data, metadata, occurred_at, recorded_at = row
+    version, occurred_at, recorded_at = stored.version, stored.occurred_at, stored.recorded_at
     clinic = fmt.clinic_zone()
-    if event is None:
-        description = timeline.unreadable(event_type, schema_version)
+    if isinstance(stored, UnreadableEvent):
+        description = timeline.unreadable(stored.event_type, stored.schema_version)
     else:
         description = timeline.describe(
-            event,
+            stored.event,
             version=version,
             zone=zone,
             clinic=clinic,
@@ -113,7 +106,7 @@ def _entry(
         detail=description.detail,
         when=moments.moment(occurred_at, zone, clinic=clinic),
         entered=moments.moment(recorded_at, zone, clinic=clinic) if late else "",
-        who=_who(metadata),
+        who=_who(stored.metadata),
         restricted=description.restricted,
         times=description.times,
     )
