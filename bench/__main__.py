@@ -15,9 +15,9 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
-from bench import api, commands, dataset, engagement, lag, rebuild
+from bench import api, commands, dataset, engagement, lag, machine, rebuild
 from bench import reminders as reminders_bench
-from bench.database import bench_url, database_name
+from bench.database import PROJECT_DIR, bench_url, database_name
 from bench.report import Report, summary
 
 
@@ -261,7 +261,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(header, flush=True)
     reports: list[Report] = []
-    for name in args.names:
+    speeds: list[machine.Speed] = []
+    for name in [*args.names, "end"]:
+        speeds.append(machine.read(name, PROJECT_DIR))
+        speed = speeds[-1]
+        print(
+            f"  machine: loop {speed.python_ms:,.0f} ms, memory {speed.memory_ms:,.0f} ms, "
+            f"flush {speed.flush_us:,.0f} us",
+            flush=True,
+        )
+        if name == "end":
+            break
         began = time.monotonic()
         reports.append(BENCHMARKS[name](args))
         print(f"  {name} took {time.monotonic() - began:,.0f} s", flush=True)
@@ -271,11 +281,17 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(result.render())
     print()
+    print(machine.table(speeds).render())
+    print()
     print(summary(reports))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(
-                {"started": started.isoformat(), "reports": [asdict(r) for r in reports]},
+                {
+                    "started": started.isoformat(),
+                    "reports": [asdict(r) for r in reports],
+                    "machine": [asdict(s) for s in speeds],
+                },
                 out,
                 indent=2,
             )
