@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         speeds.append(machine.read(name, PROJECT_DIR))
         speed = speeds[-1]
         print(
-            f"  machine: loop {speed.python_ms:,.0f} ms, memory {speed.memory_ms:,.0f} ms, "
+            f"  machine: loop {speed.loop_ms:,.0f} ms, memory {speed.memory_ms:,.0f} ms, "
             f"flush {speed.flush_us:,.0f} us",
             flush=True,
         )

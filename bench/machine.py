@@ -29,21 +29,21 @@ class Speed:
 
     at: str  # HH:MM:SS UTC
     before: str  # the benchmark that followed, "end" after the last
-    python_ms: float
+    loop_ms: float
     memory_ms: float
     flush_us: float
 
 
 def read(before: str, directory: Path) -> Speed:
     """The machine's speed now, taken in this process (nothing else of the run is running)."""
-    python_ms = min(_python_loop() for _ in range(3)) * 1000
+    loop_ms = min(_loop() for _ in range(3)) * 1000
     memory_ms = min(_memory_work() for _ in range(3)) * 1000
     flush_us = statistics.median(_flushes(directory)) * 1e6
     at = time.strftime("%H:%M:%S", time.gmtime())
-    return Speed(before=before, at=at, python_ms=python_ms, memory_ms=memory_ms, flush_us=flush_us)
+    return Speed(before=before, at=at, loop_ms=loop_ms, memory_ms=memory_ms, flush_us=flush_us)
 
 
-def _python_loop() -> float:
+def _loop() -> float:
     began = time.process_time()
     total = 0
     for n in range(LOOP):
@@ -54,7 +54,7 @@ def _python_loop() -> float:
 def _memory_work() -> float:
     # What a request's Python does more of than a loop: allocate, encode, decode, compare.
     # A neighbour on the machine's caches slows this far more than the loop (2026-12-07:
-    # a screen pop 1.6x slower while the loop moved 10%).
+    # a screen pop 1.6x slower while the loop moved 10-20%).
     began = time.process_time()
     rows = [{"id": n, "name": f"patient {n}", "when": str(n * 7919)} for n in range(ROWS)]
     decoded = json.loads(json.dumps(rows))
@@ -63,7 +63,7 @@ def _memory_work() -> float:
 
 
 def _flushes(directory: Path) -> list[float]:
-    # On the disk the database is on when it is this machine's (the project's directory).
+    # In the project's directory: on this machine, the disk the database writes to as well.
     block = os.urandom(8192)
     times = []
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".bench-flush-") as handle:
@@ -79,7 +79,7 @@ def _flushes(directory: Path) -> list[float]:
 def spread(speeds: Sequence[Speed]) -> float:
     """How far the slowest Python reading (either probe) is above the fastest of its kind:
     0.25 is 25% slower."""
-    return max(_slower(s.python_ms for s in speeds), _slower(s.memory_ms for s in speeds))
+    return max(_slower(s.loop_ms for s in speeds), _slower(s.memory_ms for s in speeds))
 
 
 def _slower(values: Iterable[float]) -> float:
@@ -88,13 +88,13 @@ def _slower(values: Iterable[float]) -> float:
 
 
 def table(speeds: Sequence[Speed]) -> Table:
-    loop = min(s.python_ms for s in speeds)
+    loop = min(s.loop_ms for s in speeds)
     memory = min(s.memory_ms for s in speeds)
     rows = [
         [
             s.before,
             s.at,
-            f"{s.python_ms:,.0f} ({s.python_ms / loop - 1:+.0%})",
+            f"{s.loop_ms:,.0f} ({s.loop_ms / loop - 1:+.0%})",
             f"{s.memory_ms:,.0f} ({s.memory_ms / memory - 1:+.0%})",
             f"{s.flush_us:,.0f}",
         ]

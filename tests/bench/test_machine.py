@@ -9,19 +9,19 @@ import pytest
 from bench import machine
 
 
-def test_a_reading_times_the_python_probe_and_the_disk_flush_and_leaves_no_file(tmp_path: Path):
+def test_a_reading_times_both_probes_and_the_disk_flush_and_leaves_no_file(tmp_path: Path):
     speed = machine.read("commands", tmp_path)
 
     assert speed.before == "commands"
-    assert 0 < speed.python_ms < 10_000
+    assert 0 < speed.loop_ms < 10_000
     assert 0 < speed.memory_ms < 10_000
     assert 0 < speed.flush_us < 10_000_000
     assert list(tmp_path.iterdir()) == []
 
 
-def _speed(before: str, python_ms: float, memory_ms: float = 200.0) -> machine.Speed:
+def _speed(before: str, loop_ms: float, memory_ms: float = 200.0) -> machine.Speed:
     return machine.Speed(
-        before=before, at="12:00:00", python_ms=python_ms, memory_ms=memory_ms, flush_us=150.0
+        before=before, at="12:00:00", loop_ms=loop_ms, memory_ms=memory_ms, flush_us=150.0
     )
 
 
