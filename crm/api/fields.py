@@ -46,10 +46,12 @@ class Choice(serializers.ChoiceField):
     def __init__(self, enum_class: type[enum.Enum], **kwargs: Any) -> None:
         self.enum_class = enum_class
         values = [str(member.value) for member in enum_class]
+        allowed = '"{input}" is not allowed; use one of: ' + ", ".join(values) + "."
+        # A caller's own messages win over this one, as DRF merges them over its defaults.
+        messages = {"invalid_choice": allowed, **kwargs.pop("error_messages", {})}
         # (value, name) pairs, as drf-spectacular hashes an enum named in ENUM_NAME_OVERRIDES.
-        super().__init__(choices=[(m.value, m.name) for m in enum_class], **kwargs)
-        self.error_messages["invalid_choice"] = (
-            '"{input}" is not allowed; use one of: ' + ", ".join(values) + "."
+        super().__init__(
+            choices=[(m.value, m.name) for m in enum_class], error_messages=messages, **kwargs
         )
 
     def to_internal_value(self, data: Any) -> Any:
