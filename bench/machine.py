@@ -52,9 +52,8 @@ def _loop() -> float:
 
 
 def _memory_work() -> float:
-    # What a request's Python does more of than a loop: allocate, encode, decode, compare.
-    # A neighbour on the machine's caches slows this far more than the loop (2026-12-07:
-    # a screen pop 1.6x slower while the loop moved 10-20%).
+    # What a request's Python does more of than a loop: allocate, encode, decode, compare
+    # (2026-12-07: a screen pop ran 1.6x slower for a while when the loop moved 10-20%).
     began = time.process_time()
     rows = [{"id": n, "name": f"patient {n}", "when": str(n * 7919)} for n in range(ROWS)]
     decoded = json.loads(json.dumps(rows))
