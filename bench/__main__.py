@@ -251,6 +251,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _machine_now(before: str) -> machine.Speed:
+    speed = machine.read(before, PROJECT_DIR)
+    print(
+        f"  machine: loop {speed.loop_ms:,.0f} ms, memory {speed.memory_ms:,.0f} ms, "
+        f"flush {speed.flush_us:,.0f} us",
+        flush=True,
+    )
+    return speed
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = dt.datetime.now(dt.UTC)
@@ -262,19 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     print(header, flush=True)
     reports: list[Report] = []
     speeds: list[machine.Speed] = []
-    for name in [*args.names, "end"]:
-        speeds.append(machine.read(name, PROJECT_DIR))
-        speed = speeds[-1]
-        print(
-            f"  machine: loop {speed.loop_ms:,.0f} ms, memory {speed.memory_ms:,.0f} ms, "
-            f"flush {speed.flush_us:,.0f} us",
-            flush=True,
-        )
-        if name == "end":
-            break
+    for name in args.names:
+        speeds.append(_machine_now(name))
         began = time.monotonic()
         reports.append(BENCHMARKS[name](args))
         print(f"  {name} took {time.monotonic() - began:,.0f} s", flush=True)
+    speeds.append(_machine_now("end"))
     print()
     print(header)
     for result in reports:
