@@ -86,18 +86,17 @@ def _slower(values: Iterable[float]) -> float:
     return max(readings) / min(readings) - 1
 
 
+def _against_fastest(readings: list[float]) -> list[str]:
+    fastest = min(readings)
+    return [f"{value:,.0f} ({value / fastest - 1:+.0%})" for value in readings]
+
+
 def table(speeds: Sequence[Speed]) -> Table:
-    loop = min(s.loop_ms for s in speeds)
-    memory = min(s.memory_ms for s in speeds)
+    loops = _against_fastest([s.loop_ms for s in speeds])
+    memory = _against_fastest([s.memory_ms for s in speeds])
     rows = [
-        [
-            s.before,
-            s.at,
-            f"{s.loop_ms:,.0f} ({s.loop_ms / loop - 1:+.0%})",
-            f"{s.memory_ms:,.0f} ({s.memory_ms / memory - 1:+.0%})",
-            f"{s.flush_us:,.0f}",
-        ]
-        for s in speeds
+        [s.before, s.at, loop, work, f"{s.flush_us:,.0f}"]
+        for s, loop, work in zip(speeds, loops, memory, strict=True)
     ]
     result = Table(
         "The machine's speed during the run",
