@@ -129,7 +129,9 @@ def _ndjson(
         for number, raw in enumerate(lines, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
-            if not raw.strip() or (tag and tag not in raw):
+            if not raw.strip() or (tag and tag not in raw and b"\\u" not in raw):
+                # Passed over unparsed: the line does not name the type, nor has a \u escape
+                # that could spell it ("Appointm\u0065nt" is JSON for "Appointment").
                 continue
             where = f"line {number}"
             try:

@@ -198,6 +198,23 @@ def test_one_patients_bad_resources_are_refused_and_the_rest_imports(ehr, tmp_pa
     ]
 
 
+def test_a_resource_whose_type_is_written_with_escapes_imports_and_is_counted_once(
+    ehr, tmp_path, now
+):
+    ehr(b.patient())
+    path = tmp_path / "escaped.ndjson"
+    appointment = json.dumps(b.appointment())
+    # "Appointm\u0065nt" is the JSON for "Appointment": a search of the text misses it.
+    path.write_text(appointment.replace('"Appointment"', '"Appointm\\u0065nt"', 1) + "\n")
+    from crm.fhir.importer import Importer
+
+    summary = Importer(source=SOURCE, now=now).import_files([path])
+
+    assert (summary.read, summary.imported) == ({"Appointment": 1}, {"Appointment": 1})
+    assert _types()[-1] == "AppointmentScheduled"
+    assert summary.rows()[-1] == ("total", 1, 1, 0, 0, 0, 0)
+
+
 def test_an_entered_in_error_appointment_cancels_the_open_visit_it_booked(ehr):
     booking = b.appointment()
     ehr(b.patient(), booking)

@@ -78,6 +78,17 @@ def test_a_later_pass_reads_only_lines_of_its_type_without_parsing_the_rest(tmp_
     assert [e.key for e in entries] == ["Encounter/enc-1"]
 
 
+def test_a_later_pass_still_reads_a_line_whose_type_is_spelled_with_escapes(tmp_path):
+    # "Appointm\u0065nt" is JSON for "Appointment", though a search of the text misses it.
+    escaped = json.dumps(b.appointment()).replace('"Appointment"', '"Appointm\\u0065nt"', 1)
+    path = tmp_path / "escaped.ndjson"
+    path.write_text(json.dumps(b.encounter()) + "\n" + escaped + "\n")
+
+    entries = list(read(path, "Appointment".__eq__, '"Appointment"'))
+
+    assert [(e.resource_type, e.key) for e in entries] == [("Appointment", "Appointment/apt-1")]
+
+
 @pytest.mark.parametrize("kind", ["transaction", "batch", "collection", "searchset"])
 def test_bundles_of_every_imported_type_are_read_entry_by_entry(tmp_path, kind):
     path = b.write_json(tmp_path / "b.json", b.bundle(b.patient(), b.encounter(), kind=kind))
