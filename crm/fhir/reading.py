@@ -155,6 +155,11 @@ def _ndjson(
                 if wanted is None:
                     yield Entry(name, where, error=TOO_DEEP)
                 continue
+            if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+                # A Bundle on a line (a tool that writes one per patient): its entries are
+                # read as a Bundle file's are, each named by its line and its place.
+                yield from _bundle(name, resource, wanted, where)
+                continue
             entry = _entry(name, where, resource)
             if wanted is None or wanted(entry.resource_type):
                 yield entry

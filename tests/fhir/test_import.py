@@ -215,6 +215,16 @@ def test_a_resource_whose_type_is_written_with_escapes_imports_and_is_counted_on
     assert summary.rows()[-1] == ("total", 1, 1, 0, 0, 0, 0)
 
 
+def test_a_bundle_written_as_one_ndjson_line_imports_its_entries(ehr):
+    summary = ehr(
+        b.patient(),
+        b.bundle(b.encounter(), b.appointment(), kind="transaction"),
+    )
+
+    assert summary.imported == {"Patient": 1, "Encounter": 1, "Appointment": 1}
+    assert summary.rows()[-1] == ("total", 3, 3, 0, 0, 0, 0)
+
+
 def test_an_entered_in_error_appointment_cancels_the_open_visit_it_booked(ehr):
     booking = b.appointment()
     ehr(b.patient(), booking)

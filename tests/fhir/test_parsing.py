@@ -89,6 +89,22 @@ def test_a_later_pass_still_reads_a_line_whose_type_is_spelled_with_escapes(tmp_
     assert [(e.resource_type, e.key) for e in entries] == [("Appointment", "Appointment/apt-1")]
 
 
+def test_a_bundle_on_an_ndjson_line_is_read_entry_by_entry(tmp_path):
+    path = b.write_ndjson(
+        tmp_path / "bundles.ndjson", b.patient(), b.bundle(b.encounter(), b.appointment())
+    )
+
+    everything = [(e.where, e.key) for e in read(path)]
+    encounters = [(e.where, e.key) for e in read(path, "Encounter".__eq__, '"Encounter"')]
+
+    assert everything == [
+        ("line 1", "Patient/pat-1"),
+        ("line 2, entry 1", "Encounter/enc-1"),
+        ("line 2, entry 2", "Appointment/apt-1"),
+    ]
+    assert encounters == [("line 2, entry 1", "Encounter/enc-1")]
+
+
 @pytest.mark.parametrize("kind", ["transaction", "batch", "collection", "searchset"])
 def test_bundles_of_every_imported_type_are_read_entry_by_entry(tmp_path, kind):
     path = b.write_json(tmp_path / "b.json", b.bundle(b.patient(), b.encounter(), kind=kind))
