@@ -84,7 +84,10 @@ class Importer:
     def import_files(self, paths: Iterable[str | Path]) -> Summary:
         """Patients first (every line read, every type counted), then appointments, then
         encounters: NDJSON files are read again each pass rather than held."""
-        found = files(paths)
+        passed_over: list[Path] = []
+        found = files(paths, passed_over)
+        for path in passed_over:
+            self.summary.pass_over(str(path))
         for kind in PASSES:
             first = kind == PASSES[0]
             self.run(

@@ -15,7 +15,9 @@ from typing import IO, Any, BinaryIO, cast
 # Bundle types that carry resources to import (R4 Bundle.type): a document or a message
 # carries a composition or an event, not an EHR's record of patients and visits.
 BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "searchset"})
-SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
+# NDJSON by name: Bulk Data's .ndjson, and .jsonl (JSON Lines) as other tools name it.
+NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+SUFFIXES = (".json", ".json.gz", *NDJSON_SUFFIXES)
 # The order passes take: patients first, so that visits find them; appointments before
 # encounters, so an encounter completes the visit its appointment booked.
 PASSES = ("Patient", "Appointment", "Encounter")
@@ -62,18 +64,21 @@ class Entry:
         return f"{self.resource_type or 'resource'} without id"
 
 
-def files(paths: Iterable[str | Path]) -> list[Path]:
+def files(paths: Iterable[str | Path], passed_over: list[Path] | None = None) -> list[Path]:
     """The files to read: each file given, and every FHIR file under each directory, in a
-    stable order (sorted by name)."""
+    stable order (sorted by name). The other files under a directory, hidden ones aside,
+    are added to `passed_over` if given, so that the report can name them."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and _is_fhir(p) and not _hidden(p.relative_to(path))
-            )
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or _hidden(p.relative_to(path)):
+                    continue
+                if _is_fhir(p):
+                    found.append(p)
+                elif passed_over is not None:
+                    passed_over.append(p)
         elif path.is_file():
             found.append(path)
         else:
@@ -111,7 +116,7 @@ def read(
     name `hint` is passed over unparsed); a JSON file is read whole, then entry by entry."""
     name = str(path)
     try:
-        if path.name.lower().endswith((".ndjson", ".ndjson.gz")):
+        if path.name.lower().endswith(NDJSON_SUFFIXES):
             yield from _ndjson(path, name, wanted, hint)
         else:
             yield from _json(path, name, wanted, hint)

@@ -39,6 +39,9 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)
     ambiguous_count: int = 0
     warnings_count: int = 0
+    # Files under a directory given that are not FHIR JSON by name: not read, but named.
+    passed_over: list[str] = field(default_factory=list)
+    passed_over_count: int = 0
 
     @property
     def mapped(self) -> int:
@@ -58,6 +61,11 @@ class Summary:
         self.ambiguous_by_type[kind] += 1
         if len(self.ambiguous) < KEPT:
             self.ambiguous.append(problem)
+
+    def pass_over(self, file: str) -> None:
+        self.passed_over_count += 1
+        if len(self.passed_over) < KEPT:
+            self.passed_over.append(file)
 
     def warn(self, problem: Problem) -> None:
         self.warnings_count += 1

@@ -323,6 +323,19 @@ def test_the_command_prints_the_summary_table_and_each_refusal(tmp_path):
     assert f"{place}: status 'bogus' is not an R4 Encounter status" in text
 
 
+def test_the_command_names_the_files_of_a_directory_it_did_not_read(tmp_path):
+    b.write_ndjson(tmp_path / "Patient.ndjson", b.patient())
+    (tmp_path / "Encounter.csv").write_text("id,subject\nenc-1,Patient/pat-1\n")
+    out = io.StringIO()
+
+    call_command("import_fhir", str(tmp_path), "--source", SOURCE, "--no-progress", stdout=out)
+
+    text = out.getvalue()
+    assert "Files not read (not .json, .ndjson or .jsonl by name): 1" in text
+    assert f"  {tmp_path / 'Encounter.csv'}" in text
+    assert PatientProfile.objects.filter(patient_id=PATIENT).exists()
+
+
 def test_the_command_refuses_files_and_a_server_together_and_a_bad_since(tmp_path):
     from django.core.management.base import CommandError
 

@@ -4,6 +4,7 @@ resources refused with a reason, files read entry by entry and line by line."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -159,9 +160,23 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "x.json").write_text("{}")
 
-    assert [p.name for p in files([tmp_path])] == ["Patient.ndjson", "Encounter.ndjson"]
+    passed_over: list[Path] = []
+
+    assert [p.name for p in files([tmp_path], passed_over)] == [
+        "Patient.ndjson",
+        "Encounter.ndjson",
+    ]
+    assert passed_over == [tmp_path / "notes.txt"]  # named in the report; hidden ones not
     with pytest.raises(FileNotFoundError):
         files([tmp_path / "missing"])
+
+
+def test_json_lines_are_read_as_ndjson(tmp_path):
+    b.write_ndjson(tmp_path / "Patient.jsonl", b.patient("p1"), b.patient("p2"))
+
+    [path] = files([tmp_path])
+
+    assert [e.key for e in read(path)] == ["Patient/p1", "Patient/p2"]
 
 
 def test_an_entry_without_id_or_full_url_has_no_key():

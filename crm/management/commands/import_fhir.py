@@ -35,7 +35,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="*", help="Files or directories (.json, .ndjson).")
+        parser.add_argument(
+            "paths", nargs="*", help="Files or directories (.json, .ndjson, .jsonl)."
+        )
         parser.add_argument("--server", help="A FHIR R4 server's base URL to search.")
         parser.add_argument(
             "--since", type=_moment, help="Only resources changed since (ISO 8601; --server)."
@@ -115,6 +117,11 @@ class Command(BaseCommand):
                 summary.ambiguous_count,
             ),
             ("Warnings", summary.warnings, summary.warnings_count),
+            (
+                "Files not read (not .json, .ndjson or .jsonl by name)",
+                summary.passed_over,
+                summary.passed_over_count,
+            ),
         ):
             if total:
                 out.write(f"{title}: {total}")
