@@ -171,12 +171,24 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
         files([tmp_path / "missing"])
 
 
-def test_json_lines_are_read_as_ndjson(tmp_path):
-    b.write_ndjson(tmp_path / "Patient.jsonl", b.patient("p1"), b.patient("p2"))
+def test_json_lines_are_read_as_ndjson_a_line_at_a_time(tmp_path):
+    # A line that is not UTF-8 is refused alone, as in NDJSON; read as one JSON document
+    # the whole file would be refused (and held whole) before any line was read.
+    latin1 = json.dumps(b.patient("p2", name=[{"family": "Testé"}]), ensure_ascii=False)
+    (tmp_path / "Patient.jsonl").write_bytes(
+        json.dumps(b.patient("p1")).encode()
+        + b"\n"
+        + latin1.encode("latin-1")
+        + b"\n"
+        + json.dumps(b.patient("p3")).encode()
+        + b"\n"
+    )
 
     [path] = files([tmp_path])
+    entries = list(read(path))
 
-    assert [e.key for e in read(path)] == ["Patient/p1", "Patient/p2"]
+    assert [e.key for e in entries if not e.error] == ["Patient/p1", "Patient/p3"]
+    assert [e.where for e in entries if e.error] == ["line 2"]
 
 
 def test_an_entry_without_id_or_full_url_has_no_key():
