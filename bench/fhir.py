@@ -395,19 +395,22 @@ def _report(
         tables=[table],
         targets=[
             Target(
-                "mapped resources imported per second",
-                rate(throughput),
-                f">= {TARGET_RATE:,}",
-                throughput >= TARGET_RATE,
+                name="mapped resources imported per second",
+                measured=rate(throughput),
+                goal=f">= {TARGET_RATE:,}",
+                met=throughput >= TARGET_RATE,
             ),
             Target(
-                "peak memory flat in the number of files",
-                f"{batched['peak_mb']:.0f} -> {spread['peak_mb']:.0f} MB",
-                "within 10%",
-                flat,
+                name="peak memory flat in the number of files",
+                measured=f"{batched['peak_mb']:.0f} -> {spread['peak_mb']:.0f} MB",
+                goal="within 10%",
+                met=flat,
             ),
             Target(
-                "re-import appends nothing", f"{again['events']} events", "0", again["events"] == 0
+                name="re-import appends nothing",
+                measured=f"{again['events']} events",
+                goal="0",
+                met=again["events"] == 0,
             ),
         ],
     )

@@ -506,18 +506,18 @@ def _report(
     idle, loaded = results[woken.label, 0], results[woken.label, options.clients]
     report.targets.append(
         Target(
-            "lag p95, idle",
-            f"{idle['p95']:.2f} s",
-            f"< {TARGET_IDLE_P95:g} s",
-            idle["p95"] < TARGET_IDLE_P95,
+            name="lag p95, idle",
+            measured=f"{idle['p95']:.2f} s",
+            goal=f"< {TARGET_IDLE_P95:g} s",
+            met=idle["p95"] < TARGET_IDLE_P95,
         )
     )
     report.targets.append(
         Target(
-            f"lag p95, {options.clients} clients appending",
-            f"{loaded['p95']:.2f} s",
-            f"< {TARGET_LOAD_P95:g} s",
-            loaded["p95"] < TARGET_LOAD_P95,
+            name=f"lag p95, {options.clients} clients appending",
+            measured=f"{loaded['p95']:.2f} s",
+            goal=f"< {TARGET_LOAD_P95:g} s",
+            met=loaded["p95"] < TARGET_LOAD_P95,
         )
     )
     return report

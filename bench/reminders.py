@@ -264,16 +264,16 @@ def run(options: RemindersOptions) -> Report:
         tables=[table],
         targets=[
             Target(
-                "texts handed over per second",
-                rate(throughput),
-                f">= {TARGET_RATE}",
-                throughput >= TARGET_RATE,
+                name="texts handed over per second",
+                measured=rate(throughput),
+                goal=f">= {TARGET_RATE}",
+                met=throughput >= TARGET_RATE,
             ),
             Target(
-                "each reminder handed over exactly once",
-                "yes" if proof.once else "NO",
-                "server count 1 per reminder, SmsSent once each",
-                proof.once,
+                name="each reminder handed over exactly once",
+                measured="yes" if proof.once else "NO",
+                goal="server count 1 per reminder, SmsSent once each",
+                met=proof.once,
             ),
         ],
     )
