@@ -97,6 +97,7 @@ def run(options: ApiOptions) -> Report:
     )
     print(f"  api: {dataset.describe(url)}", flush=True)
     ensure_suggestions(url)
+    settle(url)
     token = agent_token(url)
     callers, mix = phone_sample(url, options.sample)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
@@ -188,11 +189,13 @@ def ensure_suggestions(url: str) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    # Settle what the evaluation wrote (some 195,000 suggestions, and the events it appends)
-    # before any window, as the dataset's seeding does: planner statistics for the tables the
-    # lookup reads, and the written pages flushed rather than left to a checkpoint (and, where
-    # it runs, autovacuum) during the windows. It did not explain why the lookup window runs
-    # slower inside `make bench` than alone (docs/benchmarks-notebook.md, 2026-12-07).
+
+
+def settle(url: str) -> None:
+    """Vacuum what the lookup reads, as autovacuum would have, and flush the written pages,
+    before any window: an earlier `make bench` (the suggestions' re-evaluation, the lag's
+    clients) leaves some 240,000 dead suggestions behind, and PostgreSQL on these machines
+    runs with autovacuum off (docs/benchmarks-notebook.md, 2026-12-07)."""
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) engagement_suggestion, crm_event, crm_patient_profile")
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):  # no pg_checkpoint
