@@ -169,18 +169,27 @@ def _names(resource: Any) -> tuple[str, str, str]:
         (n for n in resource.name or [] if n.use not in ("old", "anonymous")),
         key=lambda n: _NAME_ORDER.get(n.use, 3),
     )
-    main = next((n for n in names if n.use != "nickname" and n.family and n.given), None)
+    main = next(
+        (n for n in names if n.use != "nickname" and (n.family or "").strip() and _given(n)),
+        None,
+    )
     if main is not None:
-        first, last = label(main.given[0], 200), label(main.family, 200)
+        first, last = label(_given(main), 200), label(main.family, 200)
     else:
         first, last = _written_name(names)
     preferred = ""
     for other in names:
-        given = (other.given or [""])[0]
+        given = _given(other)
         if other is not main and other.use in ("nickname", "usual") and given and given != first:
             preferred = label(given, 200)
             break
     return _cased(first), _cased(last), _cased(preferred)
+
+
+def _given(name: Any) -> str:
+    """The first given name written: R4 lets a list of given names hold a null, its
+    `_given` extension saying why that one is absent (data-absent-reason)."""
+    return next((given for given in name.given or [] if given and given.strip()), "")
 
 
 def _written_name(names: list[Any]) -> tuple[str, str]:

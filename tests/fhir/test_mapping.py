@@ -167,6 +167,36 @@ def test_a_name_written_family_comma_given_is_read_that_way():
     assert (record.first_name, record.last_name) == ("Avery", "Testpatient")
 
 
+ABSENT = {
+    "extension": [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+            "valueCode": "unknown",
+        }
+    ]
+}
+
+
+def test_a_given_name_held_by_a_null_is_passed_over_for_the_one_written():
+    # R4 JSON: a null in a primitive list, its `_given` sibling saying why it is absent.
+    name = {"use": "official", "family": "Testpatient", "given": [None, "Avery"]}
+    record = _patient(name=[{**name, "_given": [ABSENT, None]}])
+
+    assert (record.first_name, record.last_name) == ("Avery", "Testpatient")
+    blank = _patient(name=[{"use": "official", "family": "Testpatient", "given": [" ", "Avery"]}])
+    assert blank.first_name == "Avery"
+
+
+def test_a_name_whose_only_given_name_is_absent_is_refused_not_stored_blank():
+    absent = {"use": "official", "family": "Testpatient", "given": [None], "_given": [ABSENT]}
+
+    with pytest.raises(Refused, match="has no name with a family name and a given name"):
+        _patient(name=[absent])
+    # The name as written, where the EHR also sends it, still names the patient.
+    written = _patient(name=[{**absent, "text": "Avery Testpatient"}])
+    assert (written.first_name, written.last_name) == ("Avery", "Testpatient")
+
+
 def test_a_name_in_capitals_is_written_as_a_person_writes_it():
     record = _patient(
         name=[
