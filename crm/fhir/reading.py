@@ -22,6 +22,9 @@ SUFFIXES = (".json", ".json.gz", *NDJSON_SUFFIXES)
 # encounters, so an encounter completes the visit its appointment booked.
 PASSES = ("Patient", "Appointment", "Encounter")
 MAX_DEPTH = 3  # Bundles inside Bundles, as far as read
+# One resource per line; a longer line (a whole export minified onto one line, a file with
+# no line breaks) is refused unread, never held whole, as the server client caps a page.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 TOO_DEEP = "invalid JSON: nested too deeply to be a FHIR resource"
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 
@@ -130,8 +133,17 @@ def _ndjson(
     # Read as bytes and decoded a line at a time, so that one line that is not UTF-8 is
     # refused with its number and the lines after it still import.
     tag = hint.encode()
-    with _open_bytes(path) as lines:
-        for number, raw in enumerate(lines, start=1):
+    with _open_bytes(path) as stream:
+        for number, raw in enumerate(_lines(stream), start=1):
+            if raw is None:
+                if wanted is None:
+                    yield Entry(
+                        name,
+                        f"line {number}",
+                        error=f"longer than {MAX_LINE_BYTES // 2**20} MB, not read: NDJSON "
+                        "holds one resource per line",
+                    )
+                continue
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw.strip() or (tag and tag not in raw and b"\\u" not in raw):
@@ -168,6 +180,18 @@ def _ndjson(
             entry = _entry(name, where, resource)
             if wanted is None or wanted(entry.resource_type):
                 yield entry
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """Each line of `stream`, or None for one longer than MAX_LINE_BYTES, which is read past
+    a piece at a time."""
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
 
 
 def _json(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crm.fhir import reading
 from crm.fhir.reading import Entry, files, read
 from crm.fhir.resources import Refused, validate, version_of
 from tests.fhir import builders as b
@@ -318,6 +319,43 @@ def test_a_resource_type_that_is_no_fhir_type_name_is_refused_not_skipped(tmp_pa
         ("line 2", "resource p2", "has no resourceType"),
         ("line 3", "Patient/p3", ""),
     ]
+
+
+def test_a_line_longer_than_the_limit_is_refused_unread_and_the_lines_after_it_read(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 2_000)
+    # A whole export minified onto one line, as a tool that writes JSON arrays leaves it.
+    long_line = json.dumps([b.patient(f"x{n}") for n in range(20)])
+    assert len(long_line) > 2 * reading.MAX_LINE_BYTES
+    path = tmp_path / "Patient.ndjson"
+    path.write_text(
+        json.dumps(b.patient("p1")) + "\n" + long_line + "\n" + json.dumps(b.patient("p3")) + "\n"
+    )
+    tail = tmp_path / "tail.ndjson"  # the long line last, with no line break after it
+    tail.write_text(json.dumps(b.patient("p1")) + "\n" + long_line)
+
+    entries = list(read(path))
+    later_pass = list(read(path, "Patient".__eq__, '"Patient"'))
+
+    assert [(e.where, e.key) for e in entries if not e.error] == [
+        ("line 1", "Patient/p1"),
+        ("line 3", "Patient/p3"),
+    ]
+    assert [(e.where, e.error.split(", ")[1]) for e in entries if e.error] == [
+        ("line 2", "not read: NDJSON holds one resource per line")
+    ]
+    assert [(e.key, e.error) for e in later_pass] == [("Patient/p1", ""), ("Patient/p3", "")]
+    assert [(e.where, bool(e.error)) for e in read(tail)] == [("line 1", False), ("line 2", True)]
+
+
+def test_a_line_of_exactly_the_limit_is_read(tmp_path, monkeypatch):
+    line = json.dumps(b.patient("p1"))
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", len(line))
+    path = tmp_path / "Patient.ndjson"
+    path.write_text(line + "\n" + line)
+
+    assert [(e.key, e.error) for e in read(path)] == [("Patient/p1", ""), ("Patient/p1", "")]
 
 
 def test_ndjson_saved_under_a_json_name_is_read_line_by_line(tmp_path):
