@@ -175,15 +175,7 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
 def test_json_lines_are_read_as_ndjson_a_line_at_a_time(tmp_path):
     # A line that is not UTF-8 is refused alone, as in NDJSON; read as one JSON document
     # the whole file would be refused (and held whole) before any line was read.
-    latin1 = json.dumps(b.patient("p2", name=[{"family": "Testé"}]), ensure_ascii=False)
-    (tmp_path / "Patient.jsonl").write_bytes(
-        json.dumps(b.patient("p1")).encode()
-        + b"\n"
-        + latin1.encode("latin-1")
-        + b"\n"
-        + json.dumps(b.patient("p3")).encode()
-        + b"\n"
-    )
+    _write_p1_p2_p3_with_p2_in_latin1(tmp_path / "Patient.jsonl")
 
     [path] = files([tmp_path])
     entries = list(read(path))
@@ -218,11 +210,11 @@ def test_a_byte_order_mark_crlf_and_blank_lines_are_read_past(tmp_path):
     ]
 
 
-def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads(tmp_path):
+def _write_p1_p2_p3_with_p2_in_latin1(path: Path) -> Path:
+    """Three patients a line each, the second's line in Latin-1, not UTF-8 ("Testé")."""
     latin1 = json.dumps(
         b.patient("p2", name=[{"family": "Testé", "given": ["Avery"]}]), ensure_ascii=False
     )
-    path = tmp_path / "Patient.ndjson"
     path.write_bytes(
         json.dumps(b.patient("p1")).encode()
         + b"\n"
@@ -231,6 +223,11 @@ def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads
         + json.dumps(b.patient("p3")).encode()
         + b"\n"
     )
+    return path
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads(tmp_path):
+    path = _write_p1_p2_p3_with_p2_in_latin1(tmp_path / "Patient.ndjson")
 
     entries = list(read(path))
     later_pass = list(read(path, "Patient".__eq__, '"Patient"'))
