@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 # A report keeps at most this many lines of each list (the counts stay whole), so a broken
 # export of millions of resources cannot fill memory with its refusals.
 KEPT = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +53,21 @@ class Summary:
 
     def refuse(self, kind: str, problem: Problem) -> None:
         self.refused_count[kind or "unreadable"] += 1
-        if len(self.refused) < KEPT:
-            self.refused.append(problem)
+        _keep(self.refused, problem)
 
     def ambiguity(self, problem: Problem, kind: str = "Patient") -> None:
         """A record matching cannot settle (only patients are matched): the desk decides."""
         self.ambiguous_count += 1
         self.ambiguous_by_type[kind] += 1
-        if len(self.ambiguous) < KEPT:
-            self.ambiguous.append(problem)
+        _keep(self.ambiguous, problem)
 
     def pass_over(self, file: str) -> None:
         self.passed_over_count += 1
-        if len(self.passed_over) < KEPT:
-            self.passed_over.append(file)
+        _keep(self.passed_over, file)
 
     def warn(self, problem: Problem) -> None:
         self.warnings_count += 1
-        if len(self.warnings) < KEPT:
-            self.warnings.append(problem)
+        _keep(self.warnings, problem)
 
     def rows(self) -> list[tuple[str, int, int, int, int, int, int]]:
         """(type, read, imported, unchanged, skipped, refused, to match) per resource type,
@@ -105,6 +102,12 @@ class Summary:
             "warnings": self.warnings_count,
             "events": dict(self.events),
         }
+
+
+def _keep(kept: list[T], item: T) -> None:
+    """Add `item` to a report's list while it holds fewer than KEPT (its count goes on)."""
+    if len(kept) < KEPT:
+        kept.append(item)
 
 
 def table(summary: Summary) -> str:

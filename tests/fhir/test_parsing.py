@@ -172,6 +172,22 @@ def test_directories_are_walked_for_fhir_files_in_a_stable_order(tmp_path):
         files([tmp_path / "missing"])
 
 
+def _write_p1_p2_p3_with_p2_in_latin1(path: Path) -> Path:
+    """Three patients a line each, the second's line in Latin-1, not UTF-8 ("Testé")."""
+    latin1 = json.dumps(
+        b.patient("p2", name=[{"family": "Testé", "given": ["Avery"]}]), ensure_ascii=False
+    )
+    path.write_bytes(
+        json.dumps(b.patient("p1")).encode()
+        + b"\n"
+        + latin1.encode("latin-1")
+        + b"\n"
+        + json.dumps(b.patient("p3")).encode()
+        + b"\n"
+    )
+    return path
+
+
 def test_json_lines_are_read_as_ndjson_a_line_at_a_time(tmp_path):
     # A line that is not UTF-8 is refused alone, as in NDJSON; read as one JSON document
     # the whole file would be refused (and held whole) before any line was read.
@@ -208,22 +224,6 @@ def test_a_byte_order_mark_crlf_and_blank_lines_are_read_past(tmp_path):
         ("Patient/p2", ""),
         ("Patient/p3", ""),
     ]
-
-
-def _write_p1_p2_p3_with_p2_in_latin1(path: Path) -> Path:
-    """Three patients a line each, the second's line in Latin-1, not UTF-8 ("Testé")."""
-    latin1 = json.dumps(
-        b.patient("p2", name=[{"family": "Testé", "given": ["Avery"]}]), ensure_ascii=False
-    )
-    path.write_bytes(
-        json.dumps(b.patient("p1")).encode()
-        + b"\n"
-        + latin1.encode("latin-1")
-        + b"\n"
-        + json.dumps(b.patient("p3")).encode()
-        + b"\n"
-    )
-    return path
 
 
 def test_a_line_that_is_not_utf8_is_refused_alone_and_the_rest_of_the_file_reads(tmp_path):
@@ -346,13 +346,16 @@ def test_a_line_longer_than_the_limit_is_refused_unread_and_the_lines_after_it_r
     assert [(e.where, bool(e.error)) for e in read(tail)] == [("line 1", False), ("line 2", True)]
 
 
-def test_a_line_of_exactly_the_limit_is_read(tmp_path, monkeypatch):
+def test_a_line_of_exactly_the_limit_is_read_and_one_byte_longer_is_not(tmp_path, monkeypatch):
     line = json.dumps(b.patient("p1"))
     monkeypatch.setattr(reading, "MAX_LINE_BYTES", len(line))
     path = tmp_path / "Patient.ndjson"
     path.write_text(line + "\n" + line)
+    longer = tmp_path / "longer.ndjson"
+    longer.write_text(line + " \n" + line + "\n")  # a space after it: still valid JSON
 
     assert [(e.key, e.error) for e in read(path)] == [("Patient/p1", ""), ("Patient/p1", "")]
+    assert [(e.where, bool(e.error)) for e in read(longer)] == [("line 1", True), ("line 2", False)]
 
 
 def test_ndjson_saved_under_a_json_name_is_read_line_by_line(tmp_path):
